@@ -1,0 +1,26 @@
+# Diwan: `make run` serves the demo at http://127.0.0.1:5000; `make test` runs the whole suite.
+.PHONY: bootstrap run test bench translations check-vendor clean
+
+bootstrap:
+	@.ci/bootstrap
+
+run: bootstrap
+	.venv/bin/diwan demo
+
+test: bootstrap check-vendor
+	.venv/bin/pytest -q
+
+bench: bootstrap
+	.venv/bin/python tests/bench/run.py
+
+# after changing translatable text: extract, merge into the catalogues, then translate the new entries
+translations: bootstrap
+	.venv/bin/pybabel extract -F intranet/babel.cfg -k _l -k lazy_gettext -o intranet/translations/messages.pot .
+	.venv/bin/pybabel update -i intranet/translations/messages.pot -d intranet/translations --no-fuzzy-matching
+	.venv/bin/pybabel compile -f -d intranet/translations
+
+check-vendor:
+	@sha256sum --quiet -c static/vendor/SHA256SUMS
+
+clean:
+	rm -rf .venv instance .pytest_cache

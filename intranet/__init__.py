@@ -1,0 +1,34 @@
+"""Diwan: the citizen-affairs intranet. create_app() wires configuration, extensions and blueprints."""
+from flask import Flask
+
+from intranet import config as config_module
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.from_mapping(config_module.load())
+    if config:
+        app.config.from_mapping(config)
+
+    from intranet import db, errors, extensions, htmx, i18n
+    from intranet.auth import views as auth_views
+    from intranet.health import bp as health_bp
+    from intranet.queues import labels
+    from intranet.queues import views as queue_views
+    from intranet.reception import views as reception_views
+
+    db.init_database(app.config["DATABASE_URL"])
+    if app.config["CHECK_SCHEMA"]:
+        with db.database.connection_context():
+            db.check_schema()
+    extensions.init_app(app)
+    i18n.init_app(app)
+    htmx.init_app(app)
+    errors.init_app(app)
+    labels.init_app(app)
+    for blueprint in (auth_views.bp, health_bp, queue_views.bp, reception_views.bp):
+        app.register_blueprint(blueprint)
+
+    from intranet.cli import register
+    register(app)
+    return app

@@ -1,0 +1,52 @@
+"""Who may see and do what: role, department, assignment. The workflow and every view ask here."""
+from intranet.models import OPEN_STATUSES
+
+STAFF_WIDE_ROLES = ("supervisor", "admin", "reception")
+
+
+def can_view(user, req) -> bool:
+    """Supervisors, administrators and the reception desk see every request; a clerk, those of their department."""
+    if user.role in STAFF_WIDE_ROLES:
+        return True
+    return user.role == "clerk" and req.department_id == user.department_id
+
+
+def works_stage(user, req) -> bool:
+    """The person may work the request's current stage: a supervisor anywhere, a clerk in its department."""
+    if user.role == "supervisor":
+        return True
+    if user.role != "clerk" or req.department_id != user.department_id:
+        return False
+    return req.stage.role in (None, user.role)
+
+
+def can_enter_requests(user) -> bool:
+    return user.role in ("reception", "supervisor")
+
+
+def can_see_queue(user, department) -> bool:
+    if user.role in ("supervisor", "admin"):
+        return True
+    return user.role == "clerk" and user.department_id == department.id
+
+
+def allowed_actions(req, user) -> list[str]:
+    """The actions this person may take on this request now, in the order the page shows them."""
+    if req.status not in OPEN_STATUSES:
+        return []
+    if user.role == "reception":
+        return ["resubmit", "comment"] if req.status == "awaiting_citizen" else ["comment"]
+    if not works_stage(user, req):
+        return []
+    held_by_other = req.assignee_id is not None and req.assignee_id != user.id
+    if held_by_other and user.role != "supervisor":
+        return ["comment"]
+    if req.status == "open":
+        actions = ["accept", "return", "reject", "comment"]
+    else:
+        actions = ["resubmit", "reject", "comment"]
+    if req.assignee_id is None:
+        actions.append("claim")
+    elif req.assignee_id == user.id:
+        actions.append("release")
+    return actions

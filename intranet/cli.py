@@ -1,0 +1,59 @@
+"""Command line: `diwan db upgrade`, `diwan load-definitions`, `diwan seed-demo`, `diwan demo` (also under `flask`)."""
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from intranet import db
+
+
+@click.group("db")
+def db_group():
+    """Schema migrations."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+def upgrade_command():
+    """Apply pending migrations."""
+    with db.database.connection_context():
+        applied = db.upgrade()
+        click.echo(f"applied {applied}" if applied else "schema is current")
+        click.echo(f"schema version {db.current_version()}")
+
+
+@db_group.command("version")
+@with_appcontext
+def version_command():
+    """Print the schema version of the database and of the code."""
+    with db.database.connection_context():
+        click.echo(f"database {db.current_version()}, code {db.latest_version()}")
+
+
+@click.command("load-definitions")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), default=None)
+@with_appcontext
+def load_definitions_command(path):
+    """Insert or update departments, governorates and request types from the definition file."""
+    from intranet import definitions
+
+    with db.database.connection_context():
+        counts = definitions.load(path or current_app.config["REQUEST_TYPES_FILE"])
+    click.echo(", ".join(f"{count} {name}" for name, count in counts.items()))
+
+
+def register(app):
+    from intranet.demo import demo_command
+    from intranet.seed import seed_demo_command
+
+    for command in (db_group, load_definitions_command, seed_demo_command, demo_command):
+        app.cli.add_command(command)
+
+
+def _create_app_for_cli():
+    from intranet import create_app
+    # the commands that fix a database must start on one that is behind
+    return create_app({"CHECK_SCHEMA": False})
+
+
+main = FlaskGroup(create_app=_create_app_for_cli, add_default_commands=False,
+                  help="Diwan intranet commands.")

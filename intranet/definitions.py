@@ -1,0 +1,49 @@
+"""Load reference data and request types with their stages from the readable definition file (TOML)."""
+import tomllib
+from pathlib import Path
+
+from intranet.db import transaction
+from intranet.models import Department, Governorate, RequestType, Stage
+
+
+class DefinitionError(ValueError):
+    """The definition file is inconsistent; nothing was loaded."""
+
+
+def _upsert(model, code, **values):
+    row = model.get_or_none(model.code == code)
+    if row is None:
+        return model.create(code=code, **values)
+    model.update(**values).where(model.id == row.id).execute()
+    return model.get_by_id(row.id)
+
+
+def _load_type(spec, departments):
+    stages = spec.pop("stages")
+    total = sum(stage["budget_days"] for stage in stages)
+    if total != spec.get("sla_days", 45):
+        raise DefinitionError(f"{spec['code']}: stage budgets add up to {total}, not {spec.get('sla_days', 45)}")
+    rtype = _upsert(RequestType, spec.pop("code"), **spec)
+    for position, stage in enumerate(stages, start=1):
+        department = departments.get(stage.pop("department"))
+        if department is None:
+            raise DefinitionError(f"{rtype.code}: stage {stage['code']} names an unknown department")
+        values = dict(stage, department=department, request_type=rtype)
+        existing = Stage.get_or_none((Stage.request_type == rtype) & (Stage.position == position))
+        if existing is None:
+            Stage.create(position=position, **values)
+        else:
+            Stage.update(**values).where(Stage.id == existing.id).execute()
+
+
+def load(path: Path) -> dict:
+    """Insert or update everything in the file, all or nothing; returns counts for the command to print."""
+    spec = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    with transaction():
+        departments = {d["code"]: _upsert(Department, d.pop("code"), **d) for d in spec["departments"]}
+        for g in spec["governorates"]:
+            _upsert(Governorate, g.pop("code"), **g)
+        for t in spec["request_types"]:
+            _load_type(t, departments)
+    return {"departments": len(spec["departments"]), "governorates": len(spec["governorates"]),
+            "request_types": len(spec["request_types"])}

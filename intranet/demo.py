@@ -1,0 +1,85 @@
+"""`diwan demo`: everything `make run` serves, on one machine, stopped together by Ctrl-C.
+
+Starts the demo directory (slapd), prepares the database, then runs the Huey consumer and gunicorn as
+child processes pointed at that directory.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from intranet.config import ROOT
+
+ACCOUNTS = [
+    ("reception1", "reception facilitator"), ("health1", "clerk, Health Affairs"),
+    ("comp1", "clerk, Compensation"), ("pension1", "clerk, Retirement"),
+    ("citizens1", "clerk, Citizens Affairs"), ("supervisor1", "supervisor, all departments"),
+    ("admin1", "administrator"),
+]
+
+
+def _prepare_database(requests: int):
+    from intranet import db, definitions
+    from intranet.models import Request
+    from intranet.seed import seed
+
+    with db.database.connection_context():
+        db.upgrade()
+        definitions.load(current_app.config["REQUEST_TYPES_FILE"])
+        if requests and not Request.select().exists():
+            click.echo(f"seeding {requests} demo requests ...")
+            seed(requests)
+
+
+def _children(env, host, port, workers):
+    venv_bin = os.path.dirname(sys.executable)
+    consumer = [sys.executable, "-m", "huey.bin.huey_consumer", "jobs.huey", "-k", "thread", "-w", "2", "-q"]
+    web = [os.path.join(venv_bin, "gunicorn"), "--no-control-socket", "-k", "gthread", "-w", str(workers),
+           "--threads", "4", "-b", f"{host}:{port}", "--access-logfile", "-", "wsgi:app"]
+    return [subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True) for cmd in (consumer, web)]
+
+
+def _stop(processes):
+    for proc in processes:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in processes:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--workers", default=2, type=int)
+@click.option("--requests", default=3000, type=int, help="Synthetic requests to seed into an empty database.")
+@with_appcontext
+def demo_command(host, port, workers, requests):
+    """Run the demo: directory, database, job consumer and web server, until Ctrl-C."""
+    from intranet.auth import demo_directory
+
+    _prepare_database(requests)
+    directory = demo_directory.start(port=3389)
+    env = dict(os.environ, INTRANET_LDAP_URL=directory.ldap_uri.rstrip("/"))
+    processes = _children(env, host, port, workers)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    click.echo(f"\nDiwan is running at http://{host}:{port}  (Ctrl-C stops everything)\n")
+    click.echo("Demo accounts, password 'demo':")
+    for username, what in ACCOUNTS:
+        click.echo(f"  {username:<12} {what}")
+    try:
+        while all(proc.poll() is None for proc in processes):
+            time.sleep(0.5)
+        click.echo("a child process exited; stopping the demo", err=True)
+    except KeyboardInterrupt:
+        click.echo("\nstopping ...")
+    finally:
+        _stop(processes)
+        directory.stop()

@@ -1,0 +1,42 @@
+"""Flask extensions created once and bound in create_app; per-request database connections."""
+from flask import redirect, request, url_for
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+from htmx_flask import Htmx
+
+from intranet.db import database
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+htmx_ext = Htmx()
+
+
+@login_manager.user_loader
+def load_staff(staff_id):
+    from intranet.models import Staff
+    return Staff.get_or_none((Staff.id == int(staff_id)) & (Staff.active == True))  # noqa: E712
+
+
+@login_manager.unauthorized_handler
+def to_login():
+    """Send the person to sign in, and back here afterwards; htmx requests are redirected as a whole page."""
+    target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    if request.headers.get("HX-Request"):
+        return "", 401, {"HX-Redirect": target}
+    return redirect(target)
+
+
+def init_app(app):
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    htmx_ext.init_app(app)
+
+    @app.before_request
+    def open_connection():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_connection(exc):
+        if not database.is_closed():
+            database.close()

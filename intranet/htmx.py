@@ -1,0 +1,24 @@
+"""Page or fragment: one helper decides from the htmx headers; events the server fires are named here."""
+from flask import render_template, request
+
+# server-fired events (kebab-case, past tense) that widgets listen for from:body
+REQUEST_CHANGED = "request-changed"
+
+
+def wants_fragment() -> bool:
+    """A fragment for htmx swaps; the full page for direct loads and history restores."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def render(page: str, fragment: str | None = None, status: int = 200, **context):
+    """Render `fragment` for an htmx swap, else the whole `page`; always Vary on HX-Request."""
+    as_fragment = bool(fragment) and wants_fragment()
+    # a fragment carries the flash messages out of band, since the page around it is not re-rendered
+    return render_template(fragment if as_fragment else page, oob=as_fragment, **context), status
+
+
+def init_app(app):
+    @app.after_request
+    def vary_on_htmx(response):
+        response.vary.add("HX-Request")
+        return response

@@ -1,0 +1,1 @@
+"""Numbered schema migrations: NNNN_name.py, each with up(db); run by `diwan db upgrade`."""

@@ -1,0 +1,15 @@
+"""The data model, one module per aggregate; MODELS lists them in creation order."""
+from intranet.models.people import ROLES, Citizen, Department, Governorate, Staff, utcnow
+from intranet.models.requests import (
+    CHANNELS, CLOSED_STATUSES, OPEN_STATUSES, STATUSES, Attachment, HistoryEntry, Request, RequestType,
+    Stage, TrackingSequence,
+)
+
+MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, TrackingSequence, Request,
+          HistoryEntry, Attachment]
+
+__all__ = [
+    "ROLES", "CHANNELS", "OPEN_STATUSES", "CLOSED_STATUSES", "STATUSES", "MODELS", "utcnow",
+    "Citizen", "Department", "Governorate", "Staff", "RequestType", "Stage", "TrackingSequence",
+    "Request", "HistoryEntry", "Attachment",
+]

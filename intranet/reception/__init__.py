@@ -1,0 +1,1 @@
+"""Reception desk: walk-in intake on behalf of citizens."""

@@ -1,0 +1,35 @@
+"""Reception desk forms: find a citizen, register one, enter a request on their behalf."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from intranet.validation import clean_national_id, clean_phone, field_check
+
+
+class FindCitizenForm(FlaskForm):
+    class Meta:
+        csrf = False  # a search changes nothing: a GET form
+
+    national_id = StringField(_l("National ID"), validators=[
+        DataRequired(_l("Enter the citizen's national ID.")), field_check(clean_national_id)])
+
+
+class CitizenForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[
+        DataRequired(_l("Enter the citizen's full name.")), Length(min=5, max=200, message=_l("Enter the full name (5 to 200 characters)."))])
+    national_id = StringField(_l("National ID"), validators=[
+        DataRequired(_l("Enter the citizen's national ID.")), field_check(clean_national_id)])
+    phone = StringField(_l("Mobile number"), validators=[
+        DataRequired(_l("Enter the citizen's mobile number.")), field_check(clean_phone)])
+    governorate = SelectField(_l("Governorate"), coerce=int, validate_choice=True)
+    preferred_language = SelectField(_l("Language for messages"), choices=[("ar", "العربية"), ("en", "English")])
+
+
+class NewRequestForm(FlaskForm):
+    request_type = SelectField(_l("Request type"), coerce=int, validate_choice=True)
+    subject = StringField(_l("Subject"), validators=[
+        DataRequired(_l("Write what the citizen asks for in a few words.")), Length(max=300)])
+    details = TextAreaField(_l("Details"), validators=[Length(max=5000)])
+    attachments = MultipleFileField(_l("Scanned documents (PDF, JPEG or PNG)"))

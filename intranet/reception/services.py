@@ -1,0 +1,33 @@
+"""Reception domain functions: find and register citizens."""
+from flask_babel import lazy_gettext as _l
+
+from intranet.db import transaction
+from intranet.i18n import normalize_arabic
+from intranet.models import Citizen, Governorate, RequestType
+
+
+class DuplicateCitizen(ValueError):
+    pass
+
+
+def governorate_choices(locale):
+    return [(g.id, g.name(locale)) for g in Governorate.select().order_by(Governorate.id)]
+
+
+def request_type_choices(locale):
+    query = RequestType.select().where(RequestType.active == True).order_by(RequestType.id)  # noqa: E712
+    return [(t.id, t.name(locale)) for t in query]
+
+
+def find_citizen(national_id: str):
+    return Citizen.get_or_none(Citizen.national_id == national_id)
+
+
+def register_citizen(full_name, national_id, phone, governorate_id, preferred_language) -> Citizen:
+    """A new citizen; a national ID already on file is refused (the desk should use the existing record)."""
+    with transaction():
+        if find_citizen(national_id) is not None:
+            raise DuplicateCitizen(_l("A citizen with this national ID is already registered."))
+        return Citizen.create(full_name=full_name.strip(), name_search=normalize_arabic(full_name),
+                              national_id=national_id, phone=phone, governorate=governorate_id,
+                              preferred_language=preferred_language)

@@ -1,0 +1,45 @@
+"""Field validators shared by every way data comes in (forms, API, imports): national ID, phone, names."""
+import phonenumbers
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from stdnum import luhn
+from wtforms.validators import ValidationError
+
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def ascii_digits(text: str) -> str:
+    """Arabic-Indic and Persian digits as ASCII digits, spaces and dashes removed."""
+    return (text or "").translate(_DIGITS).replace(" ", "").replace("-", "")
+
+
+def clean_national_id(text: str) -> str:
+    """The national ID in canonical form, or ValueError with a message for the person."""
+    value = ascii_digits(text)
+    length = current_app.config["NATIONAL_ID_LENGTH"]
+    if not value.isdigit() or len(value) != length:
+        raise ValueError(_l("A national ID is %(n)d digits.", n=length))
+    if not luhn.is_valid(value):
+        raise ValueError(_l("This national ID is not valid: check the digits."))
+    return value
+
+
+def clean_phone(text: str) -> str:
+    """The phone number in international (E.164) form, or ValueError."""
+    try:
+        number = phonenumbers.parse(ascii_digits(text), current_app.config["DEFAULT_PHONE_REGION"])
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError(_l("Enter a valid mobile number, for example 5512 3456 or +974 5512 3456."))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def field_check(clean):
+    """A WTForms validator from a clean_* function; the cleaned value replaces the field's data."""
+    def check(form, field):
+        try:
+            field.data = clean(field.data)
+        except ValueError as error:
+            raise ValidationError(str(error.args[0])) from None
+    return check

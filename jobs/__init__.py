@@ -1,0 +1,49 @@
+"""The Huey instance (SQLite embedded, Redis at scale, chosen by INTRANET_HUEY_URL) and its tasks.
+
+The consumer imports only this package: `huey_consumer jobs.huey`.
+"""
+import os
+import time
+from pathlib import Path
+
+from huey import MemoryHuey, RedisHuey, SqliteHuey
+from huey.constants import EmptyData
+
+HEARTBEAT_KEY = "consumer-heartbeat"
+HEARTBEAT_STALE_SECONDS = 150  # the heartbeat runs every minute
+
+
+def make_huey(url: str):
+    if url.startswith("redis://") or url.startswith("rediss://"):
+        return RedisHuey("diwan", url=url)
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey("diwan", filename=str(path))
+    if url == "memory://":
+        return MemoryHuey("diwan", immediate=True)
+    raise ValueError(f"INTRANET_HUEY_URL must be sqlite:///path, redis://host:port/db or memory://, not {url!r}")
+
+
+def _default_url() -> str:
+    from intranet.config import ROOT
+    return os.environ.get("INTRANET_HUEY_URL", f"sqlite:///{ROOT / 'instance' / 'huey.db'}")
+
+
+huey = make_huey(_default_url())
+
+
+def queue_status(instance) -> dict:
+    """Reachability of the queue's storage and when a consumer last proved it was running."""
+    try:
+        pending = instance.pending_count()
+        beat = instance.storage.peek_data(HEARTBEAT_KEY)
+    except Exception as error:  # redis/sqlite driver errors all mean "not reachable"
+        return {"reachable": False, "backend": type(instance).__name__, "error": type(error).__name__}
+    last_seen = None if beat is EmptyData else float(beat.decode())
+    alive = last_seen is not None and time.time() - last_seen < HEARTBEAT_STALE_SECONDS
+    return {"reachable": True, "backend": type(instance).__name__, "pending": pending,
+            "consumer": {"last_seen": last_seen, "alive": alive}}
+
+
+from jobs import tasks  # noqa: E402,F401  (registers the tasks on `huey`)

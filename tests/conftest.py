@@ -1,0 +1,103 @@
+"""Fixtures: a real slapd, a throwaway PostgreSQL, the app on SQLite and on PostgreSQL, signed-in clients."""
+import os
+import re
+
+os.environ["INTRANET_HUEY_URL"] = "memory://"  # unit tests run tasks inline; consumer tests use real queues
+
+import pytest  # noqa: E402
+
+from intranet import create_app, db, definitions  # noqa: E402
+from intranet.auth import demo_directory  # noqa: E402
+from tests.servers import Postgres  # noqa: E402
+
+# tables emptied between tests; reference data (departments, types, stages) stays loaded
+VOLATILE_TABLES = ["attachment", "history", "request", "tracking_sequence", "citizen", "staff"]
+
+
+@pytest.fixture(scope="session")
+def directory(tmp_path_factory):
+    server = demo_directory.start(run_dir=str(tmp_path_factory.mktemp("ldap")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    given = os.environ.get("INTRANET_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    server = Postgres(tmp_path_factory.mktemp("pg", numbered=True)).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request, tmp_path_factory):
+    """The database URL of a migrated database with the request types loaded, once per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'diwan.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    database = db.init_database(url)
+    with database.connection_context():
+        db.upgrade()
+    return url
+
+
+def _empty_tables():
+    if db.is_sqlite():
+        for table in VOLATILE_TABLES:
+            db.database.execute_sql(f'DELETE FROM "{table}"')
+    else:
+        db.database.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in VOLATILE_TABLES) + " RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def app(backend, directory, tmp_path):
+    app = create_app({
+        "TESTING": True, "DATABASE_URL": backend, "INSTANCE_DIR": tmp_path, "SECRET_KEY": "test",
+        "ATTACHMENT_DIR": tmp_path / "attachments", **demo_directory.ldap_settings(directory),
+    })
+    with app.app_context(), db.database.connection_context():
+        definitions.load(app.config["REQUEST_TYPES_FILE"])
+    yield app
+    with app.app_context(), db.database.connection_context():
+        _empty_tables()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context with an open connection, for tests that call domain functions directly."""
+    with app.test_request_context(), db.database.connection_context():
+        yield
+
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, path="/login") -> str:
+    return CSRF.search(client.get(path).text).group(1)
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username, password="demo"):
+        token = csrf_token(self.client)
+        return self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+    def logout(self):
+        token = csrf_token(self.client)
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
