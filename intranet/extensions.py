@@ -1,5 +1,5 @@
 """Flask extensions created once and bound in create_app; per-request database connections."""
-from flask import redirect, request, url_for
+from flask import g, redirect, request, url_for
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
@@ -34,9 +34,10 @@ def init_app(app):
 
     @app.before_request
     def open_connection():
-        database.connect(reuse_if_open=True)
+        # close at teardown only what this request opened (a test or a job may hold the connection)
+        g.opened_connection = database.connect(reuse_if_open=True)
 
     @app.teardown_request
     def close_connection(exc):
-        if not database.is_closed():
+        if g.pop("opened_connection", False) and not database.is_closed():
             database.close()

@@ -22,12 +22,12 @@ def directory(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory):
+def postgres_url():
     given = os.environ.get("INTRANET_TEST_POSTGRES_URL")
     if given:
         yield given
         return
-    server = Postgres(tmp_path_factory.mktemp("pg", numbered=True)).start()
+    server = Postgres().start()
     yield server.url
     server.stop()
 
@@ -82,7 +82,7 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token(client, path="/login") -> str:
-    return CSRF.search(client.get(path).text).group(1)
+    return CSRF.search(client.get(path, follow_redirects=True).text).group(1)
 
 
 class Auth:

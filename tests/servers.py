@@ -4,6 +4,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,19 +25,20 @@ def _as_unprivileged(cmd):
 
 
 class Postgres:
-    def __init__(self, base: Path):
-        self.dir = base / "pgdata"
+    """A private cluster in a fresh directory of its own (owned by `postgres` when we are root)."""
+
+    def __init__(self):
+        self.base = Path(tempfile.mkdtemp(prefix="diwan-pg-"))
+        self.dir = self.base / "pgdata"
         self.port = free_port()
         self.url = f"postgresql://app@127.0.0.1:{self.port}/diwan"
 
     def start(self):
-        self.dir.mkdir(parents=True)
+        self.dir.mkdir()
         if os.getuid() == 0:
             pg = pwd.getpwnam("postgres")
-            for path in (self.dir, *self.dir.parents):
-                if str(path) in ("/", "/tmp"):
-                    break
-                os.chown(path, pg.pw_uid, pg.pw_gid)
+            os.chown(self.base, pg.pw_uid, pg.pw_gid)
+            os.chown(self.dir, pg.pw_uid, pg.pw_gid)
         subprocess.run(_as_unprivileged([str(PG_BIN / "initdb"), "-D", str(self.dir), "-U", "app", "--auth=trust",
                                          "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True)
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c full_page_writes=off"
@@ -52,6 +54,7 @@ class Postgres:
         if pid_file.exists():
             subprocess.run(_as_unprivileged([str(PG_BIN / "pg_ctl"), "-D", str(self.dir), "-m", "fast", "-w",
                                              "stop"]), capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
 
 
 class Redis:

@@ -1,0 +1,530 @@
+"""Synthetic demo data: citizens, requests at every point of their workflow, and their history.
+
+`seed(n)` appends n requests (and about n/3 citizens) to whatever the database already holds. The data follows
+the rules the application enforces (see intranet.workflow): a request's status, stage, department, assignee,
+`returned_from`, version and history rows are those its simulated path through the stages would have left,
+and tracking numbers continue the yearly sequences so the application goes on without collisions.
+
+It is written for volume: rows are generated as plain tuples, day by day in time order, in chunks of about
+`batch` requests, and written with executemany (SQLite, inside one IMMEDIATE transaction with
+`synchronous=OFF`) or COPY (PostgreSQL, psycopg 3). A million requests take well under three minutes on SQLite.
+
+The same `seed` value, `now` and starting database give the same rows.
+"""
+import datetime as dt
+import random
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from stdnum import luhn
+
+from intranet.db import database, is_sqlite
+from intranet.i18n import normalize_arabic
+from intranet.models import Department, Governorate, RequestType, Stage, Staff
+from intranet.workflow import format_tracking_number
+
+DAY = 86400
+HISTORY_DAYS = 730  # requests are spread over two years ending now
+CITIZEN_DAYS = 365  # citizens were registered in the year before
+CLERKS_PER_DEPARTMENT = 3
+
+# --- Arabic names: spelling variants (hamza, alef maqsura, taa marbuta, diacritics, tatweel) on purpose,
+# so that search only works through intranet.i18n.normalize_arabic -----------------------------------------
+MALE_NAMES = (
+    "محمد", "مُحَمَّد", "محمـــد", "أحمد", "احمد", "أَحْمَد", "عبدالله", "عبد الله", "علي", "عَلِيّ", "خالد",
+    "خَالِد", "حمد", "جاسم", "يوسف", "إبراهيم", "ابراهيم", "سعود", "فهد", "ناصر", "سالم", "راشد", "عيسى",
+    "عيسي", "مصطفى", "مصطفي", "عمر", "عُمَر", "حسن", "حسين", "سلطان", "ماجد", "منصور", "عبدالعزيز",
+    "عبدالرحمن", "إسماعيل", "اسماعيل", "مبارك", "ثاني", "عبداللطيف", "غانم", "هزاع", "طلال", "أسامة",
+    "اسامه", "مؤيد", "مويد", "فيصل", "نايف", "حامد", "صالح", "جبر", "محسن", "بدر",
+)
+FEMALE_NAMES = (
+    "فاطمة", "فاطمه", "فَاطِمَة", "عائشة", "عايشه", "مريم", "مَرْيَم", "نورة", "نوره", "آمنة", "امنة",
+    "أسماء", "اسماء", "هند", "شيخة", "شيخه", "موزة", "لطيفة", "حصة", "سارة", "ساره", "دانة", "العنود",
+    "جواهر", "إيمان", "ايمان", "روضة", "منيرة", "هيا", "ليلى", "ليلي", "رؤى", "روى", "أمل", "امل",
+)
+FAMILY_NAMES = (
+    "آل ثاني", "ال ثاني", "المري", "الكواري", "الهاجري", "النعيمي", "السليطي", "العطية", "المهندي",
+    "الكبيسي", "الدوسري", "المناعي", "الخليفي", "البوعينين", "السويدي", "الأنصاري", "الانصاري",
+    "المريخي", "الشهواني", "الإبراهيم", "الابراهيم", "الخاطر", "الجابر", "المالكي", "الغانم", "البنعلي",
+    "الملا", "الحمادي", "القحطاني", "العمادي", "الباكر", "الدرويش", "فخرو", "المسند", "العذبة", "الخيارين",
+    "اليافعي", "الهتمي", "الكعبي", "الرميحي", "العبيدلي", "المحمود", "الخُلَيْفِي",
+)
+
+SUBJECTS = {
+    "compensation": ("طلب منحة تعويض عن أضرار في المسكن", "تعويض عن إصابة عمل", "طلب تعويض عن نزع ملكية",
+                     "تعويض عن تلف ممتلكات بسبب الأمطار", "طلب تعويض عن حادث مروري حكومي"),
+    "health_care": ("منحة علاج بالخارج", "طلب مساعدة لتكاليف عملية جراحية", "منحة رعاية صحية لمريض مزمن",
+                    "طلب تغطية تكاليف أجهزة طبية", "مساعدة في تكاليف علاج الأسنان", "منحة علاج طبيعي"),
+    "pension": ("طلب احتساب معاش تقاعدي", "تحويل المعاش إلى الورثة", "ضم مدة خدمة سابقة",
+                "طلب صرف مكافأة نهاية الخدمة", "تعديل بيانات المعاش"),
+    "grievance": ("تظلم من قرار رفض طلب سابق", "شكوى من تأخر معاملة", "تظلم من قرار إداري",
+                  "شكوى بشأن المعاملة في مركز الخدمة", "تظلم من قيمة التعويض المقررة"),
+    "ministry_letter": ("مخاطبة وزارة التربية والتعليم بشأن نقل طالب", "مخاطبة وزارة الصحة العامة بشأن موعد علاج",
+                        "مخاطبة وزارة البلدية بشأن رخصة بناء", "مخاطبة وزارة العمل بشأن تصريح عمل",
+                        "مخاطبة وزارة الداخلية بشأن تجديد وثيقة"),
+    "inquiry": ("استفسار عن حالة طلب", "استفسار عن شروط المنحة", "استفسار عن المستندات المطلوبة",
+                "استفسار عن مواعيد المراجعة", "استفسار عن قيمة المعاش"),
+}
+DETAILS = (
+    "", "", "يرجى التكرم بالنظر في الطلب وفق المستندات المرفقة.", "المستفيد يطلب الإفادة في أقرب وقت ممكن.",
+    "مرفق صورة البطاقة الشخصية وشهادة الراتب.", "سبق تقديم طلب مماثل دون رد.",
+    "الحالة عاجلة حسب التقرير الطبي المرفق.", "تم التواصل مع المستفيد هاتفياً لتأكيد البيانات.",
+)
+RETURN_COMMENTS = (
+    "يرجى استكمال المستندات الناقصة.", "صورة البطاقة غير واضحة، يرجى إعادة إرفاقها.",
+    "التقرير الطبي منتهي الصلاحية.", "يرجى تصحيح رقم الحساب البنكي.", "بيانات الطلب غير مكتملة.",
+    "يلزم توقيع المستفيد على الإقرار.",
+)
+REJECT_COMMENTS = (
+    "لا تنطبق شروط المنحة على المستفيد.", "الطلب مكرر لطلب سابق.", "انتهت المدة النظامية للتظلم.",
+    "المستندات المقدمة غير كافية بعد المراجعة.", "الجهة المختصة ليست هذه الإدارة.",
+)
+ACCEPT_COMMENTS = ("", "", "", "", "", "تمت المراجعة ولا توجد ملاحظات.", "مستوفٍ للشروط.")
+CITIZEN_ANSWERED = "استكمل المستفيد المطلوب."
+NOTES = ("اتصل المستفيد للاستفسار عن الطلب.", "بانتظار رد الجهة المختصة.", "تمت مراجعة المرفقات.")
+
+TYPE_WEIGHTS = {"inquiry": 5, "grievance": 3, "ministry_letter": 3, "pension": 3, "health_care": 3,
+                "compensation": 3}
+GOVERNORATE_WEIGHTS = {"doha": 10, "rayyan": 7, "wakrah": 3, "daayen": 2, "umm_salal": 2, "khor": 2,
+                       "shamal": 1, "shahaniya": 1}
+MOBILE_PREFIXES = "55667"  # Qatari mobile numbers: +974 5/6/7 and seven digits
+IBAN_BANKS = ("QNBA", "CBQA", "DOHB", "QIIB", "QISB", "ABQQ")
+
+# path probabilities at an open stage
+P_REJECT = 0.05
+P_RETURN = 0.09
+P_ABANDON = 0.12  # awaiting the citizen, who never comes back
+P_CLAIMED = 0.4  # an open request someone holds
+P_NOTE = 0.08
+MAX_EVENTS = 14
+
+# while seeding SQLite: no fsync (one big transaction, all or nothing anyway), a large page cache
+SQLITE_SEED_PRAGMAS = {"synchronous": 0, "cache_size": -512000}
+
+REQUEST_COLUMNS = ("id", "tracking_number", "citizen_id", "request_type_id", "channel", "stage_id", "department_id",
+                   "status", "assignee_id", "returned_from_id", "subject", "details", "data", "amount",
+                   "received_at", "due_at", "closed_at", "updated_at", "version", "entered_by_id")
+HISTORY_COLUMNS = ("request_id", "actor_id", "action", "from_stage_id", "to_stage_id", "from_status", "to_status",
+                   "comment", "created_at")
+CITIZEN_COLUMNS = ("id", "national_id", "full_name", "name_search", "phone", "governorate_id", "iban",
+                   "preferred_language", "created_at", "updated_at")
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+def _iban(rng) -> str:
+    """A Qatari IBAN with valid ISO 13616 check digits."""
+    bban = rng.choice(IBAN_BANKS) + "".join(rng.choices("0123456789", k=21))
+    numeric = "".join(str(int(ch, 36)) for ch in bban + "QA00")
+    return f"QA{98 - int(numeric) % 97:02d}{bban}"
+
+
+class _Clock:
+    """Times as integer seconds after the first day's midnight (UTC), written as 'YYYY-MM-DD HH:MM:SS'."""
+
+    def __init__(self, start: dt.datetime, days: int):
+        self.start = start
+        self.days = [(start + dt.timedelta(days=d)).strftime("%Y-%m-%d") for d in range(days)]
+        self.years = [(start + dt.timedelta(days=d)).year for d in range(days)]
+        self.tod = [f" {h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
+
+    def text(self, t: int) -> str:
+        return self.days[t // DAY] + self.tod[t % DAY]
+
+
+def _day_counts(n: int, days: int, first_weekday: int) -> list[int]:
+    """n requests over the days: fewer on Fridays and Saturdays, more as time goes on; sums to exactly n."""
+    weights = []
+    for d in range(days):
+        weekday = (first_weekday + d) % 7  # Monday is 0: Friday 4, Saturday 5
+        factor = 0.2 if weekday == 4 else 0.45 if weekday == 5 else 1.0
+        weights.append(factor * (0.75 + 0.5 * d / max(days - 1, 1)))
+    total = sum(weights)
+    counts, acc, given = [], 0.0, 0
+    for w in weights:
+        acc += w
+        upto = int(round(n * acc / total))
+        counts.append(upto - given)
+        given = upto
+    counts[-1] += n - given
+    return counts
+
+
+# --- the request generator (pure: a chunk of days in, rows out) -------------------------------------------------
+
+def _generate_requests(ctx: dict, chunk_seed: str, days: list[tuple[int, int]], first_id: int,
+                       sequences: dict[int, int]):
+    """Request and history rows for consecutive days [(day, count), ...] in time order: ids from first_id,
+    tracking numbers continuing `sequences` (year -> last value, updated in place).
+
+    Each request walks the workflow from submission until its next step would lie after `now`: at an open
+    stage it is accepted (on to the next stage, or completed after the last), returned (to the previous stage,
+    or from the first stage to the citizen) or rejected; a returned request is resubmitted to the stage that
+    returned it; a citizen answers (resubmit) or never comes back. Open ones may carry a note and an assignee.
+    """
+    rng = random.Random(chunk_seed)
+    rnd, choice = rng.random, rng.choice
+    clock = ctx["clock"]
+    fmt, years, now = clock.text, clock.years, ctx["now"]
+    types, type_cum = ctx["types"], ctx["type_cum"]
+    clerks, reception = ctx["clerks"], ctx["reception"]
+    c_first, c_count = ctx["citizens"]
+    requests, history = [], []
+    add_h, add_r = history.append, requests.append
+    rid = first_id
+    for day, count in days:
+        year = years[day]
+        base = day * DAY
+        available = min(DAY, now - base)  # today: only the hours gone by
+        office = available >= 11 * 3600
+        arrivals = []
+        for _ in range(count):
+            if rnd() < 0.62:  # walk-in, in office hours (07:00-14:00 in Qatar: 04:00-11:00 UTC)
+                moment = base + 4 * 3600 + int(rnd() * 7 * 3600) if office else base + int(rnd() * available)
+                arrivals.append((moment, "walk_in"))
+            else:
+                arrivals.append((base + int(rnd() * available), "electronic"))
+        arrivals.sort()
+        seq = sequences.get(year, 0)
+        for received, channel in arrivals:
+            seq += 1
+            x = rnd()
+            index = 0
+            while x >= type_cum[index]:
+                index += 1
+            type_id, sla, is_money, subjects, stages = types[index]
+            last = len(stages) - 1
+            walk_in = channel == "walk_in"
+            entered_by = choice(reception) if walk_in and reception else None
+            received_text = fmt(received)
+            add_h((rid, entered_by, "submit", None, stages[0][0], None, "open", "", received_text))
+            pos, status, returned_from, version = 0, "open", None, 1
+            t, closed_at = received, None
+            for _ in range(MAX_EVENTS):
+                if status == "open":
+                    stage_id, dept, budget = stages[pos]
+                    t2 = t + int(budget * (0.15 + 1.1 * rnd()))
+                    if t2 > now:
+                        break
+                    actor = choice(clerks[dept])
+                    x = rnd()
+                    if x < P_REJECT:
+                        add_h((rid, actor, "reject", stage_id, stage_id, "open", "rejected",
+                               choice(REJECT_COMMENTS), fmt(t2)))
+                        status, closed_at = "rejected", t2
+                    elif x < P_REJECT + P_RETURN:
+                        if pos == 0:
+                            add_h((rid, actor, "return", stage_id, stage_id, "open", "awaiting_citizen",
+                                   choice(RETURN_COMMENTS), fmt(t2)))
+                            status = "awaiting_citizen"
+                        else:
+                            pos -= 1
+                            add_h((rid, actor, "return", stage_id, stages[pos][0], "open", "returned",
+                                   choice(RETURN_COMMENTS), fmt(t2)))
+                            status, returned_from = "returned", stage_id
+                    elif pos == last:
+                        add_h((rid, actor, "accept", stage_id, stage_id, "open", "completed",
+                               choice(ACCEPT_COMMENTS), fmt(t2)))
+                        status, closed_at = "completed", t2
+                    else:
+                        pos += 1
+                        add_h((rid, actor, "accept", stage_id, stages[pos][0], "open", "open",
+                               choice(ACCEPT_COMMENTS), fmt(t2)))
+                elif status == "returned":
+                    t2 = t + int(DAY * (0.5 + 10 * rnd()))
+                    if t2 > now:
+                        break
+                    here, dept, _ = stages[pos]
+                    pos += 1  # back to the stage that returned it: always the following one
+                    add_h((rid, choice(clerks[dept]), "resubmit", here, returned_from, "returned", "open", "",
+                           fmt(t2)))
+                    status, returned_from = "open", None
+                elif status == "awaiting_citizen":
+                    if rnd() < P_ABANDON:
+                        break
+                    t2 = t + int(DAY * (1 + 20 * rnd()))
+                    if t2 > now:
+                        break
+                    first_stage = stages[0][0]
+                    add_h((rid, choice(reception) if walk_in and reception else None, "resubmit", first_stage,
+                           first_stage, "awaiting_citizen", "open", CITIZEN_ANSWERED, fmt(t2)))
+                    status = "open"
+                else:  # closed
+                    break
+                t = t2
+                version += 1
+            stage_id, dept, _ = stages[pos]
+            assignee = None
+            if status == "open" or status == "returned":
+                if rnd() < P_NOTE:
+                    add_h((rid, choice(clerks[dept]), "comment", stage_id, stage_id, status, status,
+                           choice(NOTES), fmt(t + int((now - t) * 0.5 * rnd()))))
+                if rnd() < P_CLAIMED:
+                    assignee = choice(clerks[dept])
+                    t += int((now - t) * (0.5 + 0.5 * rnd()))
+                    add_h((rid, assignee, "claim", stage_id, stage_id, status, status, "", fmt(t)))
+                    version += 1
+            add_r((rid, format_tracking_number(year, seq), c_first + int(c_count * rnd() ** 1.4), type_id,
+                   channel, stage_id, dept, status, assignee, returned_from, choice(subjects), choice(DETAILS),
+                   "{}", 50 * (10 + int(990 * rnd())) if is_money else None, received_text, fmt(received + sla),
+                   None if closed_at is None else fmt(closed_at), fmt(t), version, entered_by))
+            rid += 1
+        sequences[year] = seq
+    return requests, history
+
+
+def _national_id(rng, taken: set) -> str:
+    """A new national ID: century digit (2: born in the 1900s, 3: 2000s), year of birth, nationality code 634,
+    a serial, and a Luhn check digit (see intranet.validation); any other 10 digits when that space runs full."""
+    for attempt in range(20):
+        born = rng.randrange(1940, 2009)
+        body = f"{2 + born // 2000}{born % 100:02d}634{rng.randrange(10000):04d}"
+        if attempt >= 10:
+            body = f"{rng.randrange(2, 4)}{rng.randrange(10**9):09d}"
+        national_id = body + luhn.calc_check_digit(body)
+        if national_id not in taken:
+            taken.add(national_id)
+            return national_id
+    raise RuntimeError("could not find a free national ID")
+
+
+def _generate_citizens(rng, first_id: int, count: int, governorates, taken: set, clock):
+    """Citizens with unique (not in `taken`, which grows), Luhn-valid national IDs and Arabic names."""
+    rnd, choice = rng.random, rng.choice
+    rows = []
+    gov_ids, gov_cum = governorates
+    for cid in range(first_id, first_id + count):
+        national_id = _national_id(rng, taken)
+        female = rnd() < 0.45
+        name = " ".join((choice(FEMALE_NAMES if female else MALE_NAMES), choice(MALE_NAMES), choice(MALE_NAMES),
+                         choice(FAMILY_NAMES)))
+        x, g = rnd(), 0
+        while x >= gov_cum[g]:
+            g += 1
+        created = clock.text(int(rnd() * CITIZEN_DAYS * DAY))
+        phone = f"+974{choice(MOBILE_PREFIXES)}{rng.randrange(10**7):07d}"
+        rows.append((cid, national_id, name, normalize_arabic(name), phone, gov_ids[g], _iban(rng) if rnd() < 0.3 else None, "ar" if rnd() < 0.9 else "en",
+                     created, created))
+    return rows
+
+
+def _cumulative(weights):
+    total = float(sum(weights))
+    acc, out = 0.0, []
+    for w in weights:
+        acc += w
+        out.append(acc / total)
+    out[-1] = 1.0
+    return out
+
+
+# --- writing ---------------------------------------------------------------------------------------------------
+
+class _Writer:
+    """Bulk insert of tuples: executemany on SQLite, COPY on PostgreSQL (psycopg 3)."""
+
+    def __init__(self):
+        self.sqlite = is_sqlite()
+        self.conn = database.connection()
+        self.copy = not self.sqlite and hasattr(self.conn.cursor(), "copy")
+
+    def write(self, table: str, columns, rows):
+        if not rows:
+            return
+        cols = ", ".join(f'"{c}"' for c in columns)
+        if self.copy:
+            with self.conn.cursor() as cursor, cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        elif self.sqlite:
+            marks = ", ".join("?" * len(columns))
+            self.conn.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', rows)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            with self.conn.cursor() as cursor:
+                cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', rows)
+
+
+def _ensure_staff(departments) -> tuple[dict, list]:
+    """Synthetic staff per department (seed-<department>-NN): clerks, or reception facilitators."""
+    clerks, reception = {}, []
+    for dept in departments:
+        role = "reception" if dept.code == "reception" else "clerk"
+        ids = []
+        for number in range(1, CLERKS_PER_DEPARTMENT + 1):
+            username = f"seed-{dept.code}-{number:02d}"
+            staff = Staff.get_or_none(Staff.username == username)
+            if staff is None:
+                staff = Staff.create(username=username, full_name=f"{dept.name_ar} - موظف {number}",
+                                     email=f"{username}@diwan.example", role=role, department=dept)
+            ids.append(staff.id)
+        if role == "reception":
+            reception = ids
+        clerks[dept.id] = ids
+    return clerks, reception
+
+
+def _max(sql: str) -> int:
+    return database.execute_sql(sql).fetchone()[0] or 0
+
+
+def _last_sequences(years) -> dict[int, int]:
+    """The last tracking sequence used per year: the tracking_sequence row, or the highest number in use."""
+    found = {year: value for year, value in database.execute_sql("SELECT year, last_value FROM tracking_sequence")}
+    p = database.param
+    for year in years:
+        prefix = f"{year % 100:02d}-"
+        top = database.execute_sql(
+            f"SELECT MAX(tracking_number) FROM request WHERE tracking_number >= {p} AND tracking_number < {p}",
+            (prefix, f"{year % 100:02d}.")).fetchone()[0]
+        if top:
+            found[year] = max(found.get(year, 0), int(top[3:10]))
+    return found
+
+
+def _save_sequences(sequences: dict[int, int]):
+    p = database.param
+    for year, value in sequences.items():
+        database.execute_sql(
+            f"INSERT INTO tracking_sequence (year, last_value) VALUES ({p}, {p}) ON CONFLICT (year) DO UPDATE "
+            f"SET last_value = CASE WHEN excluded.last_value > tracking_sequence.last_value "
+            f"THEN excluded.last_value ELSE tracking_sequence.last_value END", (year, value))
+
+
+def _chunks(counts, batch):
+    """Consecutive days grouped into chunks of about `batch` requests: [[(day, count), ...], ...]."""
+    chunk, size = [], 0
+    for day in range(len(counts)):
+        if counts[day]:
+            chunk.append((day, counts[day]))
+            size += counts[day]
+        if size >= batch:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+# --- the entry point -----------------------------------------------------------------------------------------------
+
+def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None = None, progress=None) -> dict:
+    """Append n synthetic requests (about n/3 new citizens, ~3 history rows each); returns counts and seconds.
+
+    Needs the definitions loaded (departments, governorates, request types with stages). Call it with an open
+    connection (inside `database.connection_context()`) and outside any transaction: it runs its own, all or
+    nothing. `progress`, if given, is called with the number of requests written so far.
+    """
+    started = time.monotonic()
+    now = (now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)).replace(microsecond=0)
+    departments = list(Department.select().order_by(Department.id))
+    governorates = list(Governorate.select().order_by(Governorate.id))
+    stages_by_type = {}
+    for stage in Stage.select().order_by(Stage.request_type, Stage.position):
+        stages_by_type.setdefault(stage.request_type_id, []).append(stage)
+    types = [t for t in RequestType.select().where(RequestType.active).order_by(RequestType.id)
+             if stages_by_type.get(t.id)]
+    if not (departments and governorates and types):
+        raise RuntimeError("Load the definitions first (diwan load-definitions): there are no request types.")
+
+    clerks, reception = _ensure_staff(departments)
+    # the clock starts a year before the first request: citizens were registered in that year
+    first_day = dt.datetime(now.year, now.month, now.day) - dt.timedelta(days=HISTORY_DAYS)
+    origin = first_day - dt.timedelta(days=CITIZEN_DAYS)
+    clock = _Clock(origin, CITIZEN_DAYS + HISTORY_DAYS + max(t.sla_days for t in types) + 2)
+    day_counts = [0] * CITIZEN_DAYS + _day_counts(n, HISTORY_DAYS + 1, first_day.weekday())
+    years = sorted({clock.years[d] for d, c in enumerate(day_counts) if c})
+
+    writer = _Writer()
+    sqlite = writer.sqlite
+    restore = []
+    if sqlite:  # set outside the transaction (foreign_keys cannot change inside one); restored below
+        for pragma, value in SQLITE_SEED_PRAGMAS.items():
+            restore.append((pragma, database.execute_sql(f"PRAGMA {pragma}").fetchone()[0]))
+            database.execute_sql(f"PRAGMA {pragma} = {value}")
+    counts = {"requests": 0, "citizens": 0, "history": 0}
+    try:
+        with database.atomic(**({"lock_type": "IMMEDIATE"} if sqlite else {})):
+            if not sqlite:  # nobody else inserts while the ids are handed out here
+                database.execute_sql("LOCK TABLE citizen, request, history, tracking_sequence "
+                                     "IN SHARE ROW EXCLUSIVE MODE")
+            first_citizen = _max("SELECT MAX(id) FROM citizen") + 1
+            first_request = _max("SELECT MAX(id) FROM request") + 1
+            salt = f"{seed}:{first_request}:{first_citizen}"
+
+            # citizens first, so that requests can point at them
+            taken = set()
+            if first_citizen > 1:
+                taken = {row[0] for row in database.execute_sql("SELECT national_id FROM citizen")}
+            n_citizens = max(1, n // 3) if n else 0
+            gov = ([g.id for g in governorates],
+                   _cumulative([GOVERNORATE_WEIGHTS.get(g.code, 1) for g in governorates]))
+            rng = random.Random(f"citizens:{salt}")
+            for chunk_start in range(0, n_citizens, batch):
+                size = min(batch, n_citizens - chunk_start)
+                rows = _generate_citizens(rng, first_citizen + chunk_start, size, gov, taken, clock)
+                writer.write("citizen", CITIZEN_COLUMNS, rows)
+                counts["citizens"] += len(rows)
+
+            ctx = {
+                "clock": clock,
+                "now": int((now - origin).total_seconds()),
+                "types": [(t.id, t.sla_days * DAY, t.is_money, SUBJECTS.get(t.code, (t.name_ar,)),
+                           [(s.id, s.department_id, s.budget_days * DAY) for s in stages_by_type[t.id]])
+                          for t in types],
+                "type_cum": _cumulative([TYPE_WEIGHTS.get(t.code, 2) for t in types]),
+                "clerks": clerks,
+                "reception": reception,
+                "citizens": (first_citizen, n_citizens),
+            }
+            sequences = _last_sequences(years)
+            rid = first_request
+            for number, chunk in enumerate(_chunks(day_counts, batch)):
+                requests, history = _generate_requests(ctx, f"requests:{salt}:{number}", chunk, rid, sequences)
+                writer.write("request", REQUEST_COLUMNS, requests)
+                writer.write("history", HISTORY_COLUMNS, history)
+                rid += len(requests)
+                counts["requests"] += len(requests)
+                counts["history"] += len(history)
+                if progress:
+                    progress(counts["requests"])
+            _save_sequences({year: sequences[year] for year in years})
+            if not sqlite:
+                for table in ("citizen", "request"):
+                    database.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                         f"(SELECT COALESCE(MAX(id), 1) FROM \"{table}\"))")
+        _analyze(sqlite)
+    finally:
+        for pragma, value in restore:
+            database.execute_sql(f"PRAGMA {pragma} = {value}")
+    counts["seconds"] = round(time.monotonic() - started, 2)
+    return counts
+
+
+def _analyze(sqlite: bool):
+    """Fresh planner statistics after a bulk load."""
+    if sqlite:
+        database.execute_sql("PRAGMA analysis_limit = 1000")
+        database.execute_sql("ANALYZE")
+    else:
+        for table in ("citizen", "request", "history"):
+            database.execute_sql(f'ANALYZE "{table}"')
+
+
+@click.command("seed-demo")
+@click.option("--requests", "n", default=1000, show_default=True, type=click.IntRange(min=0),
+              help="How many synthetic requests to add.")
+@click.option("--seed", "seed_value", default=1, show_default=True, type=int, help="Random seed.")
+@with_appcontext
+def seed_demo_command(n, seed_value):
+    """Add synthetic citizens, requests and their history (appends to what is there)."""
+    from intranet import definitions
+
+    with database.connection_context():
+        if not RequestType.select().exists():
+            loaded = definitions.load(current_app.config["REQUEST_TYPES_FILE"])
+            click.echo("loaded definitions: " + ", ".join(f"{v} {k}" for k, v in loaded.items()))
+        counts = seed(n, seed=seed_value)
+    click.echo(f"added {counts['requests']} requests, {counts['citizens']} citizens and "
+               f"{counts['history']} history rows in {counts['seconds']} s")

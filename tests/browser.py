@@ -1,0 +1,79 @@
+"""Browser-test helpers: the app on a live port, Chromium without `playwright install`, axe-core on every page."""
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+AXE = Path(__file__).with_name("vendor") / "axe-4.11.0.min.js"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+# the smallest PDF that filetype (and a PDF reader) recognises
+TINY_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+            b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+DUPLICATE_IDS = """() => {
+  const ids = Array.from(document.querySelectorAll("[id]"), el => el.id);
+  return [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+}"""
+
+
+class LiveServer:
+    """The Flask app served by werkzeug on a free loopback port, in a daemon thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def describe(violations) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']} <{v['helpUrl']}>")
+        for node in v["nodes"][:5]:
+            lines.append(f"    {node['target']}: {node['failureSummary']}".replace("\n", " "))
+    return "\n".join(lines)
+
+
+def check_page(page, lang="ar"):
+    """axe-core finds no violation on the page as it is now, and the page speaks `lang` in its direction."""
+    direction = "rtl" if lang == "ar" else "ltr"
+    html = page.locator("html")
+    assert (html.get_attribute("lang"), html.get_attribute("dir")) == (lang, direction), page.url
+    if not page.evaluate("typeof window.axe !== 'undefined'"):  # gone after each full navigation
+        page.add_script_tag(path=str(AXE))
+    violations = page.evaluate("async () => (await axe.run()).violations")
+    assert not violations, f"axe on {page.url}:\n{describe(violations)}"
+    # axe 4.11 no longer reports duplicate ids, yet a repeated id leaves the second field without its label
+    repeated = page.evaluate(DUPLICATE_IDS)
+    assert not repeated, f"ids used more than once on {page.url}: {repeated}"
+
+
+def sign_in(page, base_url, username, password="demo"):
+    """Sign in through the form; returns the name the header shows for this person."""
+    page.goto(f"{base_url}/login")
+    check_page(page)
+    page.fill("#username", username)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    check_page(page)
+    return page.locator(".site-header .who").inner_text().split(" · ")[0].strip()
+
+
+def sign_out(page):
+    with page.expect_navigation():
+        page.click("form[action$='/logout'] button")
+    check_page(page)

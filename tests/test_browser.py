@@ -1,0 +1,177 @@
+"""The spine in headless Chromium, in Arabic: reception records a request, Health and Compensation work it.
+
+axe-core checks every page the walk shows, after each navigation and after each htmx swap.
+"""
+import re
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from stdnum import luhn
+
+from intranet.queues.labels import HISTORY_LABELS
+from tests.browser import CHROMIUM_ARGS, TINY_PDF, LiveServer, check_page, sign_in, sign_out
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+
+NATIONAL_ID = "2850412345" + luhn.calc_check_digit("2850412345")
+CITIZEN_NAME = "عبد الله محمد الكواري"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live_server(app):
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="ar")
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def queue_row(page, tracking_number):
+    return page.locator("#queue-table tbody tr", has=page.locator(f"a:text-is('{tracking_number}')"))
+
+
+def open_from_queue(page, tracking_number):
+    with page.expect_navigation():
+        queue_row(page, tracking_number).get_by_role("link").click()
+    check_page(page)
+
+
+def act(page, action, comment="", files=(), entries=None):
+    """Press an action button on the request panel: htmx swaps the panel in place, without a page load."""
+    url = page.url
+    page.evaluate("window.sameDocument = true")
+    page.fill("#comment", comment)
+    if files:
+        page.set_input_files("#attachments", list(files))
+    with page.expect_response(lambda r: r.url.endswith("/act") and r.request.method == "POST") as answer:
+        page.click(f"#request-panel button[name=action][value={action}]")
+    assert answer.value.status == 200, answer.value.text()
+    expect(page.locator(".timeline > li")).to_have_count(entries)
+    assert page.url == url and page.evaluate("window.sameDocument === true"), "the panel swap reloaded the page"
+    check_page(page)
+    return page.locator(".timeline > li").last
+
+
+def record_request(page, base_url, tmp_path):
+    """Reception: an unknown national ID, register the citizen, record a health-care request with a scan."""
+    page.goto(f"{base_url}/reception/")
+    check_page(page)
+    page.fill("#find-national-id", NATIONAL_ID)
+    with page.expect_navigation():
+        page.press("#find-national-id", "Enter")
+    check_page(page)
+    register = page.locator("form[action$='/reception/citizens']")
+    expect(register).to_be_visible()
+    expect(page.locator("a[href*='/requests/new']")).to_have_count(0)  # nobody found
+    expect(register.locator("[name=national_id]")).to_have_value(NATIONAL_ID)
+    register.locator("[name=full_name]").fill(CITIZEN_NAME)
+    register.locator("[name=phone]").fill("55123456")
+    register.locator("[name=governorate]").select_option(index=1)
+    register.locator("[name=preferred_language]").select_option("ar")
+    with page.expect_navigation():
+        register.locator("button[type=submit]").click()
+    assert re.search(r"/reception/citizens/\d+/requests/new$", page.url), page.url
+    check_page(page)
+    expect(page.locator("h1")).to_contain_text(CITIZEN_NAME)
+
+    scan = tmp_path / "تقرير-طبي.pdf"
+    scan.write_bytes(TINY_PDF)
+    page.select_option("#request_type", label="منحة رعاية صحية")  # health_care
+    page.fill("#subject", "منحة علاج طبيعي")
+    page.fill("#details", "جلسات علاج طبيعي بعد عملية في الركبة.")
+    page.set_input_files("#attachments", str(scan))
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    match = re.search(r"/requests/(\d\d-\d{7}-\d)$", page.url)
+    assert match, page.url
+    check_page(page)
+    tracking_number = match.group(1)
+    expect(page.locator("#flashes")).to_contain_text(tracking_number)
+    expect(page.locator(".timeline > li")).to_have_count(1)
+    expect(page.locator(".timeline .files a")).to_have_text(scan.name)
+    return tracking_number
+
+
+def test_request_walks_from_reception_through_health_and_compensation(app, live_server, page, tmp_path):
+    base = live_server.url
+    desk = sign_in(page, base, "reception1")
+    assert page.url == f"{base}/reception/"
+    tracking_number = record_request(page, base, tmp_path)
+    sign_out(page)
+
+    # Health: take it from the queue (row swap), comment with a file (panel swap), accept
+    health = sign_in(page, base, "health1")
+    assert page.url == f"{base}/queues/health"
+    row = queue_row(page, tracking_number)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(CITIZEN_NAME)
+    row.locator("button[value=claim]").click()
+    expect(row.locator("button[value=release]")).to_be_visible()
+    expect(row).to_contain_text(health)
+    check_page(page)
+    open_from_queue(page, tracking_number)
+    report = tmp_path / "medical-report.pdf"
+    report.write_bytes(TINY_PDF)
+    entry = act(page, "comment", "التقرير الطبي مرفق.", [report], entries=3)
+    expect(entry.locator("blockquote")).to_have_text("التقرير الطبي مرفق.")
+    expect(entry.locator(".files a")).to_have_text(report.name)
+    act(page, "accept", entries=4)
+    expect(page.locator("#request-panel form.actions")).to_have_count(0)  # no longer Health's to work
+    page.goto(f"{base}/queues/health")
+    check_page(page)
+    expect(queue_row(page, tracking_number)).to_have_count(0)
+    sign_out(page)
+
+    # Compensation returns it to Health with a reason
+    comp = sign_in(page, base, "comp1")
+    assert page.url == f"{base}/queues/compensation"
+    open_from_queue(page, tracking_number)
+    act(page, "return", "ينقص كشف الحساب البنكي.", entries=5)
+    sign_out(page)
+
+    # Health sees it returned and resubmits it
+    sign_in(page, base, "health1")
+    expect(queue_row(page, tracking_number)).to_have_count(1)
+    open_from_queue(page, tracking_number)
+    act(page, "resubmit", "أرفقنا كشف الحساب.", entries=6)
+    sign_out(page)
+
+    # Compensation rejects it with a reason
+    sign_in(page, base, "comp1")
+    open_from_queue(page, tracking_number)
+    act(page, "reject", "الحالة لا تستوفي شروط المنحة.", entries=7)
+
+    page.reload()
+    check_page(page)
+    with app.test_request_context():  # the labels as the Arabic interface words them
+        labels = {action: str(label) for action, label in HISTORY_LABELS.items()}
+    steps = [(desk, "submit"), (health, "claim"), (health, "comment"), (health, "accept"),
+             (comp, "return"), (health, "resubmit"), (comp, "reject")]
+    entries = page.locator(".timeline > li > p")
+    expect(entries).to_have_count(len(steps))
+    for index, (name, action) in enumerate(steps):
+        expect(entries.nth(index).locator("strong")).to_have_text(name)
+        text = " ".join(entries.nth(index).inner_text().split())
+        assert text.startswith(f"{name} {labels[action]}"), (action, text)
+    comments = page.locator(".timeline blockquote")
+    expect(comments).to_have_text(["التقرير الطبي مرفق.", "ينقص كشف الحساب البنكي.", "أرفقنا كشف الحساب.",
+                                   "الحالة لا تستوفي شروط المنحة."])
+
+    # the same page in English, left to right
+    with page.expect_navigation():
+        page.click("button[name=lang][value=en]")
+    assert page.url.startswith(f"{base}/requests/{tracking_number}")
+    check_page(page, lang="en")
