@@ -4,6 +4,7 @@ Starts the demo directory (slapd), prepares the database, then runs the Huey con
 child processes pointed at that directory.
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,3 +84,4 @@ def demo_command(host, port, workers, requests):
     finally:
         _stop(processes)
         directory.stop()
+        shutil.rmtree(directory.run_dir, ignore_errors=True)

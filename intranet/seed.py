@@ -446,9 +446,8 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
     counts = {"requests": 0, "citizens": 0, "history": 0}
     try:
         with database.atomic(**({"lock_type": "IMMEDIATE"} if sqlite else {})):
-            if not sqlite:  # nobody else inserts while the ids are handed out here
-                database.execute_sql("LOCK TABLE citizen, request, history, tracking_sequence "
-                                     "IN SHARE ROW EXCLUSIVE MODE")
+            if not sqlite:
+                _prepare_postgresql()
             first_citizen = _max("SELECT MAX(id) FROM citizen") + 1
             first_request = _max("SELECT MAX(id) FROM request") + 1
             salt = f"{seed}:{first_request}:{first_citizen}"
@@ -500,6 +499,24 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
             database.execute_sql(f"PRAGMA {pragma} = {value}")
     counts["seconds"] = round(time.monotonic() - started, 2)
     return counts
+
+
+def _prepare_postgresql():
+    """Inside the seeding transaction: nobody else inserts while ids are handed out here, nobody changes the
+    reference rows the new rows point at. And, when the role may set it, session_replication_role = replica
+    for this transaction only: it skips the per-row foreign-key triggers, two thirds of the time of a COPY into
+    `history`. Safe here because every reference is built from rows read or written in this same transaction
+    and the locks keep them in place; no constraint or index is dropped."""
+    database.execute_sql("LOCK TABLE citizen, request, history, tracking_sequence IN SHARE ROW EXCLUSIVE MODE")
+    database.execute_sql("LOCK TABLE department, governorate, staff, request_type, stage IN SHARE MODE")
+    allowed, version = database.execute_sql(
+        "SELECT rolsuper, current_setting('server_version_num')::int FROM pg_roles "
+        "WHERE rolname = current_user").fetchone()
+    if not allowed and version >= 150000:  # PostgreSQL 15 lets a superuser GRANT SET ON PARAMETER
+        allowed = database.execute_sql(
+            "SELECT has_parameter_privilege('session_replication_role', 'SET')").fetchone()[0]
+    if allowed:
+        database.execute_sql("SET LOCAL session_replication_role = replica")
 
 
 def _analyze(sqlite: bool):

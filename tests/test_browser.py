@@ -69,6 +69,13 @@ def record_request(page, base_url, tmp_path):
     """Reception: an unknown national ID, register the citizen, record a health-care request with a scan."""
     page.goto(f"{base_url}/reception/")
     check_page(page)
+    typo = NATIONAL_ID[:-1] + str((int(NATIONAL_ID[-1]) + 1) % 10)
+    page.fill("#find-national-id", typo)
+    with page.expect_navigation():
+        page.press("#find-national-id", "Enter")
+    check_page(page)  # the error state: message next to the field, tied to it
+    expect(page.locator("#find-national-id")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#find-national-id-error")).to_be_visible()
     page.fill("#find-national-id", NATIONAL_ID)
     with page.expect_navigation():
         page.press("#find-national-id", "Enter")

@@ -43,6 +43,7 @@ def start(port: int | None = None, run_dir: str | None = None):
             return super()._avail_tcp_port()
 
     server = DemoDirectory()
+    server.run_dir = os.environ["TMP"]
     server.start()
     server.ldapadd(LDIF.read_text(encoding="utf-8"))
     return server
