@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from stdnum import luhn
 
-from intranet.queues.labels import HISTORY_LABELS
+from intranet.queues.labels import HISTORY_LABELS, STATUS_LABELS
 from tests.browser import CHROMIUM_ARGS, TINY_PDF, LiveServer, check_page, sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
@@ -49,7 +49,7 @@ def open_from_queue(page, tracking_number):
     check_page(page)
 
 
-def act(page, action, comment="", files=(), entries=None):
+def act(page, action, comment="", files=(), *, entries):
     """Press an action button on the request panel: htmx swaps the panel in place, without a page load."""
     url = page.url
     page.evaluate("window.sameDocument = true")
@@ -112,22 +112,20 @@ def record_request(page, base_url, tmp_path):
     return tracking_number
 
 
-def test_request_walks_from_reception_through_health_and_compensation(app, live_server, page, tmp_path):
-    base = live_server.url
-    desk = sign_in(page, base, "reception1")
-    assert page.url == f"{base}/reception/"
-    tracking_number = record_request(page, base, tmp_path)
-    sign_out(page)
+def arabic_labels(app):
+    """The history and status words as the Arabic interface shows them."""
+    with app.test_request_context():
+        return ({action: str(label) for action, label in HISTORY_LABELS.items()},
+                {status: str(label) for status, label in STATUS_LABELS.items()})
 
-    # Health: take it from the queue (row swap), comment with a file (panel swap), accept
-    health = sign_in(page, base, "health1")
-    assert page.url == f"{base}/queues/health"
+
+def health_takes_comments_and_accepts(page, base, tracking_number, tmp_path):
+    """Take it from the queue (row swap), comment with a file and accept (panel swaps); it leaves the queue."""
     row = queue_row(page, tracking_number)
-    expect(row).to_have_count(1)
     expect(row).to_contain_text(CITIZEN_NAME)
     row.locator("button[value=claim]").click()
     expect(row.locator("button[value=release]")).to_be_visible()
-    expect(row).to_contain_text(health)
+    expect(page.locator("#flashes")).to_contain_text("تم: استلام")  # announced where the clerk is
     check_page(page)
     open_from_queue(page, tracking_number)
     report = tmp_path / "medical-report.pdf"
@@ -136,35 +134,44 @@ def test_request_walks_from_reception_through_health_and_compensation(app, live_
     expect(entry.locator("blockquote")).to_have_text("التقرير الطبي مرفق.")
     expect(entry.locator(".files a")).to_have_text(report.name)
     act(page, "accept", entries=4)
-    expect(page.locator("#request-panel form.actions")).to_have_count(0)  # no longer Health's to work
+    expect(page.locator("#request-panel form.actions")).to_have_count(0)  # now Compensation's to work
     page.goto(f"{base}/queues/health")
     check_page(page)
     expect(queue_row(page, tracking_number)).to_have_count(0)
+
+
+def test_request_walks_from_reception_through_health_and_compensation(app, live_server, page, tmp_path):
+    base = live_server.url
+    history_labels, status_labels = arabic_labels(app)
+    desk = sign_in(page, base, "reception1")
+    assert page.url == f"{base}/reception/"
+    tracking_number = record_request(page, base, tmp_path)
     sign_out(page)
 
-    # Compensation returns it to Health with a reason
+    health = sign_in(page, base, "health1")
+    assert page.url == f"{base}/queues/health"
+    health_takes_comments_and_accepts(page, base, tracking_number, tmp_path)
+    sign_out(page)
+
     comp = sign_in(page, base, "comp1")
     assert page.url == f"{base}/queues/compensation"
     open_from_queue(page, tracking_number)
     act(page, "return", "ينقص كشف الحساب البنكي.", entries=5)
     sign_out(page)
 
-    # Health sees it returned and resubmits it
     sign_in(page, base, "health1")
-    expect(queue_row(page, tracking_number)).to_have_count(1)
+    expect(queue_row(page, tracking_number)).to_contain_text(status_labels["returned"])
     open_from_queue(page, tracking_number)
     act(page, "resubmit", "أرفقنا كشف الحساب.", entries=6)
     sign_out(page)
 
-    # Compensation rejects it with a reason
     sign_in(page, base, "comp1")
     open_from_queue(page, tracking_number)
     act(page, "reject", "الحالة لا تستوفي شروط المنحة.", entries=7)
+    expect(page.locator("#request-panel form.actions")).to_have_count(0)
 
     page.reload()
     check_page(page)
-    with app.test_request_context():  # the labels as the Arabic interface words them
-        labels = {action: str(label) for action, label in HISTORY_LABELS.items()}
     steps = [(desk, "submit"), (health, "claim"), (health, "comment"), (health, "accept"),
              (comp, "return"), (health, "resubmit"), (comp, "reject")]
     entries = page.locator(".timeline > li > p")
@@ -172,13 +179,11 @@ def test_request_walks_from_reception_through_health_and_compensation(app, live_
     for index, (name, action) in enumerate(steps):
         expect(entries.nth(index).locator("strong")).to_have_text(name)
         text = " ".join(entries.nth(index).inner_text().split())
-        assert text.startswith(f"{name} {labels[action]}"), (action, text)
-    comments = page.locator(".timeline blockquote")
-    expect(comments).to_have_text(["التقرير الطبي مرفق.", "ينقص كشف الحساب البنكي.", "أرفقنا كشف الحساب.",
-                                   "الحالة لا تستوفي شروط المنحة."])
+        assert text.startswith(f"{name} {history_labels[action]}"), (action, text)
+    expect(page.locator(".timeline blockquote")).to_have_text([
+        "التقرير الطبي مرفق.", "ينقص كشف الحساب البنكي.", "أرفقنا كشف الحساب.", "الحالة لا تستوفي شروط المنحة."])
 
-    # the same page in English, left to right
-    with page.expect_navigation():
+    with page.expect_navigation():  # the same page in English, left to right
         page.click("button[name=lang][value=en]")
     assert page.url.startswith(f"{base}/requests/{tracking_number}")
     check_page(page, lang="en")

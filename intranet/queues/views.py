@@ -84,7 +84,7 @@ def act(tracking_number):
         return _panel(req, form, refused.message, 422)
     flash(_("Done: %(action)s.", action=ACTION_LABELS[form.action.data]), "success")
     if form.view.data == "row" and wants_fragment():
-        return render("queues/queue.html", "queues/_queue_row.html", row=services.find_request(tracking_number))
+        return render("queues/queue.html", "queues/_row_swap.html", row=services.find_request(tracking_number))
     if not wants_fragment():
         return redirect(url_for("queues.request_page", tracking_number=tracking_number), 303)
     return _panel(services.find_request(outcome.request.tracking_number))

@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from intranet.validation import clean_national_id, clean_phone, field_check
@@ -24,7 +25,8 @@ class CitizenForm(FlaskForm):
     phone = StringField(_l("Mobile number"), validators=[
         DataRequired(_l("Enter the citizen's mobile number.")), field_check(clean_phone)])
     governorate = SelectField(_l("Governorate"), coerce=int, validate_choice=True)
-    preferred_language = SelectField(_l("Language for messages"), choices=[("ar", "العربية"), ("en", "English")])
+    preferred_language = SelectField(_l("Language for messages"), choices=[SelectChoice("ar", "العربية", render_kw={"lang": "ar"}),
+                                                                           SelectChoice("en", "English", render_kw={"lang": "en"})])
 
 
 class NewRequestForm(FlaskForm):

@@ -1,5 +1,6 @@
 """Reception domain functions: find and register citizens."""
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 from intranet.db import transaction
 from intranet.i18n import normalize_arabic
@@ -11,12 +12,12 @@ class DuplicateCitizen(ValueError):
 
 
 def governorate_choices(locale):
-    return [(g.id, g.name(locale)) for g in Governorate.select().order_by(Governorate.id)]
+    return [SelectChoice(g.id, g.name(locale)) for g in Governorate.select().order_by(Governorate.id)]
 
 
 def request_type_choices(locale):
     query = RequestType.select().where(RequestType.active == True).order_by(RequestType.id)  # noqa: E712
-    return [(t.id, t.name(locale)) for t in query]
+    return [SelectChoice(t.id, t.name(locale)) for t in query]
 
 
 def find_citizen(national_id: str):
