@@ -1,4 +1,5 @@
 """Load reference data and request types with their stages from the readable definition file (TOML)."""
+import json
 import tomllib
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def _load_type(spec, departments):
     total = sum(stage["budget_days"] for stage in stages)
     if total != spec.get("sla_days", 45):
         raise DefinitionError(f"{spec['code']}: stage budgets add up to {total}, not {spec.get('sla_days', 45)}")
+    spec["documents"] = json.dumps(spec.get("documents", []), ensure_ascii=False)
     rtype = _upsert(RequestType, spec.pop("code"), **spec)
     for position, stage in enumerate(stages, start=1):
         department = departments.get(stage.pop("department"))

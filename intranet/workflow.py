@@ -9,7 +9,7 @@ from stdnum import luhn
 
 from intranet import files
 from intranet.auth import permissions
-from intranet.db import database, transaction
+from intranet.db import database, is_sqlite, transaction
 from intranet.models import Attachment, HistoryEntry, Request, Stage, utcnow
 
 allowed_actions = permissions.allowed_actions
@@ -63,8 +63,9 @@ def _stage_at(request_type_id: int, position: int):
     return Stage.get_or_none((Stage.request_type == request_type_id) & (Stage.position == position))
 
 
-def _record(req, actor, action, comment, stored, **change) -> HistoryEntry:
-    entry = HistoryEntry.create(request=req.id, actor=actor, action=action, comment=comment or "", **change)
+def _record(req, actor, action, comment, stored, details=None, **change) -> HistoryEntry:
+    entry = HistoryEntry.create(request=req.id, actor=actor, action=action, comment=comment or "",
+                                details=json.dumps(details or {}, ensure_ascii=False), **change)
     for item in stored:
         Attachment.create(request=req.id, history=entry, uploaded_by=actor, **vars(item))
     return entry
@@ -99,7 +100,11 @@ def _check_allowed(req, actor, action):
         raise NotAllowed(_l("You may not do this to request %(number)s now.", number=req.tracking_number))
 
 
-def _transition(req, actor, action, version, comment, uploads, changes_for):
+def _stage_due(stage, now):
+    return now + dt.timedelta(days=stage.budget_days)
+
+
+def _transition(req, actor, action, version, comment, uploads, changes_for, details=None):
     """Shared skeleton of every action: check, store files, change state + history in one transaction."""
     _check_allowed(req, actor, action)
     if action in NEEDS_COMMENT and not (comment or "").strip():
@@ -114,7 +119,7 @@ def _transition(req, actor, action, version, comment, uploads, changes_for):
             changes = changes_for(fresh)
             if changes:
                 _apply(fresh, version, changes)
-            entry = _record(fresh, actor, action, comment, stored,
+            entry = _record(fresh, actor, action, comment, stored, details,
                             from_stage=fresh.stage_id, from_status=fresh.status,
                             to_stage=changes.get("stage", fresh.stage_id),
                             to_status=changes.get("status", fresh.status))
@@ -143,7 +148,7 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
                 request_type=request_type, channel=channel, stage=first, department=first.department_id,
                 status="open", subject=subject, details=details or "", data=json.dumps(data or {}),
                 received_at=received, due_at=received + dt.timedelta(days=request_type.sla_days),
-                entered_by=actor)
+                stage_due_at=_stage_due(first, received), governorate=citizen.governorate_id, entered_by=actor)
             entry = _record(req, actor, "submit", "", stored, to_stage=first.id, to_status="open")
     except Exception:
         files.discard(stored)
@@ -158,7 +163,7 @@ def accept(actor, req, version, comment="", uploads=None) -> Outcome:
         if following is None:
             return {"status": "completed", "closed_at": utcnow(), "assignee": None}
         return {"stage": following.id, "department": following.department_id, "status": "open",
-                "assignee": None}
+                "assignee": None, "stage_due_at": _stage_due(following, utcnow())}
     return _transition(req, actor, "accept", version, comment, uploads, changes)
 
 
@@ -168,25 +173,30 @@ def reject(actor, req, version, comment="", uploads=None) -> Outcome:
     return _transition(req, actor, "reject", version, comment, uploads, changes)
 
 
-def return_(actor, req, version, comment="", uploads=None) -> Outcome:
-    """Back to the stage that sent it, or, from the first stage, to the reception desk and the citizen."""
+def return_(actor, req, version, comment="", uploads=None, missing=()) -> Outcome:
+    """Back to the stage that sent it, or, from the first stage, to the reception desk and the citizen,
+    with the list of what is missing; the 45-day clock stops while the citizen holds it."""
     def changes(fresh):
         previous = _stage_at(fresh.request_type_id, fresh.stage.position - 1)
         if previous is None:
-            return {"status": "awaiting_citizen", "assignee": None}
+            return {"status": "awaiting_citizen", "assignee": None, "paused_at": utcnow()}
         return {"stage": previous.id, "department": previous.department_id, "status": "returned",
                 "returned_from": fresh.stage_id, "assignee": None}
-    return _transition(req, actor, "return", version, comment, uploads, changes)
+    return _transition(req, actor, "return", version, comment, uploads, changes,
+                       details={"missing": list(missing)} if missing else None)
 
 
 def resubmit(actor, req, version, comment="", uploads=None) -> Outcome:
-    """Corrected: back to the stage that returned it."""
+    """Corrected: back to the stage that returned it; the clock moves on by the days it was paused."""
     def changes(fresh):
+        now = utcnow()
         if fresh.returned_from_id is None:
-            return {"status": "open"}
+            paused = (now - fresh.paused_at) if fresh.paused_at else dt.timedelta(0)
+            return {"status": "open", "paused_at": None, "due_at": fresh.due_at + paused,
+                    "stage_due_at": (fresh.stage_due_at or now) + paused}
         target = fresh.returned_from
         return {"stage": target.id, "department": target.department_id, "status": "open",
-                "returned_from": None, "assignee": None}
+                "returned_from": None, "assignee": None, "stage_due_at": _stage_due(target, now)}
     return _transition(req, actor, "resubmit", version, comment, uploads, changes)
 
 
@@ -207,8 +217,70 @@ ACTIONS = {"accept": accept, "return": return_, "reject": reject, "resubmit": re
            "comment": comment, "claim": claim, "release": release}
 
 
-def act(actor, req, action: str, version: int, comment="", uploads=None) -> Outcome:
+def act(actor, req, action: str, version: int, comment="", uploads=None, missing=()) -> Outcome:
     """Dispatch a named action from a form."""
     if action not in ACTIONS:
         raise NotAllowed(_l("Unknown action."))
+    if action == "return":
+        return return_(actor, req, version, comment, uploads, missing)
     return ACTIONS[action](actor, req, version, comment, uploads)
+
+
+# --- assignment: take next, reassign -----------------------------------------------------------
+
+def _next_unassigned_id(department_id):
+    """The most urgent unassigned open request: overdue first, then due within 30 days, then oldest. With one
+    45-day clock per request, due-date order is that priority; ties go to the older id."""
+    query = (Request.select(Request.id)
+             .where((Request.department == department_id) & Request.open_work() & (Request.status == "open")
+                    & Request.assignee.is_null())
+             .order_by(Request.due_at, Request.id).limit(1))
+    if is_sqlite():
+        return query  # used as a subquery inside the conditional UPDATE below
+    return query.for_update(skip_locked=True)
+
+
+def take_next(actor, department) -> Outcome | None:
+    """Give the clerk the next request of the queue; atomic, so two clerks never get the same one.
+    None when nothing is waiting."""
+    if not permissions.can_take_from(actor, department):
+        raise NotAllowed(_l("You may not take work from this queue."))
+    now = utcnow()
+    with transaction():
+        if is_sqlite():
+            # one statement: the write lock is held from the choice to the claim
+            candidate = _next_unassigned_id(department.id)
+        else:
+            row = _next_unassigned_id(department.id).first()
+            if row is None:
+                return None
+            candidate = row.id
+        claimed = (Request.update(assignee=actor.id, version=Request.version + 1, updated_at=now)
+                   .where((Request.id == candidate) & Request.assignee.is_null())
+                   .returning(Request.id).execute())
+        ids = [row.id for row in claimed]
+        if not ids:
+            return None
+        req = Request.get_by_id(ids[0])
+        entry = _record(req, actor, "claim", "", [], {"take_next": True}, from_stage=req.stage_id,
+                        to_stage=req.stage_id, from_status=req.status, to_status=req.status)
+    return Outcome(req, entry)
+
+
+def assign(actor, request_ids, clerk, comment="") -> list[Request]:
+    """A supervisor gives one or many open requests to a clerk of their department; returns those assigned
+    (a request closed or moved to another department meanwhile is left out)."""
+    if not permissions.can_reassign(actor):
+        raise NotAllowed(_l("Only supervisors reassign work."))
+    if clerk.role != "clerk" or not clerk.active:
+        raise WorkflowError(_l("Choose an active clerk."))
+    done = []
+    with transaction():
+        for req in Request.select().where(Request.id.in_(list(request_ids)) & Request.open_work()
+                                          & (Request.department == clerk.department_id)):
+            Request.update(assignee=clerk.id, version=Request.version + 1, updated_at=utcnow()).where(
+                Request.id == req.id).execute()
+            _record(req, actor, "assign", comment, [], {"assignee": clerk.id, "assignee_name": clerk.full_name},
+                    from_stage=req.stage_id, to_stage=req.stage_id, from_status=req.status, to_status=req.status)
+            done.append(req)
+    return done

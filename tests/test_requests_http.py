@@ -208,4 +208,4 @@ def test_queue_pages_by_key_and_filters_by_type(auth, client, ctx, app):
     assert made[2] in second and made[0] not in second
     inquiry = make_request("inquiry").tracking_number
     filtered = client.get("/queues/citizens?type=inquiry", headers={"HX-Request": "true"})
-    assert inquiry in filtered.text and filtered.text.lstrip().startswith('<div id="queue-table"')
+    assert inquiry in filtered.text and filtered.text.lstrip().startswith('<div id="queue-results"')

@@ -20,6 +20,15 @@ def works_stage(user, req) -> bool:
     return req.stage.role in (None, user.role)
 
 
+def can_take_from(user, department) -> bool:
+    """Take-next and claims: the department's clerks, and supervisors."""
+    return user.role == "supervisor" or (user.role == "clerk" and user.department_id == department.id)
+
+
+def can_reassign(user) -> bool:
+    return user.role == "supervisor"
+
+
 def can_enter_requests(user) -> bool:
     return user.role in ("reception", "supervisor")
 

@@ -1,8 +1,10 @@
 """Requests and their workflow definition: request types, stages, requests, history, attachments."""
+import json
+
 import peewee as pw
 
 from intranet.db import BaseModel
-from intranet.models.people import Citizen, Department, Named, Staff, utcnow
+from intranet.models.people import Citizen, Department, Governorate, Named, Staff, utcnow
 
 CHANNELS = ("walk_in", "electronic")
 # open: with the current stage; returned: sent back to an earlier stage for correction;
@@ -21,6 +23,10 @@ class RequestType(Named):
 
     def ordered_stages(self):
         return self.stages.order_by(Stage.position)
+
+    def document_list(self) -> list[dict]:
+        """The documents this type needs: [{"code", "name_ar", "name_en"}], the return checklist."""
+        return json.loads(self.documents or "[]")
 
 
 class Stage(BaseModel):
@@ -50,6 +56,7 @@ class Request(BaseModel):
     citizen = pw.ForeignKeyField(Citizen, backref="requests", on_delete="RESTRICT", index=False)
     request_type = pw.ForeignKeyField(RequestType, backref="requests", on_delete="RESTRICT")
     channel = pw.CharField(max_length=12)
+    governorate = pw.ForeignKeyField(Governorate, null=True, on_delete="RESTRICT", index=False)
     stage = pw.ForeignKeyField(Stage, backref="requests", on_delete="RESTRICT")
     department = pw.ForeignKeyField(Department, backref="requests", on_delete="RESTRICT", index=False)
     status = pw.CharField(max_length=20)
@@ -60,7 +67,9 @@ class Request(BaseModel):
     data = pw.TextField(default="{}")  # JSON of the type's own fields
     amount = pw.DecimalField(max_digits=14, decimal_places=3, null=True)
     received_at = pw.DateTimeField(default=utcnow)
-    due_at = pw.DateTimeField()
+    due_at = pw.DateTimeField()  # the one 45-day clock shared by all stages; moved on by pauses
+    stage_due_at = pw.DateTimeField(null=True)  # the current stage's budget
+    paused_at = pw.DateTimeField(null=True)  # the clock stops while the request waits for the citizen
     closed_at = pw.DateTimeField(null=True)
     updated_at = pw.DateTimeField(default=utcnow)
     version = pw.IntegerField(default=1)
@@ -68,18 +77,21 @@ class Request(BaseModel):
 
     class Meta:
         table_name = "request"
+        # plus the partial indexes over open work (closed_at IS NULL) of migration 0002
         indexes = (
-            (("department", "status", "due_at", "id"), False),
-            (("assignee", "status", "due_at"), False),
             (("citizen", "received_at"), False),
             (("status", "due_at"), False),
         )
 
     @classmethod
+    def open_work(cls):
+        """Requests not yet closed; the condition the partial indexes of migration 0002 are built on."""
+        return cls.closed_at.is_null()
+
+    @classmethod
     def in_queue(cls, department):
         """Open work of a department, most urgent first (unexecuted, for views to narrow and page)."""
-        return (cls.select().where((cls.department == department) & (cls.status.in_(OPEN_STATUSES)))
-                .order_by(cls.due_at, cls.id))
+        return cls.select().where((cls.department == department) & cls.open_work()).order_by(cls.due_at, cls.id)
 
     @property
     def is_open(self) -> bool:
@@ -102,7 +114,12 @@ class HistoryEntry(BaseModel):
     from_status = pw.CharField(max_length=20, null=True)
     to_status = pw.CharField(max_length=20, null=True)
     comment = pw.TextField(default="")
+    details = pw.TextField(default="{}")  # JSON: e.g. the checklist of what is missing, on a return
     created_at = pw.DateTimeField(default=utcnow)
+
+    @property
+    def info(self) -> dict:
+        return json.loads(self.details or "{}")
 
     class Meta:
         table_name = "history"

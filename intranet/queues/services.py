@@ -1,26 +1,82 @@
-"""Queue and request-page queries: key-set pagination, history with attachments."""
+"""Queue and request-page queries: tabs, filters, search, key-set pagination, counts, history."""
 from collections import defaultdict
+from functools import reduce
+from operator import and_
 
-from peewee import JOIN
+from peewee import JOIN, Case, fn
 
-from intranet.models import Attachment, Citizen, HistoryEntry, Request, RequestType, Stage, Staff
+from intranet import search
+from intranet.models import (Attachment, Citizen, Governorate, HistoryEntry, Request, RequestType, Stage, Staff,
+                             utcnow)
+from intranet.queues.filters import TABS, age_condition, sla_condition, tab_condition
+
+SORT_COLUMNS = {"due": Request.due_at, "received": Request.received_at}
 
 
-def queue_page(department, request_type=None, after_id=None, size=25):
-    """One page of the department's open work by due date; `after_id` is the last row of the previous page."""
-    query = (Request.in_queue(department)
-             .select(Request, Citizen, RequestType, Stage, Staff)
-             .join_from(Request, Citizen).join_from(Request, RequestType).join_from(Request, Stage)
-             .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id)))
-    if request_type is not None:
-        query = query.where(Request.request_type == request_type)
+def _reference_id(model, code):
+    row = model.get_or_none(model.code == code) if code else None
+    return row.id if row else None
+
+
+def _conditions(department, filters, user, now):
+    """Every condition the page's tab, filters and search put on the department's open work."""
+    conditions = [Request.department == department.id, Request.open_work()]
+    optional = [
+        tab_condition(filters.tab, user, now),
+        sla_condition(filters.sla, now),
+        age_condition(filters.age, now),
+        search.request_condition(filters.q),
+    ]
+    if filters.type:
+        optional.append(Request.request_type == _reference_id(RequestType, filters.type))
+    if filters.governorate:
+        optional.append(Request.governorate == _reference_id(Governorate, filters.governorate))
+    if filters.stage.isdigit():
+        optional.append(Request.stage == int(filters.stage))
+    if filters.channel:
+        optional.append(Request.channel == filters.channel)
+    return conditions + [c for c in optional if c is not None]
+
+
+def queue_page(department, filters, user, after_id=None, size=25):
+    """One page of rows and the key of the next page (None on the last): key-set pagination, never OFFSET."""
+    now = utcnow()
+    column = SORT_COLUMNS[filters.sort]
+    where = _conditions(department, filters, user, now)
     if after_id:
-        last = Request.get_or_none(Request.id == after_id)
+        last = Request.select(column, Request.id).where(Request.id == after_id).first()
         if last is not None:
-            query = query.where((Request.due_at > last.due_at)
-                                | ((Request.due_at == last.due_at) & (Request.id > last.id)))
-    rows = list(query.limit(size + 1))
-    return rows[:size], (rows[size - 1].id if len(rows) > size else None)
+            key = getattr(last, column.name)
+            where.append((column > key) | ((column == key) & (Request.id > last.id)))
+    ids = [row.id for row in Request.select(Request.id).where(reduce(and_, where))
+           .order_by(column, Request.id).limit(size + 1)]
+    rows = _rows(ids[:size])
+    return rows, (ids[size - 1] if len(ids) > size else None)
+
+
+def _rows(ids):
+    """The page's rows with what the row shows, in the order of `ids` (found by the index first)."""
+    if not ids:
+        return []
+    query = (Request.select(Request, Citizen, RequestType, Stage, Staff)
+             .join_from(Request, Citizen).join_from(Request, RequestType).join_from(Request, Stage)
+             .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
+             .where(Request.id.in_(ids)))
+    by_id = {row.id: row for row in query}
+    return [by_id[i] for i in ids]
+
+
+def tab_counts(department, user) -> dict:
+    """How many open requests each tab holds, in one pass over the department's open-work index."""
+    now = utcnow()
+
+    def count(condition):
+        return fn.SUM(Case(None, [(condition, 1)], 0))
+
+    row = (Request.select(fn.COUNT(Request.id).alias("all"),
+                          *[count(tab_condition(tab, user, now)).alias(tab) for tab in TABS if tab != "all"])
+           .where((Request.department == department.id) & Request.open_work()).dicts().get())
+    return {tab: int(row[tab] or 0) for tab in TABS}
 
 
 def find_request(tracking_number: str):
@@ -42,6 +98,18 @@ def history_of(req):
     return entries
 
 
+def since_last_return(history):
+    """The last return and what came after it (comments, files, resubmission), for the clerk who sent it back."""
+    returns = [i for i, entry in enumerate(history) if entry.action == "return"]
+    if not returns:
+        return None, []
+    return history[returns[-1]], history[returns[-1] + 1:]
+
+
 def stage_names(req):
     return {stage.id: stage for stage in Stage.select().where(Stage.request_type == req.request_type_id)}
 
+
+def clerks_of(department):
+    return Staff.select().where((Staff.department == department.id) & (Staff.role == "clerk")
+                                & (Staff.active == True)).order_by(Staff.full_name)  # noqa: E712

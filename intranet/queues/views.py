@@ -1,14 +1,16 @@
-"""Department queue pages, the request page, actions on a request, attachment downloads."""
+"""Department queue pages, take-next and reassignment, the request page, actions, attachment downloads."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from intranet import files, workflow
 from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
-from intranet.models import Attachment, Department, RequestType
+from intranet.models import Attachment, Department, Governorate, RequestType, Stage
 from intranet.queues import services
-from intranet.queues.forms import ActionForm
+from intranet.queues.filters import QueueFilters
+from intranet.queues.forms import ActionForm, AssignForm
 from intranet.queues.labels import ACTION_LABELS
 
 bp = Blueprint("queues", __name__)
@@ -20,6 +22,13 @@ def signed_in_only():
     """Every page here needs a signed-in person; each view checks the object itself."""
 
 
+def _queue_or_abort(department_code):
+    department = Department.get_or_none(Department.code == department_code) or abort(404)
+    if not permissions.can_see_queue(current_user, department):
+        abort(403)
+    return department
+
+
 @bp.route("/queues/")
 def index():
     """A clerk goes to their department's queue; supervisors choose one."""
@@ -27,23 +36,71 @@ def index():
         return redirect(url_for("queues.queue", department_code=current_user.department.code))
     if current_user.role not in ("supervisor", "admin"):
         abort(403)
-    departments = Department.select().order_by(Department.id)
-    return render("queues/index.html", departments=departments)
+    return render("queues/index.html", departments=Department.select().order_by(Department.id))
+
+
+def _assign_form(department):
+    form = AssignForm(formdata=None)
+    form.clerk.choices = [(c.id, c.full_name) for c in services.clerks_of(department)]
+    return form
 
 
 @bp.route("/queues/<department_code>")
 def queue(department_code):
-    """The department's open requests, most urgent first, 25 at a time."""
-    department = Department.get_or_none(Department.code == department_code) or abort(404)
-    if not permissions.can_see_queue(current_user, department):
-        abort(403)
-    type_code = request.args.get("type") or None
-    request_type = RequestType.get_or_none(RequestType.code == type_code) if type_code else None
-    rows, next_after = services.queue_page(department, request_type, request.args.get("after", type=int),
+    """The department's open requests in tabs, filtered and searched, 25 at a time by key."""
+    department = _queue_or_abort(department_code)
+    filters = QueueFilters.from_args(request.args)
+    rows, next_after = services.queue_page(department, filters, current_user, request.args.get("after", type=int),
                                            size=current_app.config["QUEUE_PAGE_SIZE"])
-    return render("queues/queue.html", "queues/_queue_table.html", department=department, rows=rows,
-                  next_after=next_after, request_type=request_type, type_code=type_code,
-                  request_types=RequestType.select().order_by(RequestType.id))
+    return render("queues/queue.html", "queues/_queue_results.html", department=department, rows=rows,
+                  next_after=next_after, filters=filters, counts=services.tab_counts(department, current_user),
+                  request_types=RequestType.select().order_by(RequestType.id),
+                  stages=Stage.select().where(Stage.department == department.id).order_by(Stage.request_type, Stage.position),
+                  governorates=Governorate.select().order_by(Governorate.id),
+                  assign_form=_assign_form(department) if permissions.can_reassign(current_user) else None)
+
+
+@bp.route("/queues/<department_code>/counts")
+def counts(department_code):
+    """The tab counts alone, polled while the page is open."""
+    department = _queue_or_abort(department_code)
+    filters = QueueFilters.from_args(request.args)
+    return render("queues/_queue_tabs.html", department=department, filters=filters,
+                  counts=services.tab_counts(department, current_user))
+
+
+@bp.route("/queues/<department_code>/take-next", methods=["POST"])
+def take_next(department_code):
+    """Give me the most urgent unassigned request and open it."""
+    department = _queue_or_abort(department_code)
+    try:
+        outcome = workflow.take_next(current_user, department)
+    except workflow.NotAllowed:
+        abort(403)
+    if outcome is None:
+        flash(_("Nothing is waiting to be taken in this queue."), "info")
+        return redirect(url_for("queues.queue", department_code=department.code), 303)
+    flash(_("Request %(number)s is yours now.", number=outcome.request.tracking_number), "success")
+    return redirect(url_for("queues.request_page", tracking_number=outcome.request.tracking_number), 303)
+
+
+@bp.route("/queues/<department_code>/assign", methods=["POST"])
+def assign(department_code):
+    """Supervisor: give the selected requests to a clerk of the department."""
+    department = _queue_or_abort(department_code)
+    if not permissions.can_reassign(current_user):
+        abort(403)
+    form = AssignForm()
+    form.clerk.choices = [(c.id, c.full_name) for c in services.clerks_of(department)]
+    back = url_for("queues.queue", department_code=department.code, **QueueFilters.from_args(request.form).args())
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(back, 303)
+    clerk = next(c for c in services.clerks_of(department) if c.id == form.clerk.data)
+    done = workflow.assign(current_user, form.request_ids.data, clerk)
+    flash(ngettext("%(num)d request assigned to %(name)s.", "%(num)d requests assigned to %(name)s.", len(done),
+                   name=clerk.full_name), "success")
+    return redirect(back, 303)
 
 
 def _load_visible(tracking_number):
@@ -53,17 +110,21 @@ def _load_visible(tracking_number):
     return req
 
 
-def _panel(req, form=None, error=None, status=200):
-    return render("queues/request.html", "queues/_request_panel.html", status=status, req=req,
-                  history=services.history_of(req), stages=services.stage_names(req),
-                  actions=workflow.allowed_actions(req, current_user), form=form or ActionForm(formdata=None),
-                  error=error)
+def _panel(req, form=None, error=None, status=200, queue=None):
+    history = services.history_of(req)
+    last_return, since_return = services.since_last_return(history)
+    queue_department = Department.get_or_none(Department.code == queue) if queue else None
+    return render("queues/request.html", "queues/_request_panel.html", status=status, req=req, history=history,
+                  stages=services.stage_names(req), actions=workflow.allowed_actions(req, current_user),
+                  form=form or ActionForm(formdata=None), error=error, last_return=last_return,
+                  since_return=since_return, queue_department=queue_department,
+                  counts=services.tab_counts(queue_department, current_user) if queue_department else None)
 
 
 @bp.route("/requests/<tracking_number>")
 def request_page(tracking_number):
     """The request: its data, what may be done now, and its full history."""
-    return _panel(_load_visible(tracking_number))
+    return _panel(_load_visible(tracking_number), queue=request.args.get("queue"))
 
 
 @bp.route("/requests/<tracking_number>/act", methods=["POST"])
@@ -71,23 +132,27 @@ def act(tracking_number):
     """Take an action (accept, return, reject, resubmit, comment, claim, release) on the version seen."""
     req = _load_visible(tracking_number)
     form = ActionForm()
+    form.missing.choices = [d["code"] for d in req.request_type.document_list()]
+    queue = form.queue.data or None
     if not form.validate_on_submit():
-        return _panel(req, form, _("The form is incomplete: reload the page and try again."), 422)
+        return _panel(req, form, _("The form is incomplete: reload the page and try again."), 422, queue)
     try:
-        outcome = workflow.act(current_user, req, form.action.data, form.version.data,
-                               form.comment.data, form.attachments.data)
+        workflow.act(current_user, req, form.action.data, form.version.data, form.comment.data,
+                     form.attachments.data, form.missing.data)
     except workflow.StaleRequest as stale:
-        return _panel(services.find_request(tracking_number), form, stale.message, 409)
+        return _panel(services.find_request(tracking_number), form, stale.message, 409, queue)
     except workflow.NotAllowed as refused:
-        return _panel(req, form, refused.message, 403)
+        return _panel(req, form, refused.message, 403, queue)
     except workflow.WorkflowError as refused:
-        return _panel(req, form, refused.message, 422)
+        return _panel(req, form, refused.message, 422, queue)
     flash(_("Done: %(action)s.", action=ACTION_LABELS[form.action.data]), "success")
     if form.view.data == "row" and wants_fragment():
-        return render("queues/queue.html", "queues/_row_swap.html", row=services.find_request(tracking_number))
+        return render("queues/queue.html", "queues/_row_swap.html", row=services.find_request(tracking_number),
+                      counts=services.tab_counts(req.department, current_user), department=req.department,
+                      filters=QueueFilters.from_args(request.args))
     if not wants_fragment():
         return redirect(url_for("queues.request_page", tracking_number=tracking_number), 303)
-    return _panel(services.find_request(outcome.request.tracking_number))
+    return _panel(services.find_request(tracking_number), queue=queue)
 
 
 @bp.route("/attachments/<int:attachment_id>")

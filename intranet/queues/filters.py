@@ -1,0 +1,90 @@
+"""What a queue page shows, read from the URL: tab, filters, sort, search and the page key."""
+import datetime as dt
+from dataclasses import dataclass, fields
+
+from flask_babel import lazy_gettext as _l
+
+from intranet.models import Request, utcnow
+
+AT_RISK_DAYS = 7  # seed 001 / the brief: seven days or fewer left is "at risk"
+
+TABS = {
+    "unassigned": _l("Unassigned"), "mine": _l("Mine"), "returned": _l("Returned / awaiting correction"),
+    "all": _l("All open"), "overdue": _l("Overdue"),
+}
+SLA_STATES = {"on_track": _l("On track"), "at_risk": _l("At risk"), "overdue": _l("Overdue")}
+AGES = {"week": _l("Received this week"), "month": _l("8 to 30 days ago"), "older": _l("More than 30 days ago")}
+SORTS = {"due": _l("Due date"), "received": _l("Received date")}
+CHANNELS = {"walk_in": _l("Walk-in"), "electronic": _l("Electronic")}
+
+
+@dataclass
+class QueueFilters:
+    tab: str = "all"
+    type: str = ""
+    stage: str = ""
+    channel: str = ""
+    governorate: str = ""
+    sla: str = ""
+    age: str = ""
+    sort: str = "due"
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> "QueueFilters":
+        """Known values only: anything else in the URL falls back to the default, never to an error page."""
+        choices = {"tab": TABS, "sla": SLA_STATES, "age": AGES, "sort": SORTS, "channel": CHANNELS}
+        values = {}
+        for field in fields(cls):
+            value = (args.get(field.name) or "").strip()[:100]
+            allowed = choices.get(field.name)
+            if value and (allowed is None or value in allowed):
+                values[field.name] = value
+        return cls(**values)
+
+    def args(self, **changes) -> dict:
+        """URL arguments for url_for: the non-default values, with `changes` applied."""
+        merged = {f.name: getattr(self, f.name) for f in fields(self)} | changes
+        defaults = QueueFilters()
+        return {key: value for key, value in merged.items() if value and value != getattr(defaults, key, None)}
+
+    @property
+    def active(self) -> bool:
+        return any(self.args(tab="", sort=""))
+
+
+def tab_condition(tab: str, user, now):
+    return {
+        "unassigned": (Request.status == "open") & Request.assignee.is_null(),
+        "mine": Request.assignee == user.id,
+        "returned": Request.status.in_(("returned", "awaiting_citizen")),
+        "overdue": (Request.due_at < now) & Request.paused_at.is_null(),
+    }.get(tab)
+
+
+def sla_condition(state: str, now):
+    soon = now + dt.timedelta(days=AT_RISK_DAYS)
+    return {
+        "overdue": (Request.due_at < now) & Request.paused_at.is_null(),
+        "at_risk": (Request.due_at >= now) & (Request.due_at <= soon) & Request.paused_at.is_null(),
+        "on_track": (Request.due_at > soon) | Request.paused_at.is_null(False),
+    }.get(state)
+
+
+def age_condition(age: str, now):
+    week, month = now - dt.timedelta(days=7), now - dt.timedelta(days=30)
+    return {
+        "week": Request.received_at >= week,
+        "month": (Request.received_at < week) & (Request.received_at >= month),
+        "older": Request.received_at < month,
+    }.get(age)
+
+
+def sla_state(req, now=None) -> str:
+    """on_track, at_risk or overdue for one request (a paused clock is on track)."""
+    now = now or utcnow()
+    if req.paused_at is not None:
+        return "on_track"
+    if req.due_at < now:
+        return "overdue"
+    return "at_risk" if req.due_at <= now + dt.timedelta(days=AT_RISK_DAYS) else "on_track"

@@ -1,0 +1,62 @@
+"""Find citizens and requests from what a person types: tracking number, national ID, phone or a name.
+
+Names are folded by intranet.i18n.normalize_arabic and matched by word prefix: SQLite FTS5 over the folded
+name (migration 0002), PostgreSQL's `arabic` text-search configuration over the same text.
+"""
+import re
+
+import phonenumbers
+from flask import current_app
+from peewee import SQL
+
+from intranet.db import is_sqlite
+from intranet.i18n import normalize_arabic
+from intranet.models import Citizen, Request
+from intranet.validation import ascii_digits
+
+TRACKING = re.compile(r"^\d{2}-?\d{7}-?\d$")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _name_words(text: str) -> list[str]:
+    return _WORD.findall(normalize_arabic(text))[:6]
+
+
+def citizens_named(text: str):
+    """Citizen ids whose name has words starting with each word typed (unexecuted subquery), or None."""
+    words = _name_words(text)
+    if not words:
+        return None
+    if is_sqlite():
+        match = " ".join(f'"{word}"*' for word in words)
+        return SQL("(SELECT rowid FROM citizen_fts WHERE citizen_fts MATCH ?)", [match])
+    query = " & ".join(f"{word}:*" for word in words)
+    return Citizen.select(Citizen.id).where(SQL("name_tsv @@ to_tsquery('arabic', %s)", [query]))
+
+
+def _phone(text: str) -> str | None:
+    try:
+        number = phonenumbers.parse(text, current_app.config["DEFAULT_PHONE_REGION"])
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) \
+        if phonenumbers.is_possible_number(number) else None
+
+
+def request_condition(text: str):
+    """A condition on Request for a search box entry, or None when nothing searchable was typed."""
+    text = (text or "").strip()
+    digits = ascii_digits(text)
+    if not text:
+        return None
+    if TRACKING.match(digits):
+        plain = digits.replace("-", "")
+        return Request.tracking_number == f"{plain[:2]}-{plain[2:9]}-{plain[9]}"
+    if digits.isdigit() and len(digits) == current_app.config["NATIONAL_ID_LENGTH"]:
+        return Request.citizen.in_(Citizen.select(Citizen.id).where(Citizen.national_id == digits))
+    if digits.lstrip("+").isdigit() and len(digits) >= 7:
+        phone = _phone(digits)
+        if phone:
+            return Request.citizen.in_(Citizen.select(Citizen.id).where(Citizen.phone == phone))
+    named = citizens_named(text)
+    return Request.citizen.in_(named) if named is not None else None

@@ -1,0 +1,53 @@
+// Keyboard work on a queue page: move through rows, open, take next, search and act without the mouse.
+// Single-letter keys act only when focus is not in a field (WCAG 2.1.4); every key has a visible button too.
+(function () {
+  "use strict";
+  const NEEDS_COMMENT = { r: "return", x: "reject", c: "comment" };
+  const DIRECT = { a: "accept", s: "resubmit", t: "claim" };
+
+  function typing(el) {
+    return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+  function rowLinks() {
+    return Array.from(document.querySelectorAll("#queue-table a.open-request"));
+  }
+  function move(step) {
+    const links = rowLinks();
+    if (!links.length) return;
+    const at = links.indexOf(document.activeElement);
+    const next = links[Math.min(links.length - 1, Math.max(0, at + step))] || links[0];
+    next.focus();
+    next.closest("tr").scrollIntoView({ block: "nearest" });
+  }
+  function actionButton(action) {
+    return document.querySelector('#action-form button[name="action"][value="' + action + '"]');
+  }
+  function prepare(action) {
+    const form = document.getElementById("action-form");
+    const comment = document.getElementById("comment");
+    if (!form || !actionButton(action)) return;
+    form.dataset.pending = action;
+    comment.focus();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.id === "comment") {
+      const form = document.getElementById("action-form");
+      const button = form && form.dataset.pending && actionButton(form.dataset.pending);
+      if (button) { event.preventDefault(); button.click(); }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    const key = event.key;
+    if (key === "j" || key === "ArrowDown") { event.preventDefault(); move(1); }
+    else if (key === "k" || key === "ArrowUp") { event.preventDefault(); move(-1); }
+    else if (key === "/") { event.preventDefault(); document.getElementById("queue-search").focus(); }
+    else if (key === "n") { const f = document.getElementById("take-next-form"); if (f) f.requestSubmit(); }
+    else if (key === "?") { document.getElementById("shortcuts").showModal(); }
+    else if (DIRECT[key]) { const b = actionButton(DIRECT[key]); if (b) b.click(); }
+    else if (NEEDS_COMMENT[key]) { event.preventDefault(); prepare(NEEDS_COMMENT[key]); }
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-shortcuts-open]")) document.getElementById("shortcuts").showModal();
+  });
+})();
