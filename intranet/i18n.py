@@ -16,6 +16,14 @@ def normalize_arabic(text: str) -> str:
     return _SPACES.sub(" ", _DIACRITICS.sub("", text or "").translate(_FOLD)).strip().casefold()
 
 
+def search_text(name: str) -> str:
+    """What name search indexes: the folded name, plus each word that starts with the article "ال" once more
+    without it, so that typing كواري (or its beginning) finds الكواري."""
+    words = normalize_arabic(name).split()
+    bare = [word[2:] for word in words if word.startswith("ال") and len(word) > 4]
+    return " ".join(words + bare)
+
+
 def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in current_app.config["LANGUAGES"]:

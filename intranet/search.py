@@ -19,7 +19,9 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def _name_words(text: str) -> list[str]:
-    return _WORD.findall(normalize_arabic(text))[:6]
+    """The typed words, folded; a leading article is dropped (search_text indexes such words bare too)."""
+    words = _WORD.findall(normalize_arabic(text))[:6]
+    return [word[2:] if word.startswith("ال") and len(word) > 4 else word for word in words]
 
 
 def citizens_named(text: str):

@@ -6,7 +6,7 @@ from stdnum import luhn
 from werkzeug.datastructures import FileStorage
 
 from intranet import workflow
-from intranet.i18n import normalize_arabic
+from intranet.i18n import search_text
 from intranet.models import Citizen, Department, Governorate, RequestType, Staff
 
 _numbers = itertools.count(1)
@@ -24,7 +24,7 @@ def make_citizen(**overrides) -> Citizen:
     values = {"full_name": "محمد أحمد المري", "national_id": national_id(), "phone": "+97455123456",
               "governorate": Governorate.get(Governorate.code == "doha"), "preferred_language": "ar"}
     values.update(overrides)
-    values.setdefault("name_search", normalize_arabic(values["full_name"]))
+    values.setdefault("name_search", search_text(values["full_name"]))
     return Citizen.create(**values)
 
 

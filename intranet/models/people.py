@@ -35,7 +35,7 @@ class Governorate(Named):
 class Citizen(BaseModel):
     national_id = pw.CharField(max_length=20, unique=True)
     full_name = pw.CharField(max_length=200)
-    # the name folded for search (diacritics, tatweel, alef/hamza forms): see intranet.i18n.normalize_arabic
+    # the name folded for search (diacritics, tatweel, alef/hamza forms, the article): intranet.i18n.search_text
     name_search = pw.CharField(max_length=200, index=True)
     phone = pw.CharField(max_length=20, index=True)
     governorate = pw.ForeignKeyField(Governorate, backref="citizens", on_delete="RESTRICT")

@@ -92,7 +92,7 @@ def assign(department_code):
         abort(403)
     form = AssignForm()
     form.clerk.choices = [(c.id, c.full_name) for c in services.clerks_of(department)]
-    back = url_for("queues.queue", department_code=department.code, **QueueFilters.from_args(request.form).args())
+    back = url_for("queues.queue", department_code=department.code, **QueueFilters.from_args(request.args).args())
     if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(back, 303)

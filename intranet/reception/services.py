@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from intranet.db import transaction
-from intranet.i18n import normalize_arabic
+from intranet.i18n import search_text
 from intranet.models import Citizen, Governorate, RequestType
 
 
@@ -29,6 +29,6 @@ def register_citizen(full_name, national_id, phone, governorate_id, preferred_la
     with transaction():
         if find_citizen(national_id) is not None:
             raise DuplicateCitizen(_l("A citizen with this national ID is already registered."))
-        return Citizen.create(full_name=full_name.strip(), name_search=normalize_arabic(full_name),
+        return Citizen.create(full_name=full_name.strip(), name_search=search_text(full_name),
                               national_id=national_id, phone=phone, governorate=governorate_id,
                               preferred_language=preferred_language)
