@@ -20,7 +20,7 @@ translations: bootstrap
 	.venv/bin/pybabel compile -f -d intranet/translations
 
 check-vendor:
-	@sha256sum --quiet -c static/vendor/SHA256SUMS
+	@cd static/vendor && sha256sum --quiet -c SHA256SUMS
 
 clean:
 	rm -rf .venv instance .pytest_cache

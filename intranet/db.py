@@ -27,6 +27,10 @@ def open_database(url: str) -> peewee.Database:
     """A database object for a URL: sqlite:///path or postgresql://user@host:port/name."""
     if url.startswith("sqlite"):
         return connect(url, pragmas=SQLITE_PRAGMAS, timeout=5)
+    if url.startswith(("postgresql://", "postgres://")):
+        # a pool per process: opening a PostgreSQL connection costs more than most pages
+        url = url.replace("://", "+pool://", 1)
+        return connect(url, max_connections=32, stale_timeout=300, timeout=10)
     return connect(url)
 
 
