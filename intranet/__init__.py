@@ -6,9 +6,7 @@ from intranet import config as config_module
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
-    app.config.from_mapping(config_module.load())
-    if config:
-        app.config.from_mapping(config)
+    app.config.from_mapping(config_module.load(config))
 
     from intranet import db, errors, extensions, htmx, i18n
     from intranet.auth import views as auth_views

@@ -29,12 +29,12 @@ def _mapping(text: str) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
-def load() -> dict:
-    """The configuration as a dict for app.config.from_mapping."""
-    instance = Path(_env("INSTANCE_DIR", ROOT / "instance"))
-    return {
+def load(overrides: dict | None = None) -> dict:
+    """The configuration as a dict for app.config.from_mapping; `overrides` (tests, commands) win."""
+    overrides = overrides or {}
+    instance = Path(overrides.get("INSTANCE_DIR") or _env("INSTANCE_DIR", ROOT / "instance"))
+    settings = {
         "INSTANCE_DIR": instance,
-        "SECRET_KEY": _secret_key(instance),
         "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{instance / 'diwan.db'}"),
         "HUEY_URL": _env("HUEY_URL", f"sqlite:///{instance / 'huey.db'}"),
         "ATTACHMENT_DIR": Path(_env("ATTACHMENT_DIR", instance / "attachments")),
@@ -69,3 +69,7 @@ def load() -> dict:
         "REQUEST_TYPES_FILE": Path(_env("REQUEST_TYPES_FILE", ROOT / "intranet" / "request_types.toml")),
         "CHECK_SCHEMA": True,
     }
+    settings.update(overrides)
+    if not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = _secret_key(instance)
+    return settings

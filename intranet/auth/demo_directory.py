@@ -27,6 +27,7 @@ def start(port: int | None = None, run_dir: str | None = None):
     """
     os.environ.setdefault("BIN", "/usr/bin:/usr/sbin")  # slapdtest looks for slapadd only in $BIN
     os.environ["TMP"] = run_dir or tempfile.mkdtemp(prefix="diwan-ldap-")
+    os.makedirs(os.environ["TMP"], exist_ok=True)
     import slapdtest  # imported late: it reads BIN and TMP at import time
 
     class DemoDirectory(slapdtest.SlapdObject):

@@ -3,9 +3,10 @@ from collections import defaultdict
 from functools import reduce
 from operator import and_
 
-from peewee import JOIN, Case, fn
+from peewee import JOIN, SQL, Case, fn
 
 from intranet import search
+from intranet.db import is_sqlite
 from intranet.models import (Attachment, Citizen, Governorate, HistoryEntry, Request, RequestType, Stage, Staff,
                              utcnow)
 from intranet.queues.filters import TABS, age_condition, sla_condition, tab_condition
@@ -73,9 +74,12 @@ def tab_counts(department, user) -> dict:
     def count(condition):
         return fn.SUM(Case(None, [(condition, 1)], 0))
 
-    row = (Request.select(fn.COUNT(Request.id).alias("all"),
-                          *[count(tab_condition(tab, user, now)).alias(tab) for tab in TABS if tab != "all"])
-           .where((Request.department == department.id) & Request.open_work()).dicts().get())
+    query = Request.select(fn.COUNT(Request.id).alias("all"),
+                           *[count(tab_condition(tab, user, now)).alias(tab) for tab in TABS if tab != "all"])
+    if is_sqlite():
+        # SQLite's planner would pick the narrower received-date index and read the table for each row
+        query = query.from_(SQL('"request" AS "t1" INDEXED BY "request_open_by_due"'))
+    row = query.where((Request.department == department.id) & Request.open_work()).dicts().get()
     return {tab: int(row[tab] or 0) for tab in TABS}
 
 

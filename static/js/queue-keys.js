@@ -2,6 +2,9 @@
 // Single-letter keys act only when focus is not in a field (WCAG 2.1.4); every key has a visible button too.
 (function () {
   "use strict";
+  // htmx runs this script again when it restores the page from history (back button): listen only once
+  if (window.diwanQueueKeys) return;
+  window.diwanQueueKeys = true;
   const NEEDS_COMMENT = { r: "return", x: "reject", c: "comment" };
   const DIRECT = { a: "accept", s: "resubmit", t: "claim" };
 
@@ -46,6 +49,15 @@
     else if (key === "?") { document.getElementById("shortcuts").showModal(); }
     else if (DIRECT[key]) { const b = actionButton(DIRECT[key]); if (b) b.click(); }
     else if (NEEDS_COMMENT[key]) { event.preventDefault(); prepare(NEEDS_COMMENT[key]); }
+  });
+  // an action swaps the request panel, and the field or button that had focus goes with it: rather than leave
+  // focus on the page's body, put it on the new panel's heading (WCAG 2.4.3)
+  document.addEventListener("htmx:afterSettle", function (event) {
+    const lost = !document.activeElement || document.activeElement === document.body;
+    const heading = document.getElementById("request-heading");
+    if (event.target.id !== "request-panel" || !lost || !heading) return;
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
   });
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-shortcuts-open]")) document.getElementById("shortcuts").showModal();

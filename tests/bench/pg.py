@@ -52,6 +52,9 @@ class PostgresCluster:
         self._run([str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "app", "diwan"])
         return self
 
+    def postmaster_pid(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def stop(self):
         if self.started and (self.data / "postmaster.pid").exists():
             subprocess.run(_unprivileged([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
