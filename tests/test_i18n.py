@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from flask_babel import ngettext
 
 from intranet.i18n import normalize_arabic
 
@@ -41,3 +42,13 @@ def test_arabic_folding(written, searched):
 def test_pages_follow_the_language(auth, client):
     page = client.get("/login").text
     assert '<html lang="ar" dir="rtl">' in page and "تسجيل الدخول" in page
+
+
+
+@pytest.mark.parametrize("n, text", [
+    (0, "لم يبقَ إلا اليوم"), (1, "بقي يوم واحد"), (2, "بقي يومان"), (3, "بقيت 3 أيام"), (10, "بقيت 10 أيام"),
+    (11, "بقي 11 يومًا"), (44, "بقي 44 يومًا"), (100, "بقي 100 يوم"), (102, "بقي 102 يوم"),
+])
+def test_days_left_in_arabic(app, n, text):
+    with app.test_request_context():
+        assert ngettext("%(num)d day left", "%(num)d days left", n) == text

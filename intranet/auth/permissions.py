@@ -54,7 +54,7 @@ def allowed_actions(req, user) -> list[str]:
         actions = ["accept", "return", "reject", "comment"]
     else:
         actions = ["resubmit", "reject", "comment"]
-    if req.assignee_id is None:
+    if req.assignee_id is None and req.status == "open":
         actions.append("claim")
     elif req.assignee_id == user.id:
         actions.append("release")

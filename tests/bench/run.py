@@ -1,17 +1,29 @@
-"""Load benchmark: seed N requests, serve them with gunicorn, and measure two pages with wrk.
+"""Load benchmark: seed N requests, serve them with gunicorn, and measure the queue figures of issue 3.
 
-    .venv/bin/python tests/bench/run.py [--sizes 10000,100000,1000000] [--backends sqlite,postgresql]
+    make bench                                   # everything: sqlite and postgresql x 10k, 100k, 1M (~15 min)
+    .venv/bin/python tests/bench/run.py --quick  # 10k only, shorter runs (~1 min)
+    .venv/bin/python tests/bench/run.py --sizes 10000,100000 --backends sqlite --only queue,take
 
 For each backend and size: a fresh database (a SQLite file, or a throwaway PostgreSQL cluster), the schema,
-the definitions, `intranet.seed.seed(N)` (timed), the demo directory (slapd), gunicorn (2 gthread workers x 4
-threads), a sign-in as the Health clerk `health1`, then wrk against
+the definitions, `intranet.seed.seed(N)` (timed), 50 synthetic Health clerks, the demo directory (slapd),
+gunicorn (2 gthread workers x 4 threads), a sign-in as the Health clerk `health1`, then (--only picks some):
 
-  queue    GET /queues/health?type=health_care          (the first 25 rows of the department queue, filtered)
-  request  GET /requests/<tracking number>               (rotating over ~500 requests of the Health department)
+  queue    GET /queues/health?type=health_care&sla=on_track   25 rows of one department, two filters applied;
+                                                              wrk -c8 and -c2 (two clerks at once: p95 is
+                                                              then close to the service time)
+  search   GET /queues/health?q=<name>                        rotating over Arabic names in several spellings
+                                                              (hamza, taa marbuta, diacritics, article); -c8, -c2
+  request  GET /requests/<tracking number>                    rotating over ~500 Health requests; -c8
+  take     POST /queues/health/take-next                      50 distinct signed-in clerks at once, each
+                                                              looping for --take-seconds (60 s at 1M, 15 s below)
 
-Each page must answer 200 to the signed-in clerk before it is loaded (a redirect to /login fails the run), and
-every response under load must be a 200 as well. Requests per second, p50 and p95 (from wrk's own latency
-histogram, through a Lua done()) go to a Markdown table on stdout and in instance/bench-results.md.
+Every page must answer 200 to the signed-in clerk before it is loaded (a redirect to /login fails the run), and
+every response under load must be a 200 as well (take next: a 303 to the request taken, or back to the queue when
+nothing is left). Requests per second, p50, p95 and p99 (from wrk's own latency histogram, through a Lua done())
+go to Markdown tables on stdout and in instance/bench-results.md, with the throughput ratio of the queue page
+between the smallest and the largest size, and after take next the database's own account: claims written
+during the run per request (a request claimed twice is a double assignment) and each claimed request's assignee
+against its claimer. A double assignment makes the run exit non-zero (after the report is written).
 Everything started here is stopped on exit.
 """
 import argparse
@@ -36,12 +48,22 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.bench import takenext  # noqa: E402
 from tests.bench.pg import PostgresCluster, free_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
-CLERK, PASSWORD, DEPARTMENT, REQUEST_TYPE = "health1", "demo", "health", "health_care"
+CLERK, PASSWORD, DEPARTMENT = "health1", "demo", "health"
+QUEUE_PATH = f"/queues/{DEPARTMENT}?type=health_care&sla=on_track"  # see intranet/queues/filters.py
 SAMPLE = 500  # tracking numbers the request-page load rotates over
+SECRET_KEY = "bench-secret-key"
+# name search: first names and family names as clerks type them, in the spellings the seed mixes (hamza or not,
+# taa marbuta or haa, diacritics, the article or not, a first name with a family name)
+NAMES = ("احمد", "أحمد", "مُحَمَّد", "الكواري", "كواري", "فاطمه", "ابراهيم", "عبدالله المري", "نوره",
+         "عيسي", "آل ثاني", "الانصاري", "مريم السويدي", "خالد النعيمي", "اسامة", "ليلى")
+MEASUREMENTS = ("queue", "search", "request", "take")
+TARGETS = {"queue_p95_ms": 50, "ratio": 1.5, "search_p95_ms": 100, "take_p95_ms": 100}
+ROW = 'id="request-row-'
 CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
 VALUE = re.compile(r'value="([^"]*)"')
 
@@ -100,9 +122,9 @@ def log(message):
 
 # --- the database ------------------------------------------------------------------------------------------------
 
-def prepare_database(url: str, size: int) -> dict:
-    """Schema, definitions and `size` seeded requests; returns seed counts, the sample of tracking numbers and
-    the database size."""
+def prepare_database(url: str, size: int, clerks: int) -> dict:
+    """Schema, definitions, `size` seeded requests and `clerks` synthetic Health clerks for take next; returns
+    seed counts, the sample of tracking numbers, the clerks' staff ids and the database size."""
     from intranet import db, definitions
     from intranet.models import Department, Request
     from intranet.seed import seed
@@ -119,6 +141,7 @@ def prepare_database(url: str, size: int) -> dict:
                 log(f"  ... {done:,} requests")
 
         counts = seed(size, progress=progress)
+        clerk_ids = takenext.create_clerks(clerks, DEPARTMENT) if clerks else []
         health = Department.get(Department.code == DEPARTMENT)
         ids = [row[0] for row in Request.select(Request.id).where(Request.department == health.id).tuples()]
         chosen = random.Random(size).sample(ids, min(SAMPLE, len(ids)))
@@ -133,7 +156,7 @@ def prepare_database(url: str, size: int) -> dict:
     database.close()
     if not numbers:
         raise BenchFailed(f"no request of the {DEPARTMENT} department after seeding {size}")
-    return {"counts": counts, "numbers": numbers, "megabytes": megabytes}
+    return {"counts": counts, "numbers": numbers, "megabytes": megabytes, "clerk_ids": clerk_ids}
 
 
 # --- the web server ------------------------------------------------------------------------------------------------
@@ -255,7 +278,8 @@ def _process_cpu() -> dict[int, tuple[int, int, int, float]]:
 class CpuWatch:
     """The share of the machine's CPU that processes other than the benchmarked stack used during a run:
     machine busy time minus the time of gunicorn (its process group), the PostgreSQL cluster (the postmaster,
-    its children, and the children it reaped) and wrk. Near 0: the figures are the stack's own."""
+    its children, and the children it reaped), wrk and this process (the take-next clients run in it). Near 0:
+    the figures are the stack's own."""
 
     def __init__(self, gunicorn_pgid: int, postmaster_pid: int | None):
         self.pgid, self.postmaster = gunicorn_pgid, postmaster_pid
@@ -273,13 +297,15 @@ class CpuWatch:
         self.started = time.monotonic()
         self.busy = _machine_busy()
         self.ours = self._ours(_process_cpu())
-        self.children = os.times().children_user + os.times().children_system
+        times = os.times()
+        self.load = times.user + times.system + times.children_user + times.children_system
         return self
 
     def __exit__(self, *exc):
         elapsed = time.monotonic() - self.started
-        wrk_cpu = os.times().children_user + os.times().children_system - self.children
-        ours = self._ours(_process_cpu()) - self.ours + wrk_cpu
+        times = os.times()
+        load_cpu = times.user + times.system + times.children_user + times.children_system - self.load
+        ours = self._ours(_process_cpu()) - self.ours + load_cpu
         other = max(0.0, _machine_busy() - self.busy - ours)
         self.other_share = 100 * other / (elapsed * (os.cpu_count() or 1))
 
@@ -308,153 +334,3 @@ def run_wrk(url: str, cookie: str, script: Path, seconds: int, threads: int, con
     return result
 
 
-# --- one backend x size -----------------------------------------------------------------------------------------------
-
-def bench_one(backend: str, size: int, directory, opts) -> list[dict]:
-    workdir = Path(tempfile.mkdtemp(prefix=f"diwan-bench-{backend}-{size}-"))
-    with contextlib.ExitStack() as stack:
-        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-        postmaster = None
-        if backend == "sqlite":
-            url = f"sqlite:///{workdir / 'diwan.db'}"
-        elif backend == "postgresql":
-            cluster = PostgresCluster()
-            stack.callback(cluster.stop)
-            cluster.start()
-            url = cluster.url
-            postmaster = cluster.postmaster_pid()
-        else:
-            raise BenchFailed(f"unknown backend {backend}")
-
-        log(f"{backend} {size:,}: seeding")
-        prepared = prepare_database(url, size)
-        counts = prepared["counts"]
-        log(f"{backend} {size:,}: seeded {counts['requests']:,} requests, {counts['citizens']:,} citizens, "
-            f"{counts['history']:,} history rows in {counts['seconds']} s ({prepared['megabytes']:.0f} MB)")
-
-        served_url = url.replace("postgresql://", "postgresql+pool://", 1) if opts.pg_pool else url
-        env = dict(os.environ, INTRANET_DATABASE_URL=served_url, INTRANET_INSTANCE_DIR=str(workdir),
-                   INTRANET_HUEY_URL=f"sqlite:///{workdir / 'huey.db'}", INTRANET_SECRET_KEY="bench-secret-key",
-                   INTRANET_LDAP_URL=directory.ldap_uri.rstrip("/"), INTRANET_ATTACHMENT_DIR=str(workdir / "files"))
-        server = Gunicorn(env, workdir, opts.workers, opts.threads)
-        stack.callback(server.stop)
-        server.wait_ready()
-
-        session = Session(server.base)
-        queue_path = f"/queues/{DEPARTMENT}?type={REQUEST_TYPE}"
-        numbers = prepared["numbers"]
-        try:
-            session.login(CLERK, PASSWORD)
-            session.must_be_ok(queue_path)
-            for number in numbers[:: max(1, len(numbers) // 25)]:  # a sample; wrk checks every answer below
-                session.must_be_ok(f"/requests/{number}", expect_text=number)
-        except BenchFailed as failed:
-            raise BenchFailed(f"{failed.code.removeprefix(chr(10) + 'BENCH FAILED: ')}\n"
-                              f"--- gunicorn log (last lines) ---\n{server.log_tail()}") from None
-        cookie = session.cookie_header()
-
-        fixed = workdir / "fixed.lua"
-        fixed.write_text(LUA_FIXED)
-        rotate = workdir / "rotate.lua"
-        rotate.write_text(LUA_ROTATE.replace("__PATHS__", ", ".join(f'"/requests/{n}"' for n in numbers)))
-        pages = [("queue", queue_path, fixed), ("request", f"/requests/{numbers[0]}", rotate)]
-        rows = []
-        for page, path, script in pages:
-            if opts.warmup:
-                run_wrk(server.base + path, cookie, script, opts.warmup, opts.wrk_threads, opts.connections,
-                        opts.keep_alive)
-            log(f"{backend} {size:,}: wrk {page} page for {opts.duration} s")
-            with CpuWatch(server.proc.pid, postmaster) as watch:
-                result = run_wrk(server.base + path, cookie, script, opts.duration, opts.wrk_threads,
-                                 opts.connections, opts.keep_alive)
-            log(f"  {result['rps']:.1f} req/s, p50 {result['p50_us'] / 1000:.1f} ms, "
-                f"p95 {result['p95_us'] / 1000:.1f} ms")
-            rows.append({"backend": backend, "size": size, "seed_s": counts["seconds"],
-                         "megabytes": prepared["megabytes"], "page": page, "path": path,
-                         "sample": len(numbers) if page == "request" else 1, "other_cpu": watch.other_share, **result})
-        return rows
-
-
-# --- report ------------------------------------------------------------------------------------------------------------
-
-def table(rows) -> str:
-    lines = ["| backend | requests | seeding (s) | DB size (MB) | page | requests/s | p50 (ms) | p95 (ms) "
-             "| p99 (ms) | other CPU |",
-             "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        label = f"queue (`/queues/{DEPARTMENT}?type={REQUEST_TYPE}`)" if r["page"] == "queue" else \
-            f"request (`/requests/<n>`, {r['sample']} numbers)"
-        lines.append(f"| {r['backend']} | {r['size']:,} | {r['seed_s']:.1f} | {r['megabytes']:.0f} | {label} | "
-                     f"{r['rps']:.1f} | {r['p50_us'] / 1000:.1f} | {r['p95_us'] / 1000:.1f} | "
-                     f"{r['p99_us'] / 1000:.1f} | {r['other_cpu']:.0f} % |")
-    return "\n".join(lines)
-
-
-def report(rows, opts, started, finished: bool) -> str:
-    header = [
-        "# Diwan load benchmark", "",
-        f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}; machine: {os.cpu_count()} cores, "
-        f"{platform.platform()}, Python {platform.python_version()}",
-        f"- server: gunicorn gthread, {opts.workers} workers x {opts.threads} threads; signed in as `{CLERK}`",
-        f"- load: wrk -t{opts.wrk_threads} -c{opts.connections}, {opts.duration} s per page after a "
-        f"{opts.warmup} s warm-up; all responses 200; "
-        + ("connections kept alive" if opts.keep_alive else "a new connection per request (`Connection: close`)"),
-        "- other CPU: the share of the machine's CPU used during the measurement by processes other than "
-        "gunicorn, PostgreSQL and wrk (a shared machine); above a few percent, the figures are low",
-        "- PostgreSQL: a fresh local cluster with default settings"
-        + (", served through peewee's connection pool (postgresql+pool://)" if opts.pg_pool else
-           ", one connection per HTTP request as the app opens them")
-        + "; SQLite: WAL, as the app configures it",
-        f"- total time: {time.monotonic() - started:.0f} s" + ("" if finished else " (incomplete run)"), "",
-    ]
-    return "\n".join(header) + "\n" + table(rows) + "\n"
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated request counts")
-    parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite and/or postgresql")
-    parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up load per page (0: none)")
-    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    parser.add_argument("--keep-alive", action="store_true",
-                        help="reuse wrk's connections (default: a new connection per request, see run_wrk)")
-    parser.add_argument("--pg-pool", action="store_true",
-                        help="serve PostgreSQL through peewee's connection pool (postgresql+pool://)")
-    parser.add_argument("--output", default=str(ROOT / "instance" / "bench-results.md"))
-    opts = parser.parse_args(argv)
-    sizes = [int(s.replace("_", "")) for s in opts.sizes.split(",") if s.strip()]
-    backends = [b.strip() for b in opts.backends.split(",") if b.strip()]
-    if not Path(WRK).exists():
-        raise BenchFailed("wrk is not installed (apt-get install wrk)")
-
-    from intranet.auth import demo_directory
-
-    started = time.monotonic()
-    output = Path(opts.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    rows = []
-    ldap_dir = tempfile.mkdtemp(prefix="diwan-bench-ldap-")
-    directory = None
-    try:
-        directory = demo_directory.start(run_dir=ldap_dir)
-        for backend in backends:
-            for size in sizes:
-                rows.extend(bench_one(backend, size, directory, opts))
-                output.write_text(report(rows, opts, started, finished=False))
-    finally:
-        if directory is not None:
-            directory.stop()
-        shutil.rmtree(ldap_dir, ignore_errors=True)
-        if rows:
-            text = report(rows, opts, started, finished=len(rows) == 2 * len(sizes) * len(backends))
-            output.write_text(text)
-            print("\n" + text, flush=True)
-            log(f"written to {output}")
-
-
-if __name__ == "__main__":
-    main()
