@@ -13,8 +13,11 @@ htmx_ext = Htmx()
 
 @login_manager.user_loader
 def load_staff(staff_id):
-    from intranet.models import Staff
-    return Staff.get_or_none((Staff.id == int(staff_id)) & (Staff.active == True))  # noqa: E712
+    from peewee import JOIN
+
+    from intranet.models import Department, Staff
+    return (Staff.select(Staff, Department).join(Department, JOIN.LEFT_OUTER)
+            .where((Staff.id == int(staff_id)) & (Staff.active == True)).first())  # noqa: E712
 
 
 @login_manager.unauthorized_handler

@@ -5,6 +5,7 @@ from dataclasses import dataclass, fields
 from flask_babel import lazy_gettext as _l
 
 from intranet.models import Request, utcnow
+from intranet.queues.labels import CHANNEL_LABELS
 
 AT_RISK_DAYS = 7  # seed 001 / the brief: seven days or fewer left is "at risk"
 
@@ -15,7 +16,6 @@ TABS = {
 SLA_STATES = {"on_track": _l("On track"), "at_risk": _l("At risk"), "overdue": _l("Overdue")}
 AGES = {"week": _l("Received this week"), "month": _l("8 to 30 days ago"), "older": _l("More than 30 days ago")}
 SORTS = {"due": _l("Due date"), "received": _l("Received date")}
-CHANNELS = {"walk_in": _l("Walk-in"), "electronic": _l("Electronic")}
 
 
 @dataclass
@@ -33,7 +33,7 @@ class QueueFilters:
     @classmethod
     def from_args(cls, args) -> "QueueFilters":
         """Known values only: anything else in the URL falls back to the default, never to an error page."""
-        choices = {"tab": TABS, "sla": SLA_STATES, "age": AGES, "sort": SORTS, "channel": CHANNELS}
+        choices = {"tab": TABS, "sla": SLA_STATES, "age": AGES, "sort": SORTS, "channel": CHANNEL_LABELS}
         values = {}
         for field in fields(cls):
             value = (args.get(field.name) or "").strip()[:100]
@@ -48,9 +48,25 @@ class QueueFilters:
         defaults = QueueFilters()
         return {key: value for key, value in merged.items() if value and value != getattr(defaults, key, None)}
 
+    def __getitem__(self, name):
+        return getattr(self, name)
+
     @property
     def active(self) -> bool:
         return any(self.args(tab="", sort=""))
+
+
+def filter_choices(request_types, stages, governorates, localized):
+    """The filter selects of a queue page: (name, label, [(value, text), ...]) in display order."""
+    return [
+        ("type", _l("Request type"), [(t.code, localized(t)) for t in request_types]),
+        ("stage", _l("Stage"), [(str(s.id), f"{localized(s.request_type)}: {localized(s)}") for s in stages]),
+        ("channel", _l("Channel"), list(CHANNEL_LABELS.items())),
+        ("governorate", _l("Governorate"), [(g.code, localized(g)) for g in governorates]),
+        ("sla", _l("Time left"), list(SLA_STATES.items())),
+        ("age", _l("Age"), list(AGES.items())),
+        ("sort", _l("Sort by"), list(SORTS.items())),
+    ]
 
 
 def tab_condition(tab: str, user, now):

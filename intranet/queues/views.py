@@ -7,9 +7,10 @@ from flask_login import current_user, login_required
 from intranet import files, workflow
 from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
+from intranet.i18n import localized
 from intranet.models import Attachment, Department, Governorate, RequestType, Stage
 from intranet.queues import services
-from intranet.queues.filters import QueueFilters
+from intranet.queues.filters import QueueFilters, filter_choices
 from intranet.queues.forms import ActionForm, AssignForm
 from intranet.queues.labels import ACTION_LABELS
 
@@ -54,9 +55,11 @@ def queue(department_code):
                                            size=current_app.config["QUEUE_PAGE_SIZE"])
     return render("queues/queue.html", "queues/_queue_results.html", department=department, rows=rows,
                   next_after=next_after, filters=filters, counts=services.tab_counts(department, current_user),
-                  request_types=RequestType.select().order_by(RequestType.id),
-                  stages=Stage.select().where(Stage.department == department.id).order_by(Stage.request_type, Stage.position),
-                  governorates=Governorate.select().order_by(Governorate.id),
+                  filter_choices=filter_choices(
+                      RequestType.select().order_by(RequestType.id),
+                      Stage.select(Stage, RequestType).join(RequestType).where(Stage.department == department.id)
+                      .order_by(Stage.request_type, Stage.position),
+                      Governorate.select().order_by(Governorate.id), localized),
                   assign_form=_assign_form(department) if permissions.can_reassign(current_user) else None)
 
 
