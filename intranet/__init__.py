@@ -13,6 +13,7 @@ def create_app(config: dict | None = None) -> Flask:
     from intranet.health import bp as health_bp
     from intranet.queues import labels
     from intranet.queues import views as queue_views
+    from intranet.reception import receipt_views, ticket_views
     from intranet.reception import views as reception_views
 
     db.init_database(app.config["DATABASE_URL"])
@@ -24,7 +25,8 @@ def create_app(config: dict | None = None) -> Flask:
     htmx.init_app(app)
     errors.init_app(app)
     labels.init_app(app)
-    for blueprint in (auth_views.bp, health_bp, queue_views.bp, reception_views.bp):
+    for blueprint in (auth_views.bp, health_bp, queue_views.bp, reception_views.bp, receipt_views.bp,
+                      ticket_views.bp):
         app.register_blueprint(blueprint)
 
     from intranet.cli import register

@@ -63,6 +63,10 @@ def load(overrides: dict | None = None) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "intranet" / "translations"),
         "LANGUAGES": ("ar", "en"),
         "QUEUE_PAGE_SIZE": int(_env("QUEUE_PAGE_SIZE", 25)),
+        # seed 003: the same citizen and type, open or closed within these days, is a suspected duplicate
+        "DUPLICATE_WINDOW_DAYS": int(_env("DUPLICATE_WINDOW_DAYS", 30)),
+        # the desks of the reception hall, as visitors see them on the display
+        "TICKET_DESKS": tuple(_env("TICKET_DESKS", "1,2,3,4,5,6").split(",")),
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

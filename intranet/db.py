@@ -87,12 +87,18 @@ def latest_version() -> int:
     return found[-1][0] if found else 0
 
 
+def applied_versions() -> set[int]:
+    _ensure_version_table()
+    return {row[0] for row in database.execute_sql("SELECT version FROM schema_version").fetchall()}
+
+
 def upgrade() -> list[int]:
-    """Apply every pending migration, each in its own transaction with its version row."""
+    """Apply every migration not yet applied (also one numbered below the newest, merged later), each in its own
+    transaction with its version row."""
     applied = []
-    start = current_version()
+    done = applied_versions()
     for number, module in _migrations():
-        if number <= start:
+        if number in done:
             continue
         with database.atomic():
             module.up(database.obj)
@@ -102,9 +108,9 @@ def upgrade() -> list[int]:
 
 
 def check_schema():
-    have, need = current_version(), latest_version()
-    if have < need:
+    missing = sorted({number for number, _ in _migrations()} - applied_versions())
+    if missing:
         raise SchemaBehind(
-            f"The database schema is at version {have} but this code needs {need}. "
-            f"Run: .venv/bin/diwan db upgrade"
+            f"The database schema is at version {current_version()} but this code needs {latest_version()} "
+            f"(missing {', '.join(map(str, missing))}). Run: .venv/bin/diwan db upgrade"
         )

@@ -24,7 +24,8 @@ def _load_type(spec, departments):
     total = sum(stage["budget_days"] for stage in stages)
     if total != spec.get("sla_days", 45):
         raise DefinitionError(f"{spec['code']}: stage budgets add up to {total}, not {spec.get('sla_days', 45)}")
-    spec["documents"] = json.dumps(spec.get("documents", []), ensure_ascii=False)
+    for listed in ("documents", "fields"):
+        spec[listed] = json.dumps(spec.get(listed, []), ensure_ascii=False)
     rtype = _upsert(RequestType, spec.pop("code"), **spec)
     for position, stage in enumerate(stages, start=1):
         department = departments.get(stage.pop("department"))

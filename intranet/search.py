@@ -45,6 +45,19 @@ def _phone(text: str) -> str | None:
         if phonenumbers.is_possible_number(number) else None
 
 
+def citizen_condition(text: str):
+    """A condition on Citizen for a national ID, a phone number or a name typed at the desk, or None."""
+    text = (text or "").strip()
+    digits = ascii_digits(text)
+    if digits.isdigit() and len(digits) == current_app.config["NATIONAL_ID_LENGTH"]:
+        return Citizen.national_id == digits
+    if digits.lstrip("+").isdigit() and len(digits) >= 7:
+        phone = _phone(digits)
+        return Citizen.phone == phone if phone else None
+    named = citizens_named(text)
+    return Citizen.id.in_(named) if named is not None else None
+
+
 def request_condition(text: str):
     """A condition on Request for a search box entry, or None when nothing searchable was typed."""
     text = (text or "").strip()

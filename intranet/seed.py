@@ -24,7 +24,7 @@ from flask.cli import with_appcontext
 from stdnum import luhn
 
 from intranet.db import database, is_sqlite
-from intranet.i18n import normalize_arabic
+from intranet.i18n import search_text
 from intranet.models import Department, Governorate, RequestType, Stage, Staff
 from intranet.workflow import format_tracking_number
 
@@ -34,7 +34,7 @@ CITIZEN_DAYS = 365  # citizens were registered in the year before
 CLERKS_PER_DEPARTMENT = 3
 
 # --- Arabic names: spelling variants (hamza, alef maqsura, taa marbuta, diacritics, tatweel) on purpose,
-# so that search only works through intranet.i18n.normalize_arabic -----------------------------------------
+# so that search only works through intranet.i18n.search_text ----------------------------------------------
 MALE_NAMES = (
     "محمد", "مُحَمَّد", "محمـــد", "أحمد", "احمد", "أَحْمَد", "عبدالله", "عبد الله", "علي", "عَلِيّ", "خالد",
     "خَالِد", "حمد", "جاسم", "يوسف", "إبراهيم", "ابراهيم", "سعود", "فهد", "ناصر", "سالم", "راشد", "عيسى",
@@ -328,7 +328,7 @@ def _generate_citizens(rng, first_id: int, count: int, governorates, taken: set,
         phone = f"+974{choice(MOBILE_PREFIXES)}{rng.randrange(10**7):07d}"
         iban = _iban(rng) if rnd() < 0.3 else None
         language = "ar" if rnd() < 0.9 else "en"
-        rows.append((cid, national_id, name, normalize_arabic(name), phone, gov_ids[g], iban, language,
+        rows.append((cid, national_id, name, search_text(name), phone, gov_ids[g], iban, language,
                      created, created))
     return rows
 

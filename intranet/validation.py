@@ -35,9 +35,24 @@ def clean_phone(text: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def clean_iban(text: str) -> str:
+    """The IBAN in compact form if its country format and check digits are right, else ValueError."""
+    from schwifty import IBAN
+    from schwifty.exceptions import InvalidChecksumDigits, SchwiftyException
+
+    try:
+        return IBAN(ascii_digits(text).upper()).compact
+    except InvalidChecksumDigits:
+        raise ValueError(_l("The IBAN's check digits are wrong: check every character.")) from None
+    except SchwiftyException:
+        raise ValueError(_l("This is not a valid IBAN, for example QA58 DOHB 0000 1234 5678 90AB CDEF G.")) from None
+
+
 def field_check(clean):
     """A WTForms validator from a clean_* function; the cleaned value replaces the field's data."""
     def check(form, field):
+        if not field.data:
+            return  # emptiness is for DataRequired/Optional to judge
         try:
             field.data = clean(field.data)
         except ValueError as error:

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
+from peewee import IntegrityError
 from stdnum import luhn
 
-from intranet import files
+from intranet import files, notices
 from intranet.auth import permissions
 from intranet.db import database, is_sqlite, transaction
 from intranet.models import Attachment, HistoryEntry, Request, Stage, utcnow
@@ -131,14 +132,29 @@ def _transition(req, actor, action, version, comment, uploads, changes_for, deta
 
 # --- the actions ------------------------------------------------------------------------------------
 
+def _already_submitted(token):
+    req = Request.get_or_none(Request.submission_token == token) if token else None
+    if req is None:
+        return None
+    first = HistoryEntry.select().where(HistoryEntry.request == req.id).order_by(HistoryEntry.id).first()
+    return Outcome(req, first)
+
+
 def submit(actor, citizen, request_type, channel, subject, details="", data=None, uploads=None,
-           received_at=None) -> Outcome:
-    """A new request enters the first stage's queue; `actor` entered it for `citizen` (None: the portal)."""
+           received_at=None, amount=None, submission_token=None, note=None, extra=None) -> Outcome:
+    """A new request enters the first stage's queue; `actor` entered it for `citizen` (None: the portal).
+
+    `submission_token` makes a resent form return the first outcome instead of a second request; `note`
+    (e.g. the reason for overriding a duplicate warning) is kept in the submit history row; `extra` holds
+    further Request columns set at intake.
+    """
     if actor is not None and not permissions.can_enter_requests(actor):
         raise NotAllowed(_l("Only the reception desk and supervisors enter requests."))
     first = _stage_at(request_type.id, 1)
     if first is None or not request_type.active:
         raise WorkflowError(_l("This request type is not open for new requests."))
+    if (done := _already_submitted(submission_token)) is not None:
+        return done
     received = received_at or utcnow()
     stored = _store(uploads)
     try:
@@ -146,14 +162,36 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
             req = Request.create(
                 tracking_number=next_tracking_number(received.year), citizen=citizen,
                 request_type=request_type, channel=channel, stage=first, department=first.department_id,
-                status="open", subject=subject, details=details or "", data=json.dumps(data or {}),
+                status="open", subject=subject, details=details or "", data=json.dumps(data or {}, ensure_ascii=False),
                 received_at=received, due_at=received + dt.timedelta(days=request_type.sla_days),
-                stage_due_at=_stage_due(first, received), governorate=citizen.governorate_id, entered_by=actor)
-            entry = _record(req, actor, "submit", "", stored, to_stage=first.id, to_status="open")
+                stage_due_at=_stage_due(first, received), governorate=citizen.governorate_id, entered_by=actor,
+                amount=amount, submission_token=submission_token, **(extra or {}))
+            entry = _record(req, actor, "submit", "", stored, note, to_stage=first.id, to_status="open")
+            notices.queue_sms(req, "request_received")
+    except IntegrityError:
+        files.discard(stored)
+        if (done := _already_submitted(submission_token)) is not None:
+            return done  # the same form arrived twice at the same moment: the first one won
+        raise
     except Exception:
         files.discard(stored)
         raise
     return Outcome(req, entry)
+
+
+def answer_at_desk(actor, citizen, request_type, question, answer) -> Outcome:
+    """An inquiry answered on the spot at the reception desk: recorded and closed at once (it counts in the
+    statistics like any other request)."""
+    if not (answer or "").strip():
+        raise WorkflowError(_l("Write the answer given to the citizen."))
+    outcome = submit(actor, citizen, request_type, "walk_in", question[:300], question)
+    with transaction():
+        req = outcome.request
+        Request.update(status="completed", closed_at=utcnow(), version=Request.version + 1).where(
+            Request.id == req.id).execute()
+        entry = _record(req, actor, "answer", answer, [], None, from_stage=req.stage_id, to_stage=req.stage_id,
+                        from_status="open", to_status="completed")
+    return Outcome(Request.get_by_id(req.id), entry)
 
 
 def accept(actor, req, version, comment="", uploads=None) -> Outcome:

@@ -2,6 +2,7 @@
 import threading
 from pathlib import Path
 
+from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 AXE = Path(__file__).with_name("vendor") / "axe-4.11.0.min.js"
@@ -77,3 +78,29 @@ def sign_out(page):
     with page.expect_navigation():
         page.click("form[action$='/logout'] button")
     check_page(page)
+
+
+def on_own_thread(work):
+    """Run work(page) in Chromium driven from a thread of its own. Playwright's sync API allows one instance per
+    thread, and test_browser.py keeps a session-wide one on the main thread while the rest of the run goes on."""
+    failure = []
+
+    def run():
+        try:
+            with sync_playwright() as playwright:
+                chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                try:
+                    context = chromium.new_context(locale="ar", viewport={"width": 1400, "height": 900})
+                    context.set_default_timeout(10_000)
+                    work(context.new_page())
+                finally:
+                    chromium.close()
+        except BaseException as error:  # re-raised on the test's thread, traceback and all
+            failure.append(error)
+
+    thread = threading.Thread(target=run, name="chromium", daemon=True)
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the browser walk did not finish in 120 s"
+    if failure:
+        raise failure[0]

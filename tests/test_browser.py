@@ -96,7 +96,12 @@ def record_request(page, base_url, tmp_path):
 
     scan = tmp_path / "تقرير-طبي.pdf"
     scan.write_bytes(TINY_PDF)
-    page.select_option("#request_type", label="منحة رعاية صحية")  # health_care
+    page.select_option("#request_type", label="منحة رعاية صحية")  # health_care: its own fields swap in
+    expect(page.locator("#field_invoice_number")).to_be_visible()
+    check_page(page)
+    page.fill("#field_amount", "1250.500")
+    page.fill("#field_invoice_number", "INV-2026-0042")
+    page.check("input[name=documents_received][value=medical_report]")
     page.fill("#subject", "منحة علاج طبيعي")
     page.fill("#details", "جلسات علاج طبيعي بعد عملية في الركبة.")
     page.set_input_files("#attachments", str(scan))

@@ -7,16 +7,15 @@ axe-core checks the page after each navigation and htmx swap.
 """
 import datetime as dt
 import re
-import threading
 
 import pytest
 from flask_babel import gettext
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from intranet.db import database
 from intranet.models import Request, utcnow
 from intranet.queues.labels import ACTION_LABELS, STATUS_LABELS
-from tests.browser import CHROMIUM_ARGS, LiveServer, check_page, sign_in
+from tests.browser import LiveServer, check_page, on_own_thread, sign_in
 from tests.factories import make_citizen, make_request, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
@@ -35,32 +34,6 @@ OVERDUE_CITIZEN = "سالم علي المري"
 def live_server(app):
     with LiveServer(app) as server:
         yield server
-
-
-def on_own_thread(work):
-    """Run work(page) in Chromium driven from a thread of its own. Playwright's sync API allows one instance per
-    thread, and test_browser.py keeps a session-wide one on the main thread while the rest of the run goes on."""
-    failure = []
-
-    def run():
-        try:
-            with sync_playwright() as playwright:
-                chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-                try:
-                    context = chromium.new_context(locale="ar", viewport={"width": 1400, "height": 900})
-                    context.set_default_timeout(10_000)
-                    work(context.new_page())
-                finally:
-                    chromium.close()
-        except BaseException as error:  # re-raised on the test's thread, traceback and all
-            failure.append(error)
-
-    thread = threading.Thread(target=run, name="chromium", daemon=True)
-    thread.start()
-    thread.join(timeout=120)
-    assert not thread.is_alive(), "the browser walk did not finish in 120 s"
-    if failure:
-        raise failure[0]
 
 
 @pytest.fixture

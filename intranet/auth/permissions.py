@@ -33,6 +33,11 @@ def can_enter_requests(user) -> bool:
     return user.role in ("reception", "supervisor")
 
 
+def can_print_receipt(user) -> bool:
+    """The desk hands receipts over; supervisors and administrators may reprint one."""
+    return user.role in ("reception", "supervisor", "admin")
+
+
 def can_see_queue(user, department) -> bool:
     if user.role in ("supervisor", "admin"):
         return True

@@ -5,11 +5,14 @@ from intranet.models.requests import (
     Stage, TrackingSequence,
 )
 
+from intranet.models.notifications import Notification  # noqa: E402
+from intranet.models.tickets import VisitorTicket  # noqa: E402
+
 MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, TrackingSequence, Request,
-          HistoryEntry, Attachment]
+          HistoryEntry, Attachment, Notification, VisitorTicket]
 
 __all__ = [
     "ROLES", "CHANNELS", "OPEN_STATUSES", "CLOSED_STATUSES", "STATUSES", "MODELS", "utcnow",
     "Citizen", "Department", "Governorate", "Staff", "RequestType", "Stage", "TrackingSequence",
-    "Request", "HistoryEntry", "Attachment",
+    "Request", "HistoryEntry", "Attachment", "Notification", "VisitorTicket",
 ]

@@ -5,6 +5,7 @@ import peewee as pw
 
 from intranet.db import BaseModel
 from intranet.models.people import Citizen, Department, Governorate, Named, Staff, utcnow
+from intranet.models.tickets import VisitorTicket
 
 CHANNELS = ("walk_in", "electronic")
 # open: with the current stage; returned: sent back to an earlier stage for correction;
@@ -23,6 +24,10 @@ class RequestType(Named):
 
     def ordered_stages(self):
         return self.stages.order_by(Stage.position)
+
+    def field_list(self) -> list[dict]:
+        """The type's own intake fields: [{"name", "kind", "required", "label_ar", "label_en"}]."""
+        return json.loads(self.fields or "[]")
 
     def document_list(self) -> list[dict]:
         """The documents this type needs: [{"code", "name_ar", "name_en"}], the return checklist."""
@@ -74,6 +79,9 @@ class Request(BaseModel):
     updated_at = pw.DateTimeField(default=utcnow)
     version = pw.IntegerField(default=1)
     entered_by = pw.ForeignKeyField(Staff, null=True, backref="entered", on_delete="RESTRICT")
+    submission_token = pw.CharField(max_length=64, null=True, unique=True)  # idempotent intake
+    # the visitor ticket being served when the desk entered it (walk-in intake)
+    visitor_ticket = pw.ForeignKeyField(VisitorTicket, null=True, backref="requests", on_delete="SET NULL")
 
     class Meta:
         table_name = "request"

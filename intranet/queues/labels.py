@@ -10,6 +10,7 @@ HISTORY_LABELS = {
     "submit": _l("submitted the request"), "accept": _l("accepted"), "return": _l("returned it for correction"),
     "reject": _l("rejected it"), "resubmit": _l("resubmitted it corrected"), "comment": _l("commented"),
     "claim": _l("took it"), "release": _l("released it"), "assign": _l("assigned it"),
+    "answer": _l("answered it at the desk"),
 }
 STATUS_LABELS = {
     "open": _l("Open"), "returned": _l("Returned for correction"),
@@ -31,13 +32,13 @@ def document_name(request_type, code) -> str:
 
 
 def init_app(app):
-    from intranet.auth.permissions import can_reassign
+    from intranet.auth.permissions import can_print_receipt, can_reassign
     from intranet.queues.filters import AGES, SLA_STATES, SORTS, TABS, QueueFilters, sla_state
     from intranet.workflow import allowed_actions
 
     app.jinja_env.globals.update(
         allowed_actions=allowed_actions, can_reassign=can_reassign, sla_state=sla_state, TABS=TABS,
         SLA_STATES=SLA_STATES, AGES=AGES, SORTS=SORTS, ACTION_KEYS=ACTION_KEYS, document_name=document_name,
-        empty_filters=QueueFilters)
+        empty_filters=QueueFilters, can_print_receipt=can_print_receipt)
     app.jinja_env.globals.update(ACTION_LABELS=ACTION_LABELS, HISTORY_LABELS=HISTORY_LABELS,
                                  STATUS_LABELS=STATUS_LABELS, CHANNEL_LABELS=CHANNEL_LABELS)

@@ -1,12 +1,11 @@
 """Reception desk forms: find a citizen, register one, enter a request on their behalf."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import MultipleFileField
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
-from intranet.validation import clean_national_id, clean_phone, field_check
+from intranet.validation import clean_iban, clean_national_id, clean_phone, field_check
 
 
 class FindCitizenForm(FlaskForm):
@@ -25,13 +24,12 @@ class CitizenForm(FlaskForm):
     phone = StringField(_l("Mobile number"), validators=[
         DataRequired(_l("Enter the citizen's mobile number.")), field_check(clean_phone)])
     governorate = SelectField(_l("Governorate"), coerce=int, validate_choice=True)
+    iban = StringField(_l("IBAN (for payments, optional)"), validators=[Optional(), field_check(clean_iban)])
     preferred_language = SelectField(_l("Language for messages"), choices=[SelectChoice("ar", "العربية", render_kw={"lang": "ar"}),
                                                                            SelectChoice("en", "English", render_kw={"lang": "en"})])
 
 
-class NewRequestForm(FlaskForm):
-    request_type = SelectField(_l("Request type"), coerce=int, validate_choice=True)
-    subject = StringField(_l("Subject"), validators=[
-        DataRequired(_l("Write what the citizen asks for in a few words.")), Length(max=300)])
-    details = TextAreaField(_l("Details"), validators=[Length(max=5000)])
-    attachments = MultipleFileField(_l("Scanned documents (PDF, JPEG or PNG)"))
+class DeskInquiryForm(FlaskForm):
+    question = TextAreaField(_l("Question"), validators=[
+        DataRequired(_l("Write the citizen's question.")), Length(max=2000)])
+    answer = TextAreaField(_l("Answer given"), validators=[Length(max=5000)])

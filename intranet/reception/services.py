@@ -20,15 +20,35 @@ def request_type_choices(locale):
     return [SelectChoice(t.id, t.name(locale)) for t in query]
 
 
+def search_citizens(text: str, limit: int = 20) -> list[Citizen]:
+    """Citizens by phone number or by name (Arabic-aware, see intranet.search), at most `limit`."""
+    from intranet import search
+
+    condition = search.citizen_condition(text)
+    if condition is None:
+        return []
+    return list(Citizen.select().where(condition).order_by(Citizen.full_name).limit(limit))
+
+
+def ticket_in_service(value):
+    """The visitor ticket being served that the desk came from (?ticket=ID), or None."""
+    from intranet.models.tickets import VisitorTicket
+
+    if not str(value or "").isdigit():
+        return None
+    return VisitorTicket.get_or_none((VisitorTicket.id == int(value))
+                                    & VisitorTicket.status.in_(("called", "serving")))
+
+
 def find_citizen(national_id: str):
     return Citizen.get_or_none(Citizen.national_id == national_id)
 
 
-def register_citizen(full_name, national_id, phone, governorate_id, preferred_language) -> Citizen:
+def register_citizen(full_name, national_id, phone, governorate_id, preferred_language, iban=None) -> Citizen:
     """A new citizen; a national ID already on file is refused (the desk should use the existing record)."""
     with transaction():
         if find_citizen(national_id) is not None:
             raise DuplicateCitizen(_l("A citizen with this national ID is already registered."))
         return Citizen.create(full_name=full_name.strip(), name_search=search_text(full_name),
                               national_id=national_id, phone=phone, governorate=governorate_id,
-                              preferred_language=preferred_language)
+                              preferred_language=preferred_language, iban=iban or None)

@@ -7,8 +7,9 @@ from intranet import workflow
 from intranet.auth import permissions
 from intranet.i18n import locale_code
 from intranet.models import Citizen, RequestType
-from intranet.reception import services
-from intranet.reception.forms import CitizenForm, FindCitizenForm, NewRequestForm
+from intranet.htmx import render
+from intranet.reception import intake, services
+from intranet.reception.forms import CitizenForm, DeskInquiryForm, FindCitizenForm
 
 bp = Blueprint("reception", __name__, url_prefix="/reception")
 
@@ -22,16 +23,22 @@ def desk_staff_only():
 
 @bp.route("/")
 def index():
-    """Find a citizen by national ID; offer registration when there is none."""
+    """Find a citizen by national ID (or by phone or name); offer registration when there is none."""
+    ticket = services.ticket_in_service(request.args.get("ticket"))
+    if request.args.get("q"):
+        return render_template("reception/index.html", form=FindCitizenForm(formdata=None), citizen=None,
+                               register=None, matches=services.search_citizens(request.args["q"]), q=request.args["q"],
+                               ticket=ticket)
     form = FindCitizenForm(request.args)
     citizen, register = None, None
-    if request.args and form.validate():
+    if request.args.get("national_id") is not None and form.validate():
         citizen = services.find_citizen(form.national_id.data)
         if citizen is None:
             register = CitizenForm(formdata=None, national_id=form.national_id.data)
             register.governorate.choices = services.governorate_choices(locale_code())
-    status = 422 if request.args and form.errors else 200
-    return render_template("reception/index.html", form=form, citizen=citizen, register=register), status
+    status = 422 if form.errors else 200
+    return render_template("reception/index.html", form=form, citizen=citizen, register=register,
+                           inquiry_form=DeskInquiryForm(formdata=None), ticket=ticket), status
 
 
 @bp.route("/citizens", methods=["POST"])
@@ -42,32 +49,72 @@ def register_citizen():
     if form.validate_on_submit():
         try:
             citizen = services.register_citizen(form.full_name.data, form.national_id.data, form.phone.data,
-                                                form.governorate.data, form.preferred_language.data)
+                                                form.governorate.data, form.preferred_language.data, form.iban.data)
         except services.DuplicateCitizen as duplicate:
             form.national_id.errors.append(str(duplicate))
         else:
-            return redirect(url_for("reception.new_request", citizen_id=citizen.id), 303)
+            return redirect(url_for("reception.new_request", citizen_id=citizen.id,
+                                    ticket=request.args.get("ticket")), 303)
     return render_template("reception/index.html", form=FindCitizenForm(formdata=None), citizen=None,
                            register=form), 422
 
 
+def _chosen_type(value):
+    """The active request type named by id in the form or the URL, else the first one."""
+    query = RequestType.select().where(RequestType.active == True).order_by(RequestType.id)  # noqa: E712
+    chosen = query.where(RequestType.id == value).first() if str(value or "").isdigit() else None
+    return chosen or query.first()
+
+
 @bp.route("/citizens/<int:citizen_id>/requests/new", methods=["GET", "POST"])
 def new_request(citizen_id):
-    """Record a walk-in request on the citizen's behalf; it gets its tracking number on submit."""
+    """Record a walk-in request on the citizen's behalf, with the type's own fields and documents."""
     citizen = Citizen.get_or_none(Citizen.id == citizen_id) or abort(404)
-    form = NewRequestForm()
-    form.request_type.choices = services.request_type_choices(locale_code())
-    error = None
+    ticket = services.ticket_in_service(request.args.get("ticket"))
+    request_type = _chosen_type(request.form.get("request_type") or request.args.get("request_type"))
+    form = intake.intake_form(request_type, locale_code(), submitted=request.method == "POST")
+    found, error = [], None
+    if form.validate_on_submit() and (done := intake.previous_submission(form.submission_token.data)):
+        return redirect(url_for("queues.request_page", tracking_number=done.tracking_number), 303)
+    if form.validate_on_submit():
+        found = intake.duplicates(citizen, request_type)
+        if found and not (form.override_reason.data or "").strip():
+            error = _("This citizen already has a request of this type. Open it, or give the reason to submit anyway.")
+        else:
+            try:
+                outcome = intake.submit_walk_in(current_user, citizen, request_type, form, found, ticket)
+            except workflow.WorkflowError as refused:
+                error = refused.message
+            else:
+                flash(_("Request recorded. Tracking number: %(number)s", number=outcome.request.tracking_number),
+                      "success")
+                return redirect(url_for("queues.request_page", tracking_number=outcome.request.tracking_number), 303)
+    elif request.method == "GET":
+        found = intake.duplicates(citizen, request_type)
+    status = 422 if request.method == "POST" else 200
+    return render("reception/new_request.html", "reception/_intake_form.html", status=status, form=form,
+                  citizen=citizen, request_type=request_type, duplicates=found, error=error, ticket=ticket,
+                  request_types=services.request_type_choices(locale_code()))
+
+
+@bp.route("/citizens/<int:citizen_id>/inquiries", methods=["POST"])
+def desk_inquiry(citizen_id):
+    """A question at the desk: answered and closed on the spot, or routed to Citizens Affairs."""
+    citizen = Citizen.get_or_none(Citizen.id == citizen_id) or abort(404)
+    form = DeskInquiryForm()
+    inquiry = RequestType.get(RequestType.code == "inquiry")
+    route = request.form.get("route") == "1"
     if form.validate_on_submit():
         try:
-            outcome = workflow.submit(current_user, citizen, RequestType.get_by_id(form.request_type.data),
-                                      "walk_in", form.subject.data, form.details.data,
-                                      uploads=form.attachments.data)
+            if route:
+                outcome = workflow.submit(current_user, citizen, inquiry, "walk_in", form.question.data[:300],
+                                          form.question.data)
+            else:
+                outcome = workflow.answer_at_desk(current_user, citizen, inquiry, form.question.data, form.answer.data)
         except workflow.WorkflowError as refused:
-            error = refused.message
+            form.answer.errors.append(str(refused.message))
         else:
-            flash(_("Request recorded. Tracking number: %(number)s", number=outcome.request.tracking_number),
-                  "success")
+            flash(_("Inquiry %(number)s recorded.", number=outcome.request.tracking_number), "success")
             return redirect(url_for("queues.request_page", tracking_number=outcome.request.tracking_number), 303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("reception/new_request.html", form=form, citizen=citizen, error=error), status
+    return render_template("reception/index.html", form=FindCitizenForm(formdata=None), citizen=citizen,
+                           register=None, inquiry_form=form), 422

@@ -1,0 +1,97 @@
+"""Walk-in intake: the request form built from the type's own fields and documents, the duplicate check,
+and the submission itself (idempotent by a token the form carries)."""
+import datetime as dt
+import secrets
+from decimal import Decimal
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import DateField, DecimalField, HiddenField, IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from intranet import workflow
+from intranet.reception import tickets
+from intranet.models import OPEN_STATUSES, Request, utcnow
+
+FIELD_PREFIX = "field_"
+KINDS = {
+    "text": lambda label, required: StringField(label, validators=[_required(required), Length(max=300)]),
+    "integer": lambda label, required: IntegerField(label, validators=[
+        _required(required), NumberRange(min=0, max=100000, message=_l("Enter a whole number from 0 to 100,000."))]),
+    "decimal": lambda label, required: DecimalField(label, places=3, validators=[
+        _required(required), NumberRange(min=Decimal("0.001"), max=Decimal("10000000"),
+                                         message=_l("Enter an amount above 0 and up to 10,000,000."))]),
+    "date": lambda label, required: DateField(label, validators=[_required(required)]),
+}
+
+
+def _required(required):
+    return InputRequired(_l("This field is required.")) if required else Optional()
+
+
+class IntakeForm(FlaskForm):
+    subject = StringField(_l("Subject (optional: the request type by default)"), validators=[Optional(), Length(max=300)])
+    details = TextAreaField(_l("Details"), validators=[Length(max=5000)])
+    documents_received = SelectMultipleField(_l("Documents received"), widget=ListWidget(prefix_label=False),
+                                             option_widget=CheckboxInput())
+    attachments = MultipleFileField(_l("Scanned documents (PDF, JPEG or PNG)"))
+    submission_token = HiddenField()
+    override_reason = TextAreaField(_l("Reason to submit anyway"), validators=[Length(max=1000)])
+
+    def type_fields(self):
+        return [field for field in self if field.name.startswith(FIELD_PREFIX)]
+
+
+def intake_form(request_type, locale, submitted=False):
+    """The intake form for one request type: common fields, then the type's own, then its documents."""
+    class Form(IntakeForm):
+        pass
+
+    for spec in request_type.field_list():
+        setattr(Form, FIELD_PREFIX + spec["name"], KINDS[spec["kind"]](spec[f"label_{locale}"], spec["required"]))
+    form = Form() if submitted else Form(formdata=None)  # Flask-WTF reads request.form and request.files
+    form.documents_received.choices = [(d["code"], d[f"name_{locale}"]) for d in request_type.document_list()]
+    if not form.submission_token.data:
+        form.submission_token.data = secrets.token_urlsafe(24)
+    return form
+
+
+def previous_submission(token):
+    """The request this very form already created (a resent or double-clicked form), or None."""
+    return Request.get_or_none(Request.submission_token == token) if token else None
+
+
+def duplicates(citizen, request_type):
+    """The citizen's requests of the same type that are open, or closed within the configured days (seed 003)."""
+    since = utcnow() - dt.timedelta(days=current_app.config["DUPLICATE_WINDOW_DAYS"])
+    return list(Request.select().where(
+        (Request.citizen == citizen.id) & (Request.request_type == request_type.id)
+        & (Request.status.in_(OPEN_STATUSES) | (Request.closed_at >= since))).order_by(Request.id.desc()).limit(10))
+
+
+def _data(form):
+    values = {field.name.removeprefix(FIELD_PREFIX): field.data for field in form.type_fields()}
+    data = {name: (str(value) if isinstance(value, (Decimal, dt.date)) else value) for name, value in values.items()}
+    data["documents_received"] = list(form.documents_received.data or [])
+    return data
+
+
+def submit_walk_in(actor, citizen, request_type, form, found_duplicates, ticket=None):
+    """Record the request; a duplicate warning overridden keeps its reason and the requests it was warned of;
+    a request made while serving a visitor ticket is linked to it, and the ticket to the citizen."""
+    if ticket is not None:
+        tickets.link_citizen(ticket, citizen)
+    note = None
+    if found_duplicates:
+        note = {"duplicate_override": (form.override_reason.data or "").strip(),
+                "duplicates": [r.tracking_number for r in found_duplicates]}
+    amount = getattr(form, FIELD_PREFIX + "amount", None)
+    subject = (form.subject.data or "").strip() or request_type.name(citizen.preferred_language)
+    return workflow.submit(actor, citizen, request_type, "walk_in", subject, form.details.data,
+                           data=_data(form), uploads=form.attachments.data,
+                           amount=amount.data if amount is not None and request_type.is_money else None,
+                           submission_token=form.submission_token.data or None, note=note,
+                           extra={"visitor_ticket": ticket.id} if ticket is not None else None)
