@@ -1,4 +1,5 @@
 """The initial schema, frozen as the DDL the models produced when it was written."""
+from intranet.migrations import run
 
 SQLITE = [
     'CREATE TABLE "department" ("id" INTEGER NOT NULL PRIMARY KEY, "code" VARCHAR(40) NOT NULL, "name_ar" VARCHAR(200) NOT NULL, "name_en" VARCHAR(200) NOT NULL)',
@@ -87,6 +88,4 @@ POSTGRESQL = [
 
 
 def up(db):
-    statements = SQLITE if db.__class__.__name__.startswith("Sqlite") else POSTGRESQL
-    for statement in statements:
-        db.execute_sql(statement)
+    run(db, SQLITE, POSTGRESQL)

@@ -1,5 +1,6 @@
 """Queues at scale: clock pause and stage budget columns, return details on history, partial indexes for the
 open work of a department, and Arabic-aware name search (FTS5 on SQLite, the `arabic` configuration on PostgreSQL)."""
+from intranet.migrations import run
 
 COMMON = [
     'ALTER TABLE "history" ADD COLUMN "details" TEXT NOT NULL DEFAULT \'{}\'',
@@ -48,6 +49,4 @@ POSTGRESQL = [
 
 
 def up(db):
-    sqlite = db.__class__.__name__.startswith("Sqlite")
-    for statement in (SQLITE if sqlite else POSTGRESQL) + COMMON:
-        db.execute_sql(statement)
+    run(db, SQLITE, POSTGRESQL, COMMON)

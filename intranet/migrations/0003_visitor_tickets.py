@@ -1,4 +1,5 @@
 """Visitor tickets (take-a-number) and the ticket a walk-in request was entered for."""
+from intranet.migrations import run
 
 SQLITE = [
     'CREATE TABLE "visitor_ticket" ("id" INTEGER NOT NULL PRIMARY KEY, "day" DATE NOT NULL, "service" VARCHAR(20) NOT NULL, '
@@ -29,6 +30,4 @@ COMMON = [
 
 
 def up(db):
-    sqlite = db.__class__.__name__.startswith("Sqlite")
-    for statement in (SQLITE if sqlite else POSTGRESQL) + COMMON:
-        db.execute_sql(statement)
+    run(db, SQLITE, POSTGRESQL, COMMON)

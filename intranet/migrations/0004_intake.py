@@ -1,4 +1,5 @@
 """Walk-in intake: an idempotent submission token per request, and the notification outbox."""
+from intranet.migrations import run
 
 SQLITE = [
     'ALTER TABLE "request" ADD COLUMN "submission_token" VARCHAR(64)',
@@ -33,6 +34,4 @@ COMMON = [
 
 
 def up(db):
-    sqlite = db.__class__.__name__.startswith("Sqlite")
-    for statement in (SQLITE if sqlite else POSTGRESQL) + COMMON:
-        db.execute_sql(statement)
+    run(db, SQLITE, POSTGRESQL, COMMON)
