@@ -29,6 +29,12 @@ class Keyboard:
         self.page.keyboard.type(text)
 
 
+def settled(page):
+    """Wait until htmx has finished swapping and settling (autofocus is applied at settle)."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    page.wait_for_timeout(50)
+
+
 @pytest.fixture
 def live_server(app):
     with LiveServer(app) as server:
@@ -54,9 +60,11 @@ def test_returning_citizen_request_in_twelve_keyboard_actions(app, live_server):
         expect(page.locator("#request_type")).to_be_focused()  # the type list; each choice swaps its fields in
         keys.press("ArrowDown")
         expect(page.locator("#field_invoice_number")).to_be_visible()  # health care
+        settled(page)
         expect(page.locator("#request_type")).to_be_focused()
         keys.press("ArrowDown")
         expect(page.locator("#field_employer")).to_be_visible()  # pension processing: two fields of its own
+        settled(page)
         expect(page.locator("#request_type")).to_be_focused()
         check_page(page)
         keys.press("Tab")
