@@ -334,3 +334,397 @@ def run_wrk(url: str, cookie: str, script: Path, seconds: int, threads: int, con
     return result
 
 
+# --- one backend x size -----------------------------------------------------------------------------------------------
+
+def take_seconds(size: int, opts) -> int:
+    if opts.take_seconds is not None:
+        return opts.take_seconds
+    return 60 if size >= 1_000_000 else 15
+
+
+def rows_on(page: str) -> int:
+    return page.count(ROW)
+
+
+def check_pages(session: Session, numbers, opts) -> dict:
+    """Each measured page answers 200 to the signed-in clerk, with rows; returns what the report shows."""
+    seen = {}
+    if "queue" in opts.only:
+        seen["queue_rows"] = rows_on(session.must_be_ok(QUEUE_PATH))
+        if seen["queue_rows"] < 25:
+            log(f"  note: the queue page shows {seen['queue_rows']} rows, not 25")
+    if "search" in opts.only:
+        found = {name: rows_on(session.must_be_ok(search_path(name))) for name in NAMES}
+        seen["search_rows"] = found
+        log("  search, rows on the first page: " + ", ".join(f"{name} {rows}" for name, rows in found.items()))
+    if "request" in opts.only:
+        for number in numbers[:: max(1, len(numbers) // 25)]:  # a sample; wrk checks every answer below
+            session.must_be_ok(f"/requests/{number}", expect_text=number)
+    return seen
+
+
+def search_path(name: str) -> str:
+    return f"/queues/{DEPARTMENT}?" + urllib.parse.urlencode({"q": name})
+
+
+def lua_rotating(paths) -> str:
+    return LUA_ROTATE.replace("__PATHS__", ", ".join(f'"{path}"' for path in paths))
+
+
+def wrk_plan(numbers, workdir: Path, opts) -> list[tuple]:
+    """(measurement, label, first path, script, connections) for every wrk run asked for."""
+    fixed = workdir / "fixed.lua"
+    fixed.write_text(LUA_FIXED)
+    search = workdir / "search.lua"
+    search.write_text(lua_rotating(search_path(name) for name in NAMES))
+    rotate = workdir / "rotate.lua"
+    rotate.write_text(lua_rotating(f"/requests/{n}" for n in numbers))
+    levels = [opts.connections] + ([opts.low_connections] if opts.low_connections else [])
+    plan = []
+    if "queue" in opts.only:
+        plan += [("queue", f"queue (`{QUEUE_PATH}`)", QUEUE_PATH, fixed, c) for c in levels]
+    if "search" in opts.only:
+        plan += [("search", f"name search (`?q=`, {len(NAMES)} names)", search_path(NAMES[0]), search, c)
+                 for c in levels]
+    if "request" in opts.only:
+        plan.append(("request", f"request (`/requests/<n>`, {len(numbers)} numbers)", f"/requests/{numbers[0]}",
+                     rotate, opts.connections))
+    return plan
+
+
+def bench_take(url: str, server: "Gunicorn", clerk_ids, seconds: int, postmaster, opts) -> dict:
+    """50 clerks on take next, then the database's account of the claims."""
+    from intranet import db
+
+    clerks = [takenext.open_queue(server.base, DEPARTMENT, staff_id, SECRET_KEY) for staff_id in clerk_ids]
+    database = db.init_database(url)
+    with database.connection_context():
+        reopened = takenext.top_up(DEPARTMENT, seconds * opts.take_backlog) if opts.take_backlog else 0
+        before = takenext.snapshot(DEPARTMENT)
+    database.close()
+    log(f"  take next: {len(clerks)} clerks for {seconds} s, {before['waiting']:,} requests waiting "
+        f"({reopened:,} of them reopened)")
+    with CpuWatch(server.proc.pid, postmaster) as watch:
+        outcome = takenext.run_load(server.base, DEPARTMENT, clerks, seconds, opts.keep_alive, opts.take_pause)
+    database = db.init_database(url)
+    with database.connection_context():
+        checked = takenext.verify(before, clerk_ids, outcome)
+    database.close()
+    ms = lambda values, share: takenext.percentile(values, share) * 1000  # noqa: E731
+    everything = outcome.latencies + outcome.empty_latencies
+    result = {"clerks": len(clerks), "seconds": outcome.seconds, "waiting": before["waiting"], "reopened": reopened,
+              "takes": len(outcome.takes), "takes_per_s": len(outcome.takes) / outcome.seconds,
+              "empty": len(outcome.empty_latencies), "errors": outcome.errors, "first_error": outcome.first_error,
+              "p50_ms": ms(outcome.latencies, 50), "p95_ms": ms(outcome.latencies, 95),
+              "p99_ms": ms(outcome.latencies, 99), "all_p95_ms": ms(everything, 95),
+              "other_cpu": watch.other_share, **checked}
+    log(f"  {result['takes']:,} takes ({result['takes_per_s']:.1f}/s), p50 {result['p50_ms']:.1f} ms, "
+        f"p95 {result['p95_ms']:.1f} ms, {result['empty']:,} 'nothing left', {result['errors']} errors; "
+        f"double assignments {checked['double_assignments']}, assignee is not the claimer "
+        f"{checked['wrong_assignee']}, claims {checked['claims']:,}")
+    return result
+
+
+def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
+    """Seed, serve and measure one backend at one size; appends its figures to `results` as they come, so that a
+    failure later keeps what was measured."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"diwan-bench-{backend}-{size}-"))
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        postmaster = None
+        if backend == "sqlite":
+            url = f"sqlite:///{workdir / 'diwan.db'}"
+        elif backend == "postgresql":
+            cluster = PostgresCluster()
+            stack.callback(cluster.stop)
+            cluster.start()
+            url = cluster.url
+            postmaster = cluster.postmaster_pid()
+        else:
+            raise BenchFailed(f"unknown backend {backend}")
+
+        log(f"{backend} {size:,}: seeding")
+        prepared = prepare_database(url, size, opts.take_clerks if "take" in opts.only else 0)
+        counts = prepared["counts"]
+        log(f"{backend} {size:,}: seeded {counts['requests']:,} requests, {counts['citizens']:,} citizens, "
+            f"{counts['history']:,} history rows in {counts['seconds']} s ({prepared['megabytes']:.0f} MB)")
+        outcome = {"backend": backend, "size": size, "seed_s": counts["seconds"],
+                   "megabytes": prepared["megabytes"], "pages": [], "take": None}
+        results.append(outcome)
+
+        # the app pools PostgreSQL connections itself (intranet/db.py), the URL is served as is
+        # PYTHONPATH: gunicorn serves this tree's `intranet` (the venv's editable install may point elsewhere)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+                   INTRANET_DATABASE_URL=url, INTRANET_INSTANCE_DIR=str(workdir),
+                   INTRANET_HUEY_URL=f"sqlite:///{workdir / 'huey.db'}", INTRANET_SECRET_KEY=SECRET_KEY,
+                   INTRANET_LDAP_URL=directory.ldap_uri.rstrip("/"), INTRANET_ATTACHMENT_DIR=str(workdir / "files"))
+        server = Gunicorn(env, workdir, opts.workers, opts.threads)
+        stack.callback(server.stop)
+        server.wait_ready()
+
+        session = Session(server.base)
+        numbers = prepared["numbers"]
+        try:
+            session.login(CLERK, PASSWORD)
+            outcome.update(check_pages(session, numbers, opts))
+        except BenchFailed as failed:
+            raise BenchFailed(f"{failed.code.removeprefix(chr(10) + 'BENCH FAILED: ')}\n"
+                              f"--- gunicorn log (last lines) ---\n{server.log_tail()}") from None
+        cookie = session.cookie_header()
+
+        warmed = set()
+        for measurement, label, path, script, connections in wrk_plan(numbers, workdir, opts):
+            if opts.warmup and measurement not in warmed:
+                run_wrk(server.base + path, cookie, script, opts.warmup, opts.wrk_threads, opts.connections,
+                        opts.keep_alive)
+                warmed.add(measurement)
+            log(f"{backend} {size:,}: wrk {measurement} -c{connections} for {opts.duration} s")
+            with CpuWatch(server.proc.pid, postmaster) as watch:
+                result = run_wrk(server.base + path, cookie, script, opts.duration,
+                                 min(opts.wrk_threads, connections), connections, opts.keep_alive)
+            log(f"  {result['rps']:.1f} req/s, p50 {result['p50_us'] / 1000:.1f} ms, "
+                f"p95 {result['p95_us'] / 1000:.1f} ms")
+            outcome["pages"].append({"measurement": measurement, "label": label, "connections": connections,
+                                     "other_cpu": watch.other_share, **result})
+
+        if "take" in opts.only:
+            log(f"{backend} {size:,}: take next")
+            try:
+                outcome["take"] = bench_take(url, server, prepared["clerk_ids"], take_seconds(size, opts),
+                                             postmaster, opts)
+            except takenext.TakeNextFailed as failed:
+                raise BenchFailed(f"{failed}\n--- gunicorn log (last lines) ---\n{server.log_tail()}") from None
+            if outcome["take"]["errors"]:  # reported, and the run exits non-zero at the end
+                log(f"  take next: {outcome['take']['errors']} answers other than a 303 to a request or to the "
+                    f"queue (first: {outcome['take']['first_error']})\n--- gunicorn log (last lines) ---\n"
+                    f"{server.log_tail(60)}")
+
+
+# --- report ------------------------------------------------------------------------------------------------------------
+
+def _ms(us) -> str:
+    return f"{us / 1000:.1f}"
+
+
+def _page(result, measurement, connections):
+    return next((p for p in result["pages"] if p["measurement"] == measurement and p["connections"] == connections),
+                None)
+
+
+def tables(results, opts) -> str:
+    out = ["## Databases", "", "| backend | requests | seeding (s) | DB size (MB) | queue page rows |",
+           "|---|---:|---:|---:|---:|"]
+    for r in results:
+        out.append(f"| {r['backend']} | {r['size']:,} | {r['seed_s']:.1f} | {r['megabytes']:.0f} | "
+                   f"{r.get('queue_rows', '-')} |")
+    pages = [(r, p) for r in results for p in r["pages"]]
+    if pages:
+        out += ["", "## Pages (wrk)", "",
+                "| backend | requests | page | wrk -c | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | other CPU |",
+                "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+        for r, p in pages:
+            out.append(f"| {r['backend']} | {r['size']:,} | {p['label']} | {p['connections']} | {p['rps']:.1f} | "
+                       f"{_ms(p['p50_us'])} | {_ms(p['p95_us'])} | {_ms(p['p99_us'])} | {p['other_cpu']:.0f} % |")
+    ratios = throughput_ratios(results, opts)
+    if ratios:
+        out += ["", f"## Queue page throughput, smallest against largest size (wrk -c{opts.connections}; "
+                    f"target: at most {TARGETS['ratio']}x lower)", "",
+                "| backend | sizes | requests/s small | requests/s large | ratio (small / large) |",
+                "|---|---|---:|---:|---:|"]
+        for backend, small, large, ratio in ratios:
+            out.append(f"| {backend} | {small['size']:,} / {large['size']:,} | {small['rps']:.1f} | "
+                       f"{large['rps']:.1f} | {ratio:.2f}x |")
+    takes = [r for r in results if r["take"]]
+    if takes:
+        out += ["", "## Take next (50 distinct clerks POSTing at once, each in a loop)", "",
+                "| backend | requests | clerks | seconds | waiting before | takes | takes/s | p50 (ms) | p95 (ms) "
+                "| p99 (ms) | 'nothing left' | errors | double assignments | assignee ≠ claimer | other CPU |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in takes:
+            t = r["take"]
+            out.append(f"| {r['backend']} | {r['size']:,} | {t['clerks']} | {t['seconds']:.0f} | {t['waiting']:,} | "
+                       f"{t['takes']:,} | {t['takes_per_s']:.1f} | {t['p50_ms']:.1f} | {t['p95_ms']:.1f} | "
+                       f"{t['p99_ms']:.1f} | {t['empty']:,} | {t['errors']} | {t['double_assignments']} | {t['wrong_assignee']} | "
+                       f"{t['other_cpu']:.0f} % |")
+        out += ["", "Checked in the database after each run, over the history rows written during it: claims "
+                "per request (more than one is a double assignment), each claimed request's assignee against the "
+                "claimer, claims outside the department or by other staff, and against what the clerks were told "
+                "(the tracking number in each 303): "
+                + "; ".join(f"{r['backend']} {r['size']:,}: {r['take']['claims']:,} claims, "
+                            f"{r['take']['lost']} claims no clerk was told of, {r['take']['errors']} failed POSTs"
+                            + (f" (first: {r['take']['first_error']})" if r['take']['first_error'] else "")
+                            + f", {r['take']['told_twice']} numbers "
+                            f"told to two clerks, {r['take']['told_not_assignee']} told but assigned to someone "
+                            f"else, {r['take']['other_department'] + r['take']['other_actor']} out of place"
+                            for r in takes) + "."]
+    searched = [r for r in results if r.get("search_rows")]
+    if searched:
+        out += ["", "Name search, rows on the first page per name: " + "; ".join(
+            f"{r['backend']} {r['size']:,}: " + ", ".join(f"{n} {c}" for n, c in r["search_rows"].items())
+            for r in searched) + "."]
+    return "\n".join(out)
+
+
+def throughput_ratios(results, opts):
+    found = []
+    for backend in dict.fromkeys(r["backend"] for r in results):
+        measured = sorted(((r["size"], _page(r, "queue", opts.connections)) for r in results
+                           if r["backend"] == backend and _page(r, "queue", opts.connections)),
+                          key=lambda pair: pair[0])
+        if len(measured) >= 2:
+            (small_size, small), (large_size, large) = measured[0], measured[-1]
+            found.append((backend, {"size": small_size, **small}, {"size": large_size, **large},
+                          small["rps"] / large["rps"]))
+    return found
+
+
+def verdicts(results, opts) -> list[str]:
+    """The issue's figures at the largest size measured per backend."""
+    lines = []
+    ratios = {backend: ratio for backend, _s, _l, ratio in throughput_ratios(results, opts)}
+    for backend in dict.fromkeys(r["backend"] for r in results):
+        r = max((r for r in results if r["backend"] == backend), key=lambda r: r["size"])
+        at = f"{backend} at {r['size']:,}"
+        mark = lambda ok: "met" if ok else "**not met**"  # noqa: E731
+        low = opts.low_connections or opts.connections
+        for measurement, key, what in (("queue", "queue_p95_ms", "queue page p95"),
+                                       ("search", "search_p95_ms", "name search p95")):
+            page_low, page_high = _page(r, measurement, low), _page(r, measurement, opts.connections)
+            if page_low:
+                extra = f", {_ms(page_high['p95_us'])} ms at -c{opts.connections}" \
+                    if page_high and page_high is not page_low else ""
+                lines.append(f"- {at}: {what} {_ms(page_low['p95_us'])} ms at -c{low}{extra} "
+                             f"(target < {TARGETS[key]} ms): {mark(page_low['p95_us'] / 1000 < TARGETS[key])}")
+        if backend in ratios:
+            lines.append(f"- {backend}: queue throughput ratio smallest/largest {ratios[backend]:.2f}x "
+                         f"(target ≤ {TARGETS['ratio']}x): {mark(ratios[backend] <= TARGETS['ratio'])}")
+        if r["take"]:
+            t = r["take"]
+            lines.append(f"- {at}: take next, {t['clerks']} clerks for {t['seconds']:.0f} s: {t['takes']:,} takes, "
+                         f"double assignments {t['double_assignments']} (target 0): "
+                         f"{mark(t['double_assignments'] == 0 and t['wrong_assignee'] == 0)}; p95 {t['p95_ms']:.1f} ms "
+                         f"(target < {TARGETS['take_p95_ms']} ms): {mark(t['p95_ms'] < TARGETS['take_p95_ms'])}")
+    return lines
+
+
+def take_line(opts) -> str:
+    seconds = f"{opts.take_seconds} s" if opts.take_seconds is not None else "60 s at 1M requests, 15 s below"
+    pause = (f"with a random pause of 0-{2 * opts.take_pause:g} s after each answer" if opts.take_pause
+             else "without pause (a closed loop)")
+    backlog = (f"before it, closed Health requests are reopened (open, unassigned) until {opts.take_backlog} per "
+               "second of the run wait, as the seed leaves few waiting" if opts.take_backlog else
+               "over the seed's queue as is")
+    return (f"- take next: {opts.take_clerks} client threads, each a clerk POSTing in a loop {pause}, for {seconds}; "
+            f"{backlog}; latency of the POSTs that took a request (the 303 to it, not followed); in a closed loop, "
+            f"with {opts.take_clerks} clients and {opts.workers * opts.threads} server threads, each POST waits for "
+            f"the others' (Little's law: latency ≈ {opts.take_clerks} / throughput)")
+
+
+def report(results, opts, started, finished: bool) -> str:
+    low = f" and -c{opts.low_connections}" if opts.low_connections else ""
+    header = [
+        "# Diwan load benchmark", "",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}; machine: {os.cpu_count()} cores, "
+        f"{platform.platform()}, Python {platform.python_version()}",
+        f"- server: gunicorn gthread, {opts.workers} workers x {opts.threads} threads; pages signed in as "
+        f"`{CLERK}`; take next as {opts.take_clerks} synthetic Health clerks (`bench-health-NN`, session cookies "
+        f"signed with the server's key, CSRF token from the queue page)",
+        f"- pages: wrk -t{opts.wrk_threads} -c{opts.connections}{low}, {opts.duration} s each after a "
+        f"{opts.warmup} s warm-up per page; all responses 200; "
+        + ("connections kept alive" if opts.keep_alive else "a new connection per request (`Connection: close`)"),
+        take_line(opts),
+        "- other CPU: the share of the machine's CPU used during the measurement by processes other than "
+        "gunicorn, PostgreSQL, wrk and this driver (a shared machine); above a few percent, the figures are low",
+        "- PostgreSQL: a fresh local cluster with default settings, connections pooled per gunicorn worker by the "
+        "app (intranet/db.py); SQLite: WAL, as the app configures it",
+        f"- total time: {time.monotonic() - started:.0f} s" + ("" if finished else " (incomplete run)"), "",
+        "## Figures to reach (issue 3), at the largest size measured", "",
+        *(verdicts(results, opts) or ["- (nothing measured)"]), "",
+    ]
+    return "\n".join(header) + "\n" + tables(results, opts) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=None, help="comma-separated request counts (default "
+                                                       "10000,100000,1000000; 10000 with --quick)")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite and/or postgresql")
+    parser.add_argument("--only", default=",".join(MEASUREMENTS),
+                        help=f"comma-separated measurements among {', '.join(MEASUREMENTS)}")
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run: 10k only (unless --sizes), 5 s per page, 1 s warm-up, 10 s take next")
+    parser.add_argument("--duration", type=int, default=None, help="seconds of load per page (default 10)")
+    parser.add_argument("--warmup", type=int, default=None, help="seconds of warm-up load per page (0: none; "
+                                                                 "default 2)")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--low-connections", type=int, default=2,
+                        help="a second wrk run of the queue and search pages at this concurrency (0: none)")
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--take-clerks", type=int, default=50, help="concurrent clerks on take next")
+    parser.add_argument("--take-seconds", type=int, default=None,
+                        help="seconds of take next (default: 60 at 1M requests and above, 15 below)")
+    parser.add_argument("--take-backlog", type=int, default=200,
+                        help="before take next, reopen closed Health requests until this many per second of the "
+                             "run wait unassigned (0: the seed's queue as is)")
+    parser.add_argument("--take-pause", type=float, default=0.0,
+                        help="seconds each clerk waits on average between two take-next POSTs (default 0: "
+                             "pressing again as soon as the answer comes)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--keep-alive", action="store_true",
+                        help="reuse connections (default: a new connection per request, see run_wrk)")
+    parser.add_argument("--output", default=str(ROOT / "instance" / "bench-results.md"))
+    opts = parser.parse_args(argv)
+    if opts.quick:
+        opts.sizes = opts.sizes or "10000"
+        opts.duration = 5 if opts.duration is None else opts.duration
+        opts.warmup = 1 if opts.warmup is None else opts.warmup
+        opts.take_seconds = 10 if opts.take_seconds is None else opts.take_seconds
+    opts.sizes = opts.sizes or "10000,100000,1000000"
+    opts.duration = 10 if opts.duration is None else opts.duration
+    opts.warmup = 2 if opts.warmup is None else opts.warmup
+    sizes = [int(s.replace("_", "")) for s in opts.sizes.split(",") if s.strip()]
+    backends = [b.strip() for b in opts.backends.split(",") if b.strip()]
+    opts.only = [m.strip() for m in opts.only.split(",") if m.strip()]
+    unknown = set(opts.only) - set(MEASUREMENTS)
+    if unknown:
+        parser.error(f"--only: unknown {', '.join(sorted(unknown))} (choose among {', '.join(MEASUREMENTS)})")
+    if not Path(WRK).exists():
+        raise BenchFailed("wrk is not installed (apt-get install wrk)")
+
+    from intranet.auth import demo_directory
+
+    started = time.monotonic()
+    output = Path(opts.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    results = []
+    ldap_dir = tempfile.mkdtemp(prefix="diwan-bench-ldap-")
+    directory = None
+    finished = False
+    try:
+        directory = demo_directory.start(run_dir=ldap_dir)
+        for backend in backends:
+            for size in sizes:
+                bench_one(backend, size, directory, opts, results)
+                output.write_text(report(results, opts, started, finished=False))
+        finished = True
+    finally:
+        if directory is not None:
+            directory.stop()
+        shutil.rmtree(ldap_dir, ignore_errors=True)
+        if results:
+            text = report(results, opts, started, finished)
+            output.write_text(text)
+            print("\n" + text, flush=True)
+            log(f"written to {output}")
+    wrong = [r for r in results if r["take"] and (r["take"]["double_assignments"] or r["take"]["wrong_assignee"]
+                                                   or r["take"]["told_twice"] or r["take"]["errors"])]
+    if wrong:
+        raise BenchFailed("take next: " + "; ".join(
+            f"{r['backend']} {r['size']:,}: {r['take']['double_assignments']} double assignments, "
+            f"{r['take']['wrong_assignee']} assignee not the claimer, {r['take']['told_twice']} told twice, "
+            f"{r['take']['errors']} failed POSTs (first: {r['take']['first_error'] or '-'})" for r in wrong))
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,7 @@ and where its 303 pointed: /requests/<n> (a take) or back to the queue (nothing 
 """
 import http.client
 import http.cookies
+import random
 import re
 import threading
 import time
@@ -102,8 +103,10 @@ class Outcome:
 
 
 def run_load(base: str, department_code: str, clerks: list[Clerk], seconds: float,
-             keep_alive: bool = False) -> Outcome:
-    """Every clerk loops POST take-next for `seconds`, all starting together."""
+             keep_alive: bool = False, pause: float = 0.0) -> Outcome:
+    """Every clerk loops POST take-next for `seconds`, all starting together; with `pause`, each waits a random
+    0 to 2 x pause seconds after each answer (a clerk looking at what they took) instead of pressing again at
+    once."""
     parts = urllib.parse.urlsplit(base)
     path = f"/queues/{department_code}/take-next"
     queue_path = f"/queues/{department_code}"
@@ -119,6 +122,7 @@ def run_load(base: str, department_code: str, clerks: list[Clerk], seconds: floa
             headers["Connection"] = "close"
         latencies, empty_latencies, takes, errors, first_error = [], [], [], 0, ""
         conn = None
+        pauses = random.Random(clerk.staff_id)
         barrier.wait()
         while time.monotonic() < deadline[0]:
             if conn is None:
@@ -147,6 +151,8 @@ def run_load(base: str, department_code: str, clerks: list[Clerk], seconds: floa
             if not keep_alive or answer.will_close:
                 conn.close()
                 conn = None
+            if pause:
+                time.sleep(min(pauses.uniform(0, 2 * pause), max(0.0, deadline[0] - time.monotonic())))
         if conn is not None:
             conn.close()
         with lock:
@@ -180,6 +186,32 @@ def percentile(values, share: float) -> float:
 
 
 # --- the database before and after -----------------------------------------------------------------------------------
+
+def top_up(department_code: str, wanted: int) -> int:
+    """Make at least `wanted` requests wait unassigned in the department's queue, reopening closed ones (completed
+    or rejected, at the department's last stage) as open and unassigned; returns how many were reopened. The seed
+    leaves few requests waiting (~0.3 % of them per department), which 50 clerks empty in seconds; the reopened
+    ones are old, so overdue: take next gives them first, as it would a backlog. Call in a connection context,
+    after the page measurements (the queue is no longer the seed's)."""
+    from intranet.db import database, is_sqlite, transaction
+    from intranet.models import Department, Request
+
+    department = Department.get(Department.code == department_code)
+    waiting = (Request.select().where((Request.department == department.id) & Request.open_work()
+                                      & (Request.status == "open") & Request.assignee.is_null()).count())
+    missing = wanted - waiting
+    if missing <= 0:
+        return 0
+    closed = (Request.select(Request.id).where((Request.department == department.id)
+                                               & Request.status.in_(("completed", "rejected")))
+              .order_by(Request.id.desc()).limit(missing))
+    with transaction():
+        reopened = (Request.update(status="open", closed_at=None, assignee=None, paused_at=None,
+                                   returned_from=None).where(Request.id.in_(closed)).execute())
+    if not is_sqlite():
+        database.execute_sql("ANALYZE request")
+    return reopened
+
 
 def snapshot(department_code: str) -> dict:
     """The last history id and the number of requests waiting to be taken. Call in a connection context."""
