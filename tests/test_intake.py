@@ -198,3 +198,33 @@ def test_request_made_while_serving_a_ticket_is_linked(client, desk, ctx):
     req = Request.get()
     assert req.visitor_ticket_id == ticket.id
     assert VisitorTicket.get_by_id(ticket.id).citizen_id == citizen.id
+
+
+def test_desk_corrects_citizen_details_with_a_record(client, desk):
+    from intranet.models import CitizenChange, Governorate
+    citizen = make_citizen(full_name="سعود فهد الدوسري")
+    url = f"/reception/citizens/{citizen.id}/edit"
+    page = client.get(url)
+    assert page.status_code == 200 and 'value="+97455123456"' in page.text
+    token = csrf_token(client, url)
+    fields = {"csrf_token": token, "full_name": "سعود فهد الدوسري", "phone": "66554433",
+              "governorate": Governorate.get(Governorate.code == "wakrah").id, "iban": "", "preferred_language": "en"}
+    bad = client.post(url, data={**fields, "iban": "QA59DOHB00001234567890ABCDEFG"})
+    assert bad.status_code == 422 and CitizenChange.select().count() == 0
+    assert Citizen.get_by_id(citizen.id).phone == "+97455123456"
+    response = client.post(url, data=fields)
+    assert response.status_code == 303
+    fresh = Citizen.get_by_id(citizen.id)
+    assert (fresh.phone, fresh.preferred_language, fresh.governorate.code) == ("+97466554433", "en", "wakrah")
+    change = CitizenChange.get()
+    assert change.changed_by.username == "reception1"
+    import json
+    assert json.loads(change.changes)["phone"] == ["+97455123456", "+97466554433"]
+    client.post(url, data=fields)
+    assert CitizenChange.select().count() == 1  # nothing changed: nothing recorded
+
+
+def test_clerk_cannot_edit_citizens(auth, client, ctx):
+    citizen = make_citizen()
+    auth.login("health1")
+    assert client.get(f"/reception/citizens/{citizen.id}/edit").status_code == 403

@@ -2,12 +2,13 @@
 12 keyboard actions after the page loads; then opens the receipt. axe-core checks every page on the way."""
 import json
 import re
+import subprocess
 
 import pytest
 from playwright.sync_api import expect
 
 from intranet.db import database
-from intranet.models import Request
+from intranet.models import Request, RequestType
 from tests.browser import LiveServer, check_page, on_own_thread, sign_in
 from tests.factories import make_citizen
 
@@ -92,3 +93,57 @@ def test_returning_citizen_request_in_twelve_keyboard_actions(app, live_server):
         data = json.loads(req.data)
         assert (req.request_type.code, data["employer"], data["service_years"]) == ("pension", "وزارة العمل", 22)
         assert req.entered_by.username == "reception1" and req.channel == "walk_in"
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_desk_serves_a_ticket_with_an_intake_and_prints_the_receipt(app, live_server, tmp_path, lang):
+    """The desk calls a visitor, opens intake from the ticket, records the request and prints the receipt; the
+    receipt, rendered to PDF, carries the tracking number in the citizen's language."""
+    with app.app_context(), database.connection_context():
+        citizen = make_citizen(full_name="هيا جاسم الكبيسي", preferred_language=lang)
+
+    def walk(page):
+        sign_in(page, live_server.url, "reception1")
+        if lang == "en":
+            with page.expect_navigation():
+                page.click("button[name=lang][value=en]")
+        with app.app_context(), database.connection_context():
+            from intranet.models import Staff
+            from intranet.reception import tickets
+            ticket = tickets.issue_ticket("request_submission")
+            tickets.call_next(Staff.get(Staff.username == "reception1"), "3", ["request_submission"])
+        page.goto(f"{live_server.url}/reception/?ticket={ticket.id}")
+        check_page(page, lang)
+        expect(page.locator("main")).to_contain_text(ticket.label)
+        page.fill("#find-national-id", citizen.national_id)
+        with page.expect_navigation():
+            page.press("#find-national-id", "Enter")
+        check_page(page, lang)
+        with page.expect_navigation():
+            page.click(f"a[href*='/requests/new?ticket={ticket.id}']")
+        check_page(page, lang)
+        page.select_option("#request_type", value=str(inquiry_id))
+        page.fill("#subject", "Pension date" if lang == "en" else "موعد صرف المعاش")
+        with page.expect_navigation():
+            page.click("#intake-form button[type=submit]")
+        tracking_number = re.search(r"/requests/(\d\d-\d{7}-\d)$", page.url).group(1)
+        check_page(page, lang)
+        with page.expect_navigation():
+            page.click(f"a[href*='/requests/{tracking_number}/receipt']")
+        check_page(page, lang)
+        pdf = tmp_path / "receipt.pdf"
+        page.emulate_media(media="print")
+        pdf.write_bytes(page.pdf(prefer_css_page_size=True))
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert tracking_number in text
+        assert ("Receipt" in text) if lang == "en" else ("إيصال" in text)
+        results.append((ticket.id, tracking_number))
+
+    results = []
+    with app.app_context(), database.connection_context():
+        inquiry_id = RequestType.get(RequestType.code == "inquiry").id
+    on_own_thread(walk)
+    ticket_id, tracking_number = results[0]
+    with app.app_context(), database.connection_context():
+        req = Request.get(Request.tracking_number == tracking_number)
+        assert req.visitor_ticket_id == ticket_id and req.citizen_id == citizen.id

@@ -1,5 +1,5 @@
 """The data model, one module per aggregate; MODELS lists them in creation order."""
-from intranet.models.people import ROLES, Citizen, Department, Governorate, Staff, utcnow
+from intranet.models.people import ROLES, Citizen, CitizenChange, Department, Governorate, Staff, utcnow
 from intranet.models.requests import (
     CHANNELS, CLOSED_STATUSES, OPEN_STATUSES, STATUSES, Attachment, HistoryEntry, Request, RequestType,
     Stage, TrackingSequence,
@@ -9,10 +9,10 @@ from intranet.models.notifications import Notification  # noqa: E402
 from intranet.models.tickets import VisitorTicket  # noqa: E402
 
 MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, TrackingSequence, Request,
-          HistoryEntry, Attachment, Notification, VisitorTicket]
+          HistoryEntry, Attachment, Notification, VisitorTicket, CitizenChange]
 
 __all__ = [
     "ROLES", "CHANNELS", "OPEN_STATUSES", "CLOSED_STATUSES", "STATUSES", "MODELS", "utcnow",
-    "Citizen", "Department", "Governorate", "Staff", "RequestType", "Stage", "TrackingSequence",
+    "Citizen", "CitizenChange", "Department", "Governorate", "Staff", "RequestType", "Stage", "TrackingSequence",
     "Request", "HistoryEntry", "Attachment", "Notification", "VisitorTicket",
 ]

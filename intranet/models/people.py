@@ -60,3 +60,12 @@ class Staff(UserMixin, BaseModel):
     @property
     def is_active(self):
         return self.active
+
+
+class CitizenChange(BaseModel):
+    """Who corrected what on a citizen's record, and when: the old and new value of each field changed."""
+
+    citizen = pw.ForeignKeyField(Citizen, backref="changes", on_delete="CASCADE")
+    changed_by = pw.ForeignKeyField(Staff, on_delete="RESTRICT")
+    changes = pw.TextField()  # JSON {field: [old, new]}
+    created_at = pw.DateTimeField(default=utcnow)

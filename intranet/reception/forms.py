@@ -16,17 +16,21 @@ class FindCitizenForm(FlaskForm):
         DataRequired(_l("Enter the citizen's national ID.")), field_check(clean_national_id)])
 
 
-class CitizenForm(FlaskForm):
+class CitizenDetailsForm(FlaskForm):
+    """What the desk may correct on a citizen (the national ID is who they are: not editable)."""
     full_name = StringField(_l("Full name"), validators=[
         DataRequired(_l("Enter the citizen's full name.")), Length(min=5, max=200, message=_l("Enter the full name (5 to 200 characters)."))])
-    national_id = StringField(_l("National ID"), validators=[
-        DataRequired(_l("Enter the citizen's national ID.")), field_check(clean_national_id)])
     phone = StringField(_l("Mobile number"), validators=[
         DataRequired(_l("Enter the citizen's mobile number.")), field_check(clean_phone)])
     governorate = SelectField(_l("Governorate"), coerce=int, validate_choice=True)
     iban = StringField(_l("IBAN (for payments, optional)"), validators=[Optional(), field_check(clean_iban)])
     preferred_language = SelectField(_l("Language for messages"), choices=[SelectChoice("ar", "العربية", render_kw={"lang": "ar"}),
                                                                            SelectChoice("en", "English", render_kw={"lang": "en"})])
+
+
+class CitizenForm(CitizenDetailsForm):
+    national_id = StringField(_l("National ID"), validators=[
+        DataRequired(_l("Enter the citizen's national ID.")), field_check(clean_national_id)])
 
 
 class DeskInquiryForm(FlaskForm):

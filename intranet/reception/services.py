@@ -1,10 +1,12 @@
 """Reception domain functions: find and register citizens."""
+import json
+
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from intranet.db import transaction
 from intranet.i18n import search_text
-from intranet.models import Citizen, Governorate, RequestType
+from intranet.models import Citizen, CitizenChange, Governorate, RequestType, utcnow
 
 
 class DuplicateCitizen(ValueError):
@@ -42,6 +44,27 @@ def ticket_in_service(value):
 
 def find_citizen(national_id: str):
     return Citizen.get_or_none(Citizen.national_id == national_id)
+
+
+EDITABLE = ("full_name", "phone", "governorate", "iban", "preferred_language")
+
+
+def update_citizen(actor, citizen, **values) -> dict:
+    """Correct a citizen's details; the fields that changed are recorded with who and when, in the same
+    transaction. Returns {field: [old, new]} (empty when nothing changed)."""
+    current = {"full_name": citizen.full_name, "phone": citizen.phone, "governorate": citizen.governorate_id,
+               "iban": citizen.iban, "preferred_language": citizen.preferred_language}
+    changed = {name: [current[name], values[name] or None] for name in EDITABLE
+               if (values[name] or None) != current[name]}
+    if not changed:
+        return {}
+    update = {name: new for name, (_, new) in changed.items()}
+    if "full_name" in update:
+        update["name_search"] = search_text(update["full_name"])
+    with transaction():
+        Citizen.update(updated_at=utcnow(), **update).where(Citizen.id == citizen.id).execute()
+        CitizenChange.create(citizen=citizen.id, changed_by=actor.id, changes=json.dumps(changed, ensure_ascii=False))
+    return changed
 
 
 def register_citizen(full_name, national_id, phone, governorate_id, preferred_language, iban=None) -> Citizen:

@@ -9,7 +9,7 @@ from intranet.i18n import locale_code
 from intranet.models import Citizen, RequestType
 from intranet.htmx import render
 from intranet.reception import intake, services
-from intranet.reception.forms import CitizenForm, DeskInquiryForm, FindCitizenForm
+from intranet.reception.forms import CitizenDetailsForm, CitizenForm, DeskInquiryForm, FindCitizenForm
 
 bp = Blueprint("reception", __name__, url_prefix="/reception")
 
@@ -57,6 +57,20 @@ def register_citizen():
                                     ticket=request.args.get("ticket")), 303)
     return render_template("reception/index.html", form=FindCitizenForm(formdata=None), citizen=None,
                            register=form), 422
+
+
+@bp.route("/citizens/<int:citizen_id>/edit", methods=["GET", "POST"])
+def edit_citizen(citizen_id):
+    """Correct the citizen's details needed for intake; every change is recorded with who and when."""
+    citizen = Citizen.get_or_none(Citizen.id == citizen_id) or abort(404)
+    form = CitizenDetailsForm(obj=citizen, governorate=citizen.governorate_id)
+    form.governorate.choices = services.governorate_choices(locale_code())
+    if form.validate_on_submit():
+        changed = services.update_citizen(current_user, citizen, **{name: form[name].data for name in services.EDITABLE})
+        flash(_("Saved.") if changed else _("Nothing was changed."), "success")
+        return redirect(url_for("reception.index", national_id=citizen.national_id), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("reception/edit_citizen.html", form=form, citizen=citizen), status
 
 
 def _chosen_type(value):
