@@ -38,6 +38,10 @@ def can_print_receipt(user) -> bool:
     return user.role in ("reception", "supervisor", "admin")
 
 
+def can_open_queues(user) -> bool:
+    return user.role in ("clerk", "supervisor", "admin")
+
+
 def can_see_queue(user, department) -> bool:
     if user.role in ("supervisor", "admin"):
         return True

@@ -32,12 +32,14 @@ def document_name(request_type, code) -> str:
 
 
 def init_app(app):
-    from intranet.auth.permissions import can_print_receipt, can_reassign
+    from intranet.auth.permissions import (can_enter_requests, can_open_queues, can_print_receipt, can_reassign,
+                                           can_take_from)
     from intranet.queues.filters import AGES, SLA_STATES, SORTS, TABS, QueueFilters, sla_state
     from intranet.workflow import allowed_actions
 
     app.jinja_env.globals.update(
-        allowed_actions=allowed_actions, can_reassign=can_reassign, sla_state=sla_state, TABS=TABS,
+        allowed_actions=allowed_actions, can_reassign=can_reassign, can_take_from=can_take_from,
+        can_enter_requests=can_enter_requests, can_open_queues=can_open_queues, sla_state=sla_state, TABS=TABS,
         SLA_STATES=SLA_STATES, AGES=AGES, SORTS=SORTS, ACTION_KEYS=ACTION_KEYS, document_name=document_name,
         empty_filters=QueueFilters, can_print_receipt=can_print_receipt)
     app.jinja_env.globals.update(ACTION_LABELS=ACTION_LABELS, HISTORY_LABELS=HISTORY_LABELS,
