@@ -105,3 +105,12 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served on a free loopback port, for the browser tests."""
+    from tests.browser import LiveServer
+
+    with LiveServer(app) as server:
+        yield server

@@ -9,7 +9,7 @@ from playwright.sync_api import expect, sync_playwright
 from stdnum import luhn
 
 from intranet.queues.labels import HISTORY_LABELS, STATUS_LABELS
-from tests.browser import CHROMIUM_ARGS, TINY_PDF, LiveServer, check_page, sign_in, sign_out
+from tests.browser import CHROMIUM_ARGS, TINY_PDF, check_page, sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
@@ -23,12 +23,6 @@ def browser():
         chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-@pytest.fixture
-def live_server(app):
-    with LiveServer(app) as server:
-        yield server
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from intranet.db import database
 from intranet.models import Request, RequestType
-from tests.browser import LiveServer, check_page, on_own_thread, sign_in
+from tests.browser import check_page, on_own_thread, sign_in
 from tests.factories import make_citizen
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
@@ -34,12 +34,6 @@ def settled(page):
     """Wait until htmx has finished swapping and settling (autofocus is applied at settle)."""
     page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     page.wait_for_timeout(50)
-
-
-@pytest.fixture
-def live_server(app):
-    with LiveServer(app) as server:
-        yield server
 
 
 def test_returning_citizen_request_in_twelve_keyboard_actions(app, live_server):

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from intranet.db import database
 from intranet.models import Request, utcnow
 from intranet.queues.labels import ACTION_LABELS, STATUS_LABELS
-from tests.browser import LiveServer, check_page, on_own_thread, sign_in
+from tests.browser import check_page, on_own_thread, sign_in
 from tests.factories import make_citizen, make_request, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
@@ -28,12 +28,6 @@ CITIZENS = [  # name, channel
     ("مريم يوسف الكبيسي", "electronic"),
 ]
 OVERDUE_CITIZEN = "سالم علي المري"
-
-
-@pytest.fixture
-def live_server(app):
-    with LiveServer(app) as server:
-        yield server
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from intranet.models import (
     TrackingSequence,
 )
 from intranet.seed import seed
-from tests.bench.pg import PG_BIN, PostgresCluster
+from tests.bench.pg import PostgresCluster
 
 NOW = dt.datetime(2026, 3, 15, 9, 30)
 TRACKING = re.compile(r"^(\d{2})-(\d{7})-(\d)$")
@@ -38,9 +38,8 @@ def _make_app(tmp_path, monkeypatch, name="t.db", load=True, url=None):
 
 @pytest.fixture(scope="module")
 def pg_cluster():
-    """A throwaway PostgreSQL cluster of this module's own (the COPY path of the seed)."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL server binaries are not installed")
+    """A throwaway PostgreSQL cluster of this module's own (the COPY path of the seed); `make test` installs
+    the server, so its absence is a failure, not a skip."""
     cluster = PostgresCluster().start()
     yield cluster
     cluster.stop()
