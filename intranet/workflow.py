@@ -184,9 +184,8 @@ def answer_at_desk(actor, citizen, request_type, question, answer) -> Outcome:
     statistics like any other request)."""
     if not (answer or "").strip():
         raise WorkflowError(_l("Write the answer given to the citizen."))
-    outcome = submit(actor, citizen, request_type, "walk_in", question[:300], question)
-    with transaction():
-        req = outcome.request
+    with transaction():  # one transaction: the inquiry is recorded answered, or not at all
+        req = submit(actor, citizen, request_type, "walk_in", question[:300], question).request
         Request.update(status="completed", closed_at=utcnow(), version=Request.version + 1).where(
             Request.id == req.id).execute()
         entry = _record(req, actor, "answer", answer, [], None, from_stage=req.stage_id, to_stage=req.stage_id,
