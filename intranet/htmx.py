@@ -1,8 +1,5 @@
-"""Page or fragment: one helper decides from the htmx headers; events the server fires are named here."""
+"""Page or fragment: one helper decides from the htmx headers."""
 from flask import render_template, request
-
-# server-fired events (kebab-case, past tense) that widgets listen for from:body
-REQUEST_CHANGED = "request-changed"
 
 
 def wants_fragment() -> bool:

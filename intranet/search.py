@@ -45,33 +45,30 @@ def _phone(text: str) -> str | None:
         if phonenumbers.is_possible_number(number) else None
 
 
-def citizen_condition(text: str):
-    """A condition on Citizen for a national ID, a phone number or a name typed at the desk, or None."""
+def citizen_ids(text: str):
+    """The ids of the citizens a typed national ID, phone number or name points at (unexecuted), or None when
+    nothing searchable was typed."""
     text = (text or "").strip()
     digits = ascii_digits(text)
     if digits.isdigit() and len(digits) == current_app.config["NATIONAL_ID_LENGTH"]:
-        return Citizen.national_id == digits
-    if digits.lstrip("+").isdigit() and len(digits) >= 7:
-        phone = _phone(digits)
-        return Citizen.phone == phone if phone else None
-    named = citizens_named(text)
-    return Citizen.id.in_(named) if named is not None else None
+        return Citizen.select(Citizen.id).where(Citizen.national_id == digits)
+    if digits.lstrip("+").isdigit() and len(digits) >= 7 and (phone := _phone(digits)):
+        return Citizen.select(Citizen.id).where(Citizen.phone == phone)
+    return citizens_named(text)
+
+
+def citizen_condition(text: str):
+    """A condition on Citizen for what was typed at the desk, or None."""
+    ids = citizen_ids(text)
+    return Citizen.id.in_(ids) if ids is not None else None
 
 
 def request_condition(text: str):
-    """A condition on Request for a search box entry, or None when nothing searchable was typed."""
-    text = (text or "").strip()
-    digits = ascii_digits(text)
-    if not text:
-        return None
+    """A condition on Request for a search box entry (a tracking number, or whatever finds its citizen), or None
+    when nothing searchable was typed."""
+    digits = ascii_digits((text or "").strip())
     if TRACKING.match(digits):
         plain = digits.replace("-", "")
         return Request.tracking_number == f"{plain[:2]}-{plain[2:9]}-{plain[9]}"
-    if digits.isdigit() and len(digits) == current_app.config["NATIONAL_ID_LENGTH"]:
-        return Request.citizen.in_(Citizen.select(Citizen.id).where(Citizen.national_id == digits))
-    if digits.lstrip("+").isdigit() and len(digits) >= 7:
-        phone = _phone(digits)
-        if phone:
-            return Request.citizen.in_(Citizen.select(Citizen.id).where(Citizen.phone == phone))
-    named = citizens_named(text)
-    return Request.citizen.in_(named) if named is not None else None
+    ids = citizen_ids(text)
+    return Request.citizen.in_(ids) if ids is not None else None

@@ -378,10 +378,9 @@ def _ensure_staff(departments) -> tuple[dict, list]:
         ids = []
         for number in range(1, CLERKS_PER_DEPARTMENT + 1):
             username = f"seed-{dept.code}-{number:02d}"
-            staff = Staff.get_or_none(Staff.username == username)
-            if staff is None:
-                staff = Staff.create(username=username, full_name=f"{dept.name_ar} - موظف {number}",
-                                     email=f"{username}@diwan.example", role=role, department=dept)
+            staff, _ = Staff.get_or_create(username=username, defaults={
+                "full_name": f"{dept.name_ar} - موظف {number}", "email": f"{username}@diwan.example",
+                "role": role, "department": dept})
             ids.append(staff.id)
         if role == "reception":
             reception = ids

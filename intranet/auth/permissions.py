@@ -30,6 +30,7 @@ def can_reassign(user) -> bool:
 
 
 def can_enter_requests(user) -> bool:
+    """The reception desk (and supervisors): walk-in intake and visitor tickets."""
     return user.role in ("reception", "supervisor")
 
 

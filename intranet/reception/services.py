@@ -17,9 +17,18 @@ def governorate_choices(locale):
     return [SelectChoice(g.id, g.name(locale)) for g in Governorate.select().order_by(Governorate.id)]
 
 
+def _active_types():
+    return RequestType.select().where(RequestType.active == True).order_by(RequestType.id)  # noqa: E712
+
+
 def request_type_choices(locale):
-    query = RequestType.select().where(RequestType.active == True).order_by(RequestType.id)  # noqa: E712
-    return [SelectChoice(t.id, t.name(locale)) for t in query]
+    return [SelectChoice(t.id, t.name(locale)) for t in _active_types()]
+
+
+def chosen_request_type(value):
+    """The active request type named by id in the form or the URL, else the first one."""
+    chosen = _active_types().where(RequestType.id == int(value)).first() if str(value or "").isdigit() else None
+    return chosen or _active_types().first()
 
 
 def search_citizens(text: str, limit: int = 20) -> list[Citizen]:

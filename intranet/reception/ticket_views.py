@@ -5,6 +5,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
 from intranet.i18n import locale_code
 from intranet.models.tickets import SERVICE_LETTERS, SERVICES, VisitorTicket
@@ -17,7 +18,7 @@ bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 @login_required
 def desk_staff_only():
     """The kiosk, the desk and the display run on reception's sessions; clerks have no business here."""
-    if not tickets.can_run_desk(current_user):
+    if not permissions.can_enter_requests(current_user):
         abort(403)
 
 

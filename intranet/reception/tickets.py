@@ -8,6 +8,7 @@ from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from peewee import fn
 
+from intranet.auth import permissions
 from intranet.db import database, is_sqlite, transaction
 from intranet.models import utcnow
 from intranet.models.tickets import AT_DESK, SERVICES, VisitorTicket
@@ -29,8 +30,6 @@ TRANSITIONS = {
     "finish": (("serving",), "done", "finished_at"),
     "no_show": (("called",), "no_show", "finished_at"),
 }
-DEFAULT_DESKS = ("1", "2", "3", "4", "5", "6")
-DESK_ROLES = ("reception", "supervisor")
 
 
 class TicketError(ValueError):
@@ -65,15 +64,9 @@ class DayFigures:
     average_service: dt.timedelta | None
 
 
-def can_run_desk(user) -> bool:
-    """The reception desk and supervisors give out and call tickets; clerks work their queues."""
-    return getattr(user, "role", None) in DESK_ROLES
-
-
 def desks() -> tuple[str, ...]:
-    """The desk labels of the hall (TICKET_DESKS in the configuration, else 1 to 6)."""
-    configured = current_app.config.get("TICKET_DESKS") if has_app_context() else None
-    return tuple(configured or DEFAULT_DESKS)
+    """The desk labels of the hall (TICKET_DESKS in the configuration)."""
+    return tuple(current_app.config["TICKET_DESKS"])
 
 
 def today() -> dt.date:
@@ -89,7 +82,7 @@ def _serialise(key: str):
 
 
 def _check_staff(staff):
-    if not can_run_desk(staff):
+    if not permissions.can_enter_requests(staff):
         raise NotAllowed(_l("Only the reception desk calls visitor tickets."))
 
 

@@ -73,19 +73,12 @@ def edit_citizen(citizen_id):
     return render_template("reception/edit_citizen.html", form=form, citizen=citizen), status
 
 
-def _chosen_type(value):
-    """The active request type named by id in the form or the URL, else the first one."""
-    query = RequestType.select().where(RequestType.active == True).order_by(RequestType.id)  # noqa: E712
-    chosen = query.where(RequestType.id == value).first() if str(value or "").isdigit() else None
-    return chosen or query.first()
-
-
 @bp.route("/citizens/<int:citizen_id>/requests/new", methods=["GET", "POST"])
 def new_request(citizen_id):
     """Record a walk-in request on the citizen's behalf, with the type's own fields and documents."""
     citizen = Citizen.get_or_none(Citizen.id == citizen_id) or abort(404)
     ticket = services.ticket_in_service(request.args.get("ticket"))
-    request_type = _chosen_type(request.form.get("request_type") or request.args.get("request_type"))
+    request_type = services.chosen_request_type(request.form.get("request_type") or request.args.get("request_type"))
     form = intake.intake_form(request_type, locale_code(), submitted=request.method == "POST")
     found, error = [], None
     if form.validate_on_submit() and (done := intake.previous_submission(form.submission_token.data)):

@@ -38,10 +38,9 @@ def create_clerks(count: int, department_code: str) -> list[int]:
     ids = []
     for number in range(1, count + 1):
         username = f"bench-{department_code}-{number:02d}"
-        staff = Staff.get_or_none(Staff.username == username)
-        if staff is None:
-            staff = Staff.create(username=username, full_name=f"{department.name_ar} - موظف الاختبار {number}",
-                                 email=f"{username}@diwan.example", role="clerk", department=department)
+        staff, _ = Staff.get_or_create(username=username, defaults={
+            "full_name": f"{department.name_ar} - موظف الاختبار {number}", "email": f"{username}@diwan.example",
+            "role": "clerk", "department": department})
         ids.append(staff.id)
     return ids
 
