@@ -72,6 +72,15 @@ def load(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REQUEST_TYPES_FILE": Path(_env("REQUEST_TYPES_FILE", ROOT / "intranet" / "request_types.toml")),
         "CHECK_SCHEMA": True,
+        # electronic intake API (issue 5): rate limits need one shared store across workers at scale (redis://)
+        "RATELIMIT_STORAGE_URL": _env("RATELIMIT_STORAGE_URL", "memory://"),
+        # seed 003 (fake bookings): electronic submissions one citizen may make in 24 hours
+        "CITIZEN_DAILY_SUBMISSIONS": int(_env("CITIZEN_DAILY_SUBMISSIONS", 5)),
+        "API_MAX_DOCUMENTS": int(_env("API_MAX_DOCUMENTS", 10)),
+        # webhooks to portal clients: per-attempt timeout, attempts before "failed", waits between attempts
+        "WEBHOOK_TIMEOUT_SECONDS": float(_env("WEBHOOK_TIMEOUT_SECONDS", 5)),
+        "WEBHOOK_MAX_ATTEMPTS": int(_env("WEBHOOK_MAX_ATTEMPTS", 12)),
+        "WEBHOOK_BACKOFF_SECONDS": _env("WEBHOOK_BACKOFF_SECONDS", "10,60,300,900,3600,10800"),
     }
     settings.update(overrides)
     if not settings.get("SECRET_KEY"):

@@ -25,6 +25,12 @@ class BaseModel(peewee.Model):
 
 def open_database(url: str) -> peewee.Database:
     """A database object for a URL: sqlite:///path or postgresql://user@host:port/name."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        # pooled too: closing a SQLite connection checkpoints the WAL and drops the page cache, and a new one
+        # runs the pragmas again; a connection is used by one thread at a time, whichever thread that is
+        url = url.replace("sqlite://", "sqlite+pool://", 1)
+        return connect(url, pragmas=SQLITE_PRAGMAS, timeout=5, check_same_thread=False, max_connections=32,
+                       stale_timeout=300)
     if url.startswith("sqlite"):
         return connect(url, pragmas=SQLITE_PRAGMAS, timeout=5)
     if url.startswith(("postgresql://", "postgres://")):

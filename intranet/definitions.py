@@ -41,6 +41,9 @@ def _load_type(spec, departments):
 
 def load(path: Path) -> dict:
     """Insert or update everything in the file, all or nothing; returns counts for the command to print."""
+    from intranet.intake.submissions import forget_reference
+
+    forget_reference()  # the intake's cached request types and governorates
     spec = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     with transaction():
         departments = {d["code"]: _upsert(Department, d.pop("code"), **d) for d in spec["departments"]}

@@ -23,10 +23,14 @@ ACCOUNTS = [
     ("admin1", "administrator"),
 ]
 
+# the demo portal's token, printed at start so the API can be tried with curl; never used outside the demo
+DEMO_PORTAL_TOKEN = "dwn_demo-portal-token-for-trying-the-api"
+
 
 def _prepare_database(requests: int):
     from intranet import db, definitions
-    from intranet.models import Request
+    from intranet.intake import clients
+    from intranet.models import ApiClient, Request
     from intranet.seed import seed
 
     with db.database.connection_context():
@@ -35,6 +39,13 @@ def _prepare_database(requests: int):
         if requests and not Request.select().exists():
             click.echo(f"seeding {requests} demo requests ...")
             seed(requests)
+        sample = current_app.config["INSTANCE_DIR"] / "sample-import.csv"
+        if not sample.exists():  # a portal batch file to try Imports with: 200 rows, 10 of them with errors
+            from intranet.intake import import_files
+            sample.write_bytes(import_files.sample(200, bad=10))
+        if not ApiClient.select().exists():
+            clients.create_client(None, "البوابة الوطنية للخدمات الإلكترونية (تجريبي)",
+                                  ["requests:read", "requests:write"], token=DEMO_PORTAL_TOKEN)
 
 
 def _children(env, host, port, workers):
@@ -75,6 +86,8 @@ def demo_command(host, port, workers, requests):
     click.echo("Demo accounts, password 'demo':")
     for username, what in ACCOUNTS:
         click.echo(f"  {username:<12} {what}")
+    click.echo(f"\nA portal file to import (Imports): {current_app.config['INSTANCE_DIR'] / 'sample-import.csv'}")
+    click.echo(f"Portal API: http://{host}:{port}/api/v1/openapi.json, demo client token {DEMO_PORTAL_TOKEN}")
     try:
         while all(proc.poll() is None for proc in processes):
             time.sleep(0.5)

@@ -1,7 +1,7 @@
 """Language: locale selection, text direction, localised names, and Arabic folding for search."""
 import re
 
-from flask import current_app, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import Babel, get_locale
 
 babel = Babel()
@@ -25,6 +25,8 @@ def search_text(name: str) -> str:
 
 
 def select_locale() -> str:
+    if has_request_context() and request.path.startswith("/api/"):  # machines say which language they want; English by default
+        return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
     chosen = session.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen

@@ -18,15 +18,12 @@ def _received_text(req) -> str:
 TEXTS = {"request_received": _received_text}
 
 
-def queue_sms(req, event: str) -> Notification:
-    """One SMS for `event` on `req` in the citizen's language; a second call for the same event adds nothing."""
+def queue_sms(req, event: str):
+    """One SMS for `event` on `req` in the citizen's language; a second call for the same event adds nothing
+    (the unique dedupe key, in one statement)."""
     citizen = req.citizen
     with force_locale(citizen.preferred_language):
         body = TEXTS[event](req)
-    key = f"{event}:{req.id}:sms"
-    existing = Notification.get_or_none(Notification.dedupe_key == key)
-    if existing is not None:
-        return existing
-    return Notification.create(request=req.id, citizen=citizen.id, event=event, channel="sms",
-                               language=citizen.preferred_language, recipient=citizen.phone, body=body,
-                               dedupe_key=key)
+    Notification.insert(request=req.id, citizen=citizen.id, event=event, channel="sms",
+                        language=citizen.preferred_language, recipient=citizen.phone, body=body,
+                        dedupe_key=f"{event}:{req.id}:sms").on_conflict_ignore().execute()

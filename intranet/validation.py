@@ -1,4 +1,6 @@
 """Field validators shared by every way data comes in (forms, API, imports): national ID, phone, names."""
+import unicodedata
+
 import phonenumbers
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -21,6 +23,14 @@ def clean_national_id(text: str) -> str:
         raise ValueError(_l("A national ID is %(n)d digits.", n=length))
     if not luhn.is_valid(value):
         raise ValueError(_l("This national ID is not valid: check the digits."))
+    return value
+
+
+def clean_name(text: str) -> str:
+    """A person's name: letters of any script, combining marks (Arabic diacritics), spaces, ' - . only."""
+    value = " ".join((text or "").split())
+    if not value or not all(unicodedata.category(ch)[0] in "LM" or ch in " '-." for ch in value):
+        raise ValueError(_l("A name has only letters, spaces, apostrophes, hyphens and dots."))
     return value
 
 

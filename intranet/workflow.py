@@ -11,6 +11,7 @@ from stdnum import luhn
 from intranet import files, notices
 from intranet.auth import permissions
 from intranet.db import database, is_sqlite, transaction
+from intranet.intake import webhooks
 from intranet.models import Attachment, HistoryEntry, Request, Stage, utcnow
 
 allowed_actions = permissions.allowed_actions
@@ -39,6 +40,7 @@ class StaleRequest(WorkflowError):
 class Outcome:
     request: Request
     entry: HistoryEntry
+    replayed: bool = False  # submit: the token had already made this request
 
 
 # --- tracking numbers ---------------------------------------------------------------------------
@@ -69,6 +71,7 @@ def _record(req, actor, action, comment, stored, details=None, **change) -> Hist
                                 details=json.dumps(details or {}, ensure_ascii=False), **change)
     for item in stored:
         Attachment.create(request=req.id, history=entry, uploaded_by=actor, **vars(item))
+    webhooks.queue_for_change(req, entry)  # electronic requests: the portal's deliveries, in this transaction
     return entry
 
 
@@ -137,23 +140,24 @@ def _already_submitted(token):
     if req is None:
         return None
     first = HistoryEntry.select().where(HistoryEntry.request == req.id).order_by(HistoryEntry.id).first()
-    return Outcome(req, first)
+    return Outcome(req, first, replayed=True)
 
 
 def submit(actor, citizen, request_type, channel, subject, details="", data=None, uploads=None,
-           received_at=None, amount=None, submission_token=None, note=None, extra=None) -> Outcome:
+           received_at=None, amount=None, submission_token=None, note=None, extra=None,
+           token_checked=False) -> Outcome:
     """A new request enters the first stage's queue; `actor` entered it for `citizen` (None: the portal).
 
     `submission_token` makes a resent form return the first outcome instead of a second request; `note`
     (e.g. the reason for overriding a duplicate warning) is kept in the submit history row; `extra` holds
-    further Request columns set at intake.
+    further Request columns set at intake; `token_checked`: the caller has just looked the token up.
     """
     if actor is not None and not permissions.can_enter_requests(actor):
         raise NotAllowed(_l("Only the reception desk and supervisors enter requests."))
     first = _stage_at(request_type.id, 1)
     if first is None or not request_type.active:
         raise WorkflowError(_l("This request type is not open for new requests."))
-    if (done := _already_submitted(submission_token)) is not None:
+    if not token_checked and (done := _already_submitted(submission_token)) is not None:
         return done
     received = received_at or utcnow()
     stored = _store(uploads)

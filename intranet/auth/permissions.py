@@ -69,3 +69,13 @@ def allowed_actions(req, user) -> list[str]:
     elif req.assignee_id == user.id:
         actions.append("release")
     return actions
+
+
+def can_manage_api_clients(user) -> bool:
+    """Portal clients and their tokens: administrators only."""
+    return user.role == "admin"
+
+
+def can_import_requests(user) -> bool:
+    """Files of electronic requests delivered by a portal in batches: clerks, supervisors, administrators."""
+    return user.role in ("clerk", "supervisor", "admin")

@@ -3,6 +3,8 @@
 
 def run(db, sqlite, postgresql, common=()):
     """The statements of this database's dialect, then those both share."""
-    dialect = sqlite if db.__class__.__name__.startswith("Sqlite") else postgresql
+    import peewee
+
+    dialect = sqlite if isinstance(db, peewee.SqliteDatabase) else postgresql
     for statement in list(dialect) + list(common):
         db.execute_sql(statement)

@@ -5,7 +5,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from intranet.validation import clean_iban, clean_national_id, clean_phone, field_check
+from intranet.validation import clean_iban, clean_name, clean_national_id, clean_phone, field_check
 
 
 class FindCitizenForm(FlaskForm):
@@ -19,7 +19,8 @@ class FindCitizenForm(FlaskForm):
 class CitizenDetailsForm(FlaskForm):
     """What the desk may correct on a citizen (the national ID is who they are: not editable)."""
     full_name = StringField(_l("Full name"), validators=[
-        DataRequired(_l("Enter the citizen's full name.")), Length(min=5, max=200, message=_l("Enter the full name (5 to 200 characters)."))])
+        DataRequired(_l("Enter the citizen's full name.")), Length(min=5, max=200, message=_l("Enter the full name (5 to 200 characters).")),
+        field_check(clean_name)])
     phone = StringField(_l("Mobile number"), validators=[
         DataRequired(_l("Enter the citizen's mobile number.")), field_check(clean_phone)])
     governorate = SelectField(_l("Governorate"), coerce=int, validate_choice=True)

@@ -16,6 +16,11 @@ gunicorn (2 gthread workers x 4 threads), a sign-in as the Health clerk `health1
   request  GET /requests/<tracking number>                    rotating over ~500 Health requests; -c8
   take     POST /queues/health/take-next                      50 distinct signed-in clerks at once, each
                                                               looping for --take-seconds (60 s at 1M, 15 s below)
+  api      POST /api/v1/requests                              issue 5: distinct valid JSON submissions (a new
+                                                              portal reference and a new citizen each) with a
+                                                              portal client's bearer token; wrk -c8 (see
+                                                              tests/bench/api.py); then the database's account;
+                                                              at the smallest and the largest size only
 
 Every page must answer 200 to the signed-in clerk before it is loaded (a redirect to /login fails the run), and
 every response under load must be a 200 as well (take next: a 303 to the request taken, or back to the queue when
@@ -23,7 +28,9 @@ nothing is left). Requests per second, p50, p95 and p99 (from wrk's own latency 
 go to Markdown tables on stdout and in instance/bench-results.md, with the throughput ratio of the queue page
 between the smallest and the largest size, and after take next the database's own account: claims written
 during the run per request (a request claimed twice is a double assignment) and each claimed request's assignee
-against its claimer. A double assignment makes the run exit non-zero (after the report is written).
+against its claimer. A double assignment makes the run exit non-zero (after the report is written); so does, on
+the API, any answer other than a new 201 or a database count that does not match wrk's (inbox rows, requests,
+duplicates).
 Everything started here is stopped on exit.
 """
 import argparse
@@ -48,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.bench import takenext  # noqa: E402
+from tests.bench import api, takenext  # noqa: E402
 from tests.bench.pg import PostgresCluster, free_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -61,8 +68,8 @@ SECRET_KEY = "bench-secret-key"
 # taa marbuta or haa, diacritics, the article or not, a first name with a family name)
 NAMES = ("احمد", "أحمد", "مُحَمَّد", "الكواري", "كواري", "فاطمه", "ابراهيم", "عبدالله المري", "نوره",
          "عيسي", "آل ثاني", "الانصاري", "مريم السويدي", "خالد النعيمي", "اسامة", "ليلى")
-MEASUREMENTS = ("queue", "search", "request", "take")
-TARGETS = {"queue_p95_ms": 50, "ratio": 1.5, "search_p95_ms": 100, "take_p95_ms": 100}
+MEASUREMENTS = ("queue", "search", "request", "take", "api")
+TARGETS = {"queue_p95_ms": 50, "ratio": 1.5, "search_p95_ms": 100, "take_p95_ms": 100, "api_per_s": 300}
 ROW = 'id="request-row-'
 CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
 VALUE = re.compile(r'value="([^"]*)"')
@@ -284,19 +291,26 @@ class CpuWatch:
     def __init__(self, gunicorn_pgid: int, postmaster_pid: int | None):
         self.pgid, self.postmaster = gunicorn_pgid, postmaster_pid
 
-    def _ours(self, processes) -> float:
-        total = 0.0
+    def _split(self, processes) -> tuple[float, float]:
+        """CPU seconds of (gunicorn, PostgreSQL) so far."""
+        server = database = 0.0
         for pid, (ppid, pgid, own, reaped) in processes.items():
-            if pgid == self.pgid or pid == self.postmaster:
-                total += own + reaped
+            if pgid == self.pgid:
+                server += own + reaped
+            elif pid == self.postmaster:
+                database += own + reaped
             elif self.postmaster is not None and ppid == self.postmaster:
-                total += own
-        return total
+                database += own
+        return server, database
+
+    def _ours(self, processes) -> float:
+        return sum(self._split(processes))
 
     def __enter__(self):
         self.started = time.monotonic()
         self.busy = _machine_busy()
-        self.ours = self._ours(_process_cpu())
+        self.split = self._split(_process_cpu())
+        self.ours = sum(self.split)
         times = os.times()
         self.load = times.user + times.system + times.children_user + times.children_system
         return self
@@ -305,7 +319,9 @@ class CpuWatch:
         elapsed = time.monotonic() - self.started
         times = os.times()
         load_cpu = times.user + times.system + times.children_user + times.children_system - self.load
-        ours = self._ours(_process_cpu()) - self.ours + load_cpu
+        server, database = self._split(_process_cpu())
+        self.server_cpu, self.database_cpu = server - self.split[0], database - self.split[1]
+        ours = server + database - self.ours + load_cpu
         other = max(0.0, _machine_busy() - self.busy - ours)
         self.other_share = 100 * other / (elapsed * (os.cpu_count() or 1))
 
@@ -425,6 +441,60 @@ def bench_take(url: str, server: "Gunicorn", clerk_ids, seconds: int, postmaster
     return result
 
 
+def run_wrk_api(base: str, script: Path, seconds: int, threads: int, connections: int, keep_alive: bool) -> dict:
+    """wrk POSTing submissions (tests/bench/api.py's script); the counts come back, judged by the caller."""
+    cmd = [WRK, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
+           *([] if keep_alive else ["-H", "Connection: close"]), "-s", str(script), base + api.PATH]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    result = api.parse_wrk(done.stdout)
+    if done.returncode != 0 or result is None:
+        raise BenchFailed(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return result
+
+
+def bench_api(url: str, server: "Gunicorn", workdir: Path, postmaster, opts) -> dict:
+    """Distinct submissions POSTed for opts.duration seconds (after a warm-up with bodies of its own), then the
+    database's account of the measured run; `problems` lists whatever makes the run fail."""
+    token = api.create_client(url)
+    taken = api.taken_national_ids(url)
+    connections = opts.connections
+    threads = min(opts.wrk_threads, connections)
+    if opts.warmup:
+        bodies = workdir / "api-warmup.jsonl"
+        api.write_bodies(bodies, "BENCH-W", api.bodies_needed(opts.warmup), taken, seed=1)
+        script = workdir / "api-warmup.lua"
+        script.write_text(api.lua(bodies, token, threads))
+        warm = run_wrk_api(server.base, script, opts.warmup, threads, connections, opts.keep_alive)
+        if problems := api.load_problems(warm):
+            raise BenchFailed(f"API warm-up: {'; '.join(problems)}\n--- gunicorn log (last lines) ---\n"
+                              f"{server.log_tail()}")
+    bodies = workdir / "api.jsonl"
+    mix = api.write_bodies(bodies, "BENCH-M", api.bodies_needed(opts.duration), taken, seed=2)
+    script = workdir / "api.lua"
+    script.write_text(api.lua(bodies, token, threads))
+    time.sleep(1)  # the warm-up's last POSTs finish before the snapshot
+    before = api.snapshot(url)
+    log(f"  wrk POST {api.PATH} -c{connections} for {opts.duration} s ({mix['count']:,} distinct bodies, "
+        f"{mix['bytes'] / mix['count']:.0f} bytes on average)")
+    with CpuWatch(server.proc.pid, postmaster) as watch:
+        result = run_wrk_api(server.base, script, opts.duration, threads, connections, opts.keep_alive)
+    time.sleep(1)  # POSTs in flight when wrk stopped finish before the count
+    checked = api.verify(url, before, result)
+    problems = api.load_problems(result) + checked.pop("problems")
+    served = max(1, checked["requests"])
+    log(f"  {result['accepted']:,} accepted ({result['accepted_per_s']:.1f}/s), p50 {result['p50_us'] / 1000:.1f} "
+        f"ms, p95 {result['p95_us'] / 1000:.1f} ms, p99 {result['p99_us'] / 1000:.1f} ms; database: "
+        f"{checked['inbox_rows']:,} inbox rows, {checked['requests']:,} requests, {checked['unanswered']} "
+        f"in flight at the end; CPU per submission: gunicorn {1000 * watch.server_cpu / served:.1f} ms"
+        + (f", PostgreSQL {1000 * watch.database_cpu / served:.1f} ms" if postmaster else "")
+        + (f"; PROBLEMS: {'; '.join(problems)}" if problems else ""))
+    if problems:
+        log(f"--- gunicorn log (last lines) ---\n{server.log_tail(60)}")
+    return {"connections": connections, "mix": mix, "other_cpu": watch.other_share, "problems": problems,
+            "server_ms": 1000 * watch.server_cpu / served, "database_ms": 1000 * watch.database_cpu / served,
+            "load": os.getloadavg(), **result, **checked}
+
+
 def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
     """Seed, serve and measure one backend at one size; appends its figures to `results` as they come, so that a
     failure later keeps what was measured."""
@@ -449,7 +519,7 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
         log(f"{backend} {size:,}: seeded {counts['requests']:,} requests, {counts['citizens']:,} citizens, "
             f"{counts['history']:,} history rows in {counts['seconds']} s ({prepared['megabytes']:.0f} MB)")
         outcome = {"backend": backend, "size": size, "seed_s": counts["seconds"],
-                   "megabytes": prepared["megabytes"], "pages": [], "take": None}
+                   "megabytes": prepared["megabytes"], "pages": [], "take": None, "api": None}
         results.append(outcome)
 
         # the app pools PostgreSQL connections itself (intranet/db.py), the URL is served as is
@@ -498,6 +568,10 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
                 log(f"  take next: {outcome['take']['errors']} answers other than a 303 to a request or to the "
                     f"queue (first: {outcome['take']['first_error']})\n--- gunicorn log (last lines) ---\n"
                     f"{server.log_tail(60)}")
+
+        if "api" in opts.only and size in opts.api_sizes:
+            log(f"{backend} {size:,}: API submissions")
+            outcome["api"] = bench_api(url, server, workdir, postmaster, opts)  # problems: non-zero exit at the end
 
 
 # --- report ------------------------------------------------------------------------------------------------------------
@@ -557,6 +631,35 @@ def tables(results, opts) -> str:
                             f"told to two clerks, {r['take']['told_not_assignee']} told but assigned to someone "
                             f"else, {r['take']['other_department'] + r['take']['other_actor']} out of place"
                             for r in takes) + "."]
+    submitted = [r for r in results if r.get("api")]
+    if submitted:
+        out += ["", "## API submissions (`POST /api/v1/requests`, distinct valid JSON submissions, wrk)", "",
+                "| backend | requests | wrk -c | seconds | POSTs sent | accepted (new 201) | accepted/s | p50 (ms) "
+                "| p95 (ms) | p99 (ms) | errors | inbox rows | requests created | duplicates | CPU ms per submission "
+                "(gunicorn + PostgreSQL) | load (1 min) | other CPU |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+        for r in submitted:
+            a = r["api"]
+            errors = a["non201"] + a["replayed"] + a["socket_errors"]
+            duplicates = (a["requests"] - a["distinct_tokens"]) + a["references_twice"] + a["citizens_twice"]
+            out.append(f"| {r['backend']} | {r['size']:,} | {a['connections']} | {a['duration_us'] / 1e6:.0f} | "
+                       f"{a['sent']:,} | {a['accepted']:,} | {a['accepted_per_s']:.1f} | {_ms(a['p50_us'])} | "
+                       f"{_ms(a['p95_us'])} | {_ms(a['p99_us'])} | {errors} | {a['inbox_rows']:,} | "
+                       f"{a['requests']:,} | {duplicates} | {a['server_ms']:.1f}"
+                       + (f" + {a['database_ms']:.1f}" if r["backend"] == "postgresql" else "")
+                       + f" | {a['load'][0]:.2f} | {a['other_cpu']:.0f} % |")
+        mix = submitted[0]["api"]["mix"]
+        out += ["", f"Each body a new submission: {mix['health_care']:,} health-care grants "
+                    f"({mix['with_document']:,} with a base64 PDF) and {mix['inquiry']:,} inquiries written for the "
+                    f"measured run, {mix['bytes'] / mix['count']:.0f} bytes on average; a new portal reference and a "
+                    f"new citizen each. Checked in the database after each run: every inbox row written during it "
+                    f"accepted with its own request, requests created = inbox rows, none twice (submission token, "
+                    f"portal reference, Idempotency-Key, citizen), and between the 201s counted and the POSTs "
+                    f"sent (a POST in flight when wrk stops is served but not counted): "
+                    + "; ".join(f"{r['backend']} {r['size']:,}: {r['api']['unanswered']} in flight, "
+                                f"{r['api']['attachments']} documents stored"
+                                + (f", PROBLEMS: {'; '.join(r['api']['problems'])}" if r['api']['problems'] else "")
+                                for r in submitted) + "."]
     searched = [r for r in results if r.get("search_rows")]
     if searched:
         out += ["", "Name search, rows on the first page per name: " + "; ".join(
@@ -598,6 +701,11 @@ def verdicts(results, opts) -> list[str]:
         if backend in ratios:
             lines.append(f"- {backend}: queue throughput ratio smallest/largest {ratios[backend]:.2f}x "
                          f"(target ≤ {TARGETS['ratio']}x): {mark(ratios[backend] <= TARGETS['ratio'])}")
+        if r.get("api"):
+            a = r["api"]
+            lines.append(f"- {at}: API submissions {a['accepted_per_s']:.1f} accepted/s, p95 {_ms(a['p95_us'])} ms "
+                         f"(target ≥ {TARGETS['api_per_s']}/s): {mark(a['accepted_per_s'] >= TARGETS['api_per_s'])}"
+                         + ("" if not a["problems"] else f"; **failed**: {'; '.join(a['problems'])}"))
         if r["take"]:
             t = r["take"]
             lines.append(f"- {at}: take next, {t['clerks']} clerks for {t['seconds']:.0f} s: {t['takes']:,} takes, "
@@ -633,12 +741,19 @@ def report(results, opts, started, finished: bool) -> str:
         f"{opts.warmup} s warm-up per page; all responses 200; "
         + ("connections kept alive" if opts.keep_alive else "a new connection per request (`Connection: close`)"),
         take_line(opts),
+        f"- API submissions: wrk -t{min(opts.wrk_threads, opts.connections)} -c{opts.connections} POSTing JSON to "
+        f"`{api.PATH}` for {opts.duration} s after a {opts.warmup} s warm-up (bodies of its own), as a portal client "
+        f"created in the bench database (bearer token, rate limit {api.RATE_PER_MINUTE:,} a minute: never reached); "
+        "each body sent once; accepted: a 201 without `Idempotent-Replayed`; anything else fails the run",
+        "- API, CPU ms per submission: CPU time of the gunicorn processes (and of the PostgreSQL cluster) during "
+        "the measured run over the requests created; unlike requests/s, it hardly depends on what else runs; "
+        "load (1 min): the machine's load average at the end of the run (2 cores)",
         "- other CPU: the share of the machine's CPU used during the measurement by processes other than "
         "gunicorn, PostgreSQL, wrk and this driver (a shared machine); above a few percent, the figures are low",
         "- PostgreSQL: a fresh local cluster with default settings, connections pooled per gunicorn worker by the "
         "app (intranet/db.py); SQLite: WAL, as the app configures it",
         f"- total time: {time.monotonic() - started:.0f} s" + ("" if finished else " (incomplete run)"), "",
-        "## Figures to reach (issue 3), at the largest size measured", "",
+        "## Figures to reach (issues 3 and 5), at the largest size measured", "",
         *(verdicts(results, opts) or ["- (nothing measured)"]), "",
     ]
     return "\n".join(header) + "\n" + tables(results, opts) + "\n"
@@ -684,6 +799,8 @@ def main(argv=None):
     opts.duration = 10 if opts.duration is None else opts.duration
     opts.warmup = 2 if opts.warmup is None else opts.warmup
     sizes = [int(s.replace("_", "")) for s in opts.sizes.split(",") if s.strip()]
+    # inserts hardly depend on how many requests are there already: the API at the smallest and largest size only
+    opts.api_sizes = {min(sizes), max(sizes)}
     backends = [b.strip() for b in opts.backends.split(",") if b.strip()]
     opts.only = [m.strip() for m in opts.only.split(",") if m.strip()]
     unknown = set(opts.only) - set(MEASUREMENTS)
@@ -717,6 +834,10 @@ def main(argv=None):
             output.write_text(text)
             print("\n" + text, flush=True)
             log(f"written to {output}")
+    failed_api = [r for r in results if r.get("api") and r["api"]["problems"]]
+    if failed_api:
+        raise BenchFailed("API submissions: " + "; ".join(
+            f"{r['backend']} {r['size']:,}: {'; '.join(r['api']['problems'])}" for r in failed_api))
     wrong = [r for r in results if r["take"] and (r["take"]["double_assignments"] or r["take"]["wrong_assignee"]
                                                    or r["take"]["told_twice"] or r["take"]["errors"])]
     if wrong:

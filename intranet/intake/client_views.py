@@ -1,0 +1,156 @@
+"""Administrators' pages for portal clients: create (token shown once), revoke, and inspect inbox and webhooks."""
+from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from peewee import JOIN
+
+from intranet.auth import permissions
+from intranet.htmx import render
+from intranet.intake import clients
+from intranet.intake.client_forms import (DELIVERY_STATUS_LABELS, INBOX_STATUS_LABELS, SCOPE_LABELS, ClientForm,
+                                          RevokeForm)
+from intranet.models import ApiClient, Request, Staff
+from intranet.models.intake import INBOX_STATUSES, InboxEntry, WebhookDelivery
+
+bp = Blueprint("api_clients", __name__, url_prefix="/admin/portal-clients")
+
+PAGE_SIZE = 25
+PAYLOAD_SHOWN = 64 * 1024  # bytes of a payload shown on the page; the whole of it is downloadable
+CREATED = "api_clients_created"  # session: form nonce -> id of the client it created
+
+
+@bp.before_request
+@login_required
+def administrators_only():
+    if not permissions.can_manage_api_clients(current_user):
+        abort(403)
+
+
+@bp.context_processor
+def labels():
+    return {"SCOPE_LABELS": SCOPE_LABELS, "INBOX_STATUS_LABELS": INBOX_STATUS_LABELS,
+            "DELIVERY_STATUS_LABELS": DELIVERY_STATUS_LABELS}
+
+
+def _key_page(query, model, after, size=None):
+    """Newest first, one page and the key of the next (None on the last): key-set pagination, never OFFSET."""
+    size = size or PAGE_SIZE
+    if after:
+        query = query.where(model.id < after)
+    rows = list(query.order_by(model.id.desc()).limit(size + 1))
+    return rows[:size], (rows[size - 1].id if len(rows) > size else None)
+
+
+def _index_page(form, status=200):
+    query = ApiClient.select(ApiClient, Staff).join(Staff, JOIN.LEFT_OUTER, on=ApiClient.created_by)
+    rows, next_after = _key_page(query, ApiClient, request.args.get("after", type=int))
+    return render("api_clients/index.html", status=status, clients=rows, next_after=next_after, form=form)
+
+
+@bp.get("/")
+def index():
+    """The portal clients, newest first, and the form to add one."""
+    return _index_page(ClientForm(formdata=None))
+
+
+@bp.post("/")
+def create():
+    """Create a client and show its token and secrets, this once; a resent form shows the client without them."""
+    form = ClientForm()
+    if not form.validate_on_submit():
+        return _index_page(form, 422)
+    if earlier := session.get(CREATED, {}).get(form.nonce.data or ""):
+        flash(_("This client was already created. Its token is shown only once, when it is created."), "info")
+        return redirect(url_for("api_clients.detail", client_id=earlier), 303)
+    new = clients.create_client(current_user, form.name.data, form.scopes.data, form.webhook_url.data or None,
+                                form.rate_per_minute.data, form.sign_requests.data)
+    if form.nonce.data:
+        created = dict(session.get(CREATED, {}), **{form.nonce.data: new.client.id})
+        session[CREATED] = dict(list(created.items())[-10:])
+    response = make_response(render_template("api_clients/created.html", new=new, client=new.client), 201)
+    response.headers["Cache-Control"] = "no-store"  # the token must not be kept by the browser or a proxy
+    return response
+
+
+def _client_or_404(client_id) -> ApiClient:
+    return ApiClient.get_or_none(ApiClient.id == client_id) or abort(404)
+
+
+def _inbox_page(client, status, after):
+    query = (InboxEntry.select(InboxEntry.id, InboxEntry.received_at, InboxEntry.portal_reference,
+                               InboxEntry.status, InboxEntry.errors, InboxEntry.response_status, Request.id,
+                               Request.tracking_number)
+             .join(Request, JOIN.LEFT_OUTER, on=InboxEntry.request).where(InboxEntry.client == client.id))
+    if status:
+        query = query.where(InboxEntry.status == status)
+    return _key_page(query, InboxEntry, after)
+
+
+def _deliveries_page(client, after):
+    query = (WebhookDelivery.select(WebhookDelivery.id, WebhookDelivery.event, WebhookDelivery.status,
+                                    WebhookDelivery.attempts, WebhookDelivery.last_error,
+                                    WebhookDelivery.created_at, WebhookDelivery.delivered_at,
+                                    Request.id, Request.tracking_number)
+             .join(Request, on=WebhookDelivery.request).where(WebhookDelivery.client == client.id))
+    return _key_page(query, WebhookDelivery, after)
+
+
+def _detail_page(client, revoke_form, status=200):
+    inbox_status = request.args.get("status") if request.args.get("status") in INBOX_STATUSES else None
+    inbox, inbox_next = _inbox_page(client, inbox_status, request.args.get("inbox_after", type=int))
+    deliveries, deliveries_next = _deliveries_page(client, request.args.get("deliveries_after", type=int))
+    return render("api_clients/detail.html", status=status, client=client, revoke_form=revoke_form, inbox=inbox,
+                  inbox_next=inbox_next, inbox_status=inbox_status, statuses=INBOX_STATUSES,
+                  deliveries=deliveries, deliveries_next=deliveries_next)
+
+
+@bp.get("/<int:client_id>")
+def detail(client_id):
+    """A client's settings, its recent submissions (filtered by outcome) and its webhook deliveries."""
+    return _detail_page(_client_or_404(client_id), RevokeForm(formdata=None))
+
+
+@bp.post("/<int:client_id>/revoke")
+def revoke(client_id):
+    """Revoke the client's token for good: its next call is refused."""
+    client = _client_or_404(client_id)
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        return _detail_page(client, form, 422)
+    if clients.revoke(current_user, client):
+        flash(_("The client's token is revoked: the client is refused from now on."), "success")
+    else:
+        flash(_("This client's token was already revoked."), "info")
+    return redirect(url_for("api_clients.detail", client_id=client.id), 303)
+
+
+def _entry_or_404(entry_id) -> InboxEntry:
+    return InboxEntry.get_or_none(InboxEntry.id == entry_id) or abort(404)
+
+
+def shown_payload(raw: bytes) -> tuple[str, bool]:
+    """The start of a payload as text (bytes that are not UTF-8 become U+FFFD), and whether it is valid UTF-8."""
+    try:
+        raw.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    return raw[:PAYLOAD_SHOWN].decode("utf-8", "replace"), valid
+
+
+@bp.get("/inbox/<int:entry_id>")
+def inbox_entry(entry_id):
+    """One submission exactly as it arrived: its outcome, its field errors, its payload, the request it created."""
+    entry = _entry_or_404(entry_id)
+    raw = bytes(entry.payload or b"")
+    text, valid_utf8 = shown_payload(raw)
+    return render("api_clients/inbox_entry.html", entry=entry, payload=text, payload_size=len(raw),
+                  truncated=len(raw) > PAYLOAD_SHOWN, valid_utf8=valid_utf8, shown_bytes=PAYLOAD_SHOWN)
+
+
+@bp.get("/inbox/<int:entry_id>/payload")
+def inbox_payload(entry_id):
+    """The payload's bytes as received, as a download (never rendered by the browser)."""
+    entry = _entry_or_404(entry_id)
+    return Response(bytes(entry.payload or b""), mimetype="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="inbox-{entry.id}.bin"', "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,138 @@
+"""File imports of electronic requests: upload and preview, confirm, watch the progress, read the report."""
+import logging
+
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from intranet.auth import permissions
+from intranet.htmx import render, wants_fragment
+from intranet.i18n import locale_code
+from intranet.intake import import_files, imports
+from intranet.intake.import_forms import IMPORT_STATUS_LABELS, RunForm, UploadForm
+from intranet.models import Governorate, RequestType
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 25
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@bp.before_request
+@login_required
+def importers_only():
+    if not permissions.can_import_requests(current_user):
+        abort(403)
+
+
+@bp.context_processor
+def labels():
+    return {"IMPORT_STATUS_LABELS": IMPORT_STATUS_LABELS}
+
+
+def _index_page(form, status=200, refusal=None):
+    query = imports.batches_for(current_user)
+    if after := request.args.get("after", type=int):
+        query = query.where(imports.ImportBatch.id < after)
+    batches = list(query.limit(PAGE_SIZE + 1))
+    next_after = batches[PAGE_SIZE - 1].id if len(batches) > PAGE_SIZE else None
+    types = RequestType.select().where(RequestType.active == True).order_by(RequestType.id)  # noqa: E712
+    return render("imports/index.html", status=status, form=form, refusal=refusal, batches=batches[:PAGE_SIZE],
+                  next_after=next_after, request_types=types, governorates=Governorate.select().order_by(
+                      Governorate.id), max_rows=imports.MAX_ROWS,
+                  max_mb=imports.MAX_BYTES // 2**20)
+
+
+@bp.get("/")
+def index():
+    """The upload form, the file's columns, and the batches imported so far."""
+    return _index_page(UploadForm(formdata=None))
+
+
+@bp.post("/")
+def upload():
+    """Check the file row by row and show the preview; a file that cannot be read is refused whole."""
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return _index_page(form, 422)
+    upload = form.file.data
+    try:
+        batch = imports.preview(current_user, upload.filename or "", upload.read(imports.MAX_BYTES + 1))
+    except imports.FileRefused as refused:
+        form.file.errors = [refused.message]
+        return _index_page(form, 422, refusal=refused.message)
+    return redirect(url_for("imports.batch", batch_id=batch.id), 303)
+
+
+@bp.get("/template.<any(csv, xlsx):kind>")
+def template(kind):
+    """An empty file with every column, to fill in."""
+    return Response(import_files.template(kind), mimetype=MEDIA_TYPES[kind], headers={
+        "Content-Disposition": f'attachment; filename="diwan-import-template.{kind}"'})
+
+
+def _visible_or_404(batch_id):
+    return imports.summary(batch_id, current_user) or abort(404)
+
+
+def _status_context(batch) -> dict:
+    """What the batch's status region shows: while the import runs only the counts (it is polled every second);
+    otherwise the report, a page of rows with errors at a time, and before the import the file's first rows."""
+    if batch.status in imports.UNFINISHED:
+        return {"batch": batch, "errors": [], "next_after": None, "after": 0, "first_rows": []}
+    full = imports.full(batch.id)
+    after = request.args.get("after", type=int) or 0
+    errors, next_after = imports.error_page(full, after)
+    return {"batch": full, "errors": errors, "next_after": next_after, "after": after,
+            "first_rows": imports.first_rows(full) if full.status == "previewed" else []}
+
+
+@bp.get("/<int:batch_id>")
+def batch(batch_id):
+    """The preview (totals, first rows, errors) before the import; the progress or the report after it."""
+    found = _visible_or_404(batch_id)
+    return render("imports/batch.html", earlier=imports.earlier_imports(found), form=RunForm(formdata=None),
+                  **_status_context(found))
+
+
+@bp.post("/<int:batch_id>/run")
+def run(batch_id):
+    """Start importing the batch's valid rows as a job."""
+    found = _visible_or_404(batch_id)
+    if not RunForm().validate_on_submit():
+        abort(400)
+    if found.valid_rows and imports.queue(found):
+        _trigger(found.id)
+    elif found.valid_rows:
+        flash(_("This file is already being imported."), "info")
+    else:
+        flash(_("This file has no valid row to import."), "info")
+    return redirect(url_for("imports.batch", batch_id=found.id), 303)
+
+
+def _trigger(batch_id):
+    from jobs.imports import trigger  # jobs import the application, not the other way round at import time
+    try:
+        trigger(batch_id, locale_code())
+    except Exception:  # noqa: BLE001  the batch is queued in the database: the minute's sweeper starts it
+        log.warning("could not enqueue import batch %s; the sweeper will start it", batch_id, exc_info=True)
+
+
+@bp.get("/<int:batch_id>/status")
+def status(batch_id):
+    """The status region alone, polled every second while the import runs; it stops polling once done."""
+    found = _visible_or_404(batch_id)
+    if not wants_fragment():  # only htmx polls it: a person who opens the address gets the whole page
+        return redirect(url_for("imports.batch", batch_id=found.id), 303)
+    return render("imports/batch.html", "imports/_status.html", form=RunForm(formdata=None),
+                  **_status_context(found))
+
+
+@bp.get("/<int:batch_id>/failed.csv")
+def failed_rows(batch_id):
+    """The rows that were not imported, with their reasons, as CSV to correct and upload again."""
+    _visible_or_404(batch_id)
+    return Response(import_files.failed_rows(imports.full(batch_id)), mimetype=MEDIA_TYPES["csv"], headers={
+        "Content-Disposition": f'attachment; filename="import-{batch_id}-not-imported.csv"'})

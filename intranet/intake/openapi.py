@@ -1,0 +1,121 @@
+"""The OpenAPI 3.1 document of /api/v1, built from the pydantic models that validate the requests."""
+from functools import cache
+
+from pydantic.json_schema import models_json_schema
+
+from intranet.intake.schemas import Problem, ReceiptOut, StatusOut, SubmissionIn
+
+PROBLEM_TYPES = {
+    "unauthorized": "No token, an unknown token or a revoked one.",
+    "bad-signature": "The client signs its bodies and the X-Diwan-Signature header does not match this body.",
+    "forbidden": "The token lacks the scope the operation needs.",
+    "not-found": "Nothing here, or a request this client did not submit.",
+    "validation-error": "The body breaks the schema or the request type's rules; `errors` lists each field.",
+    "duplicate-request": "The citizen has a request of this type open or closed recently; `duplicates` lists it.",
+    "rate-limited": "The client sent more requests this minute than allowed; see Retry-After.",
+    "citizen-limit": "The citizen made too many electronic submissions in 24 hours; see Retry-After.",
+    "unsupported-media-type": "Send application/json or multipart/form-data.",
+    "payload-too-large": "The body is larger than the server accepts.",
+    "method-not-allowed": "This address does not take this method.",
+    "server-error": "Something failed on our side; the submission is in the inbox or was not received.",
+}
+
+TRACKING_PATTERN = r"^\d{2}-\d{7}-\d$"
+
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _problem(description, headers=None):
+    answer = {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer", "minimum": 1}}}
+
+COMMON_ERRORS = {
+    "401": _problem("Not authenticated, or a bad body signature."),
+    "403": _problem("The token lacks the scope."),
+    "405": _problem("Method not allowed."),
+    "429": _problem("Too many requests from this client.", RETRY_AFTER),
+}
+
+
+@cache
+def document() -> dict:
+    _, schemas = models_json_schema(
+        [(SubmissionIn, "validation"), (ReceiptOut, "serialization"), (StatusOut, "serialization"),
+         (Problem, "serialization")], ref_template="#/components/schemas/{model}")
+    submit_body = {
+        "application/json": {"schema": _ref("SubmissionIn")},
+        "multipart/form-data": {
+            "schema": {"type": "object", "required": ["payload"], "properties": {
+                "payload": {"type": "string", "description": "The SubmissionIn JSON (documents may come as files)."},
+                "documents": {"type": "array", "maxItems": 10,
+                              "items": {"type": "string", "contentMediaType": "application/octet-stream"}}}},
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Diwan electronic intake", "version": "1.0.0",
+                 "description": "Requests and inquiries submitted by the national e-services portal. Errors are "
+                                "RFC 9457 problem details in the language of Accept-Language (ar or en)."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/requests": {"post": {
+                "operationId": "submitRequest",
+                "summary": "Submit a request or an inquiry for a citizen; exactly once per portal_reference.",
+                "parameters": [
+                    {"name": "Idempotency-Key", "in": "header", "required": False,
+                     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                     "description": "Retries with the same key replay the first answer."},
+                    {"name": "X-Diwan-Signature", "in": "header", "required": False,
+                     "schema": {"type": "string"}, "description": "sha256=<hex HMAC of the body>, for signing clients."},
+                ],
+                "requestBody": {"required": True, "content": submit_body},
+                "responses": {
+                    "201": {"description": "Received (or replayed: header Idempotent-Replayed).",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": _ref("ReceiptOut")}}},
+                    "409": _problem("A duplicate of an open or recent request of the citizen."),
+                    "413": _problem("The body is too large."),
+                    "415": _problem("Neither JSON nor multipart."),
+                    "422": _problem("The submission is not valid; errors lists each field."),
+                    **COMMON_ERRORS,
+                },
+            }},
+            "/requests/{tracking}": {"get": {
+                "operationId": "getRequestStatus",
+                "summary": "Status and public history of a request this client submitted.",
+                "parameters": [{"name": "tracking", "in": "path", "required": True,
+                                "schema": {"type": "string", "pattern": TRACKING_PATTERN}}],
+                "responses": {
+                    "200": {"description": "The request as the citizen may see it.",
+                            "content": {"application/json": {"schema": _ref("StatusOut")}}},
+                    "404": _problem("No request of this client with this number."),
+                    **COMMON_ERRORS,
+                },
+            }},
+            "/openapi.json": {"get": {
+                "operationId": "getOpenApi", "security": [], "summary": "This document.",
+                "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+            }},
+        },
+        "webhooks": {
+            "requestStatusChanged": {"post": {
+                "summary": "Sent to the client's webhook URL at each status change of a request it submitted; "
+                           "signed: X-Diwan-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<body>'>; "
+                           "deduplicate on X-Diwan-Delivery; answer 2xx.",
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {"200": {"description": "Received."}},
+            }},
+        },
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

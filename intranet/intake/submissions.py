@@ -1,0 +1,335 @@
+"""Electronic submissions, exactly once: the raw payload goes into the inbox first, then it is validated
+against the schema and the request type, then the workflow records the request; the inbox row gets the
+outcome in the same transaction, so a payload is never lost and never half-applied.
+
+Exactly once: the portal's reference makes the request's submission token (unique in the database), so a
+retry, even one arriving concurrently, finds the first request instead of making a second; an
+Idempotency-Key header, when sent, replays the first answer for that key.
+"""
+import base64
+import binascii
+import datetime as dt
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app
+from flask_babel import gettext as _
+from peewee import IntegrityError
+from pydantic import ValidationError
+from werkzeug.datastructures import FileStorage
+
+from intranet import files, workflow
+from intranet.db import is_sqlite, transaction
+from intranet.i18n import search_text
+from intranet.intake import public
+from intranet.intake.schemas import SubmissionIn, errors_of
+from intranet.models import Citizen, Governorate, InboxEntry, Request, RequestType, utcnow
+from intranet.reception.intake import duplicates
+
+
+@dataclass
+class Outcome:
+    """What the submission came to: `status` is the inbox status; `http` the answer's status code."""
+    status: str  # accepted, replayed, rejected, duplicate, limited
+    http: int
+    request: Request | None = None
+    errors: list = field(default_factory=list)
+    duplicates: list = field(default_factory=list)
+    retry_after: int | None = None
+    reference: str | None = None
+
+    @property
+    def body(self) -> dict | None:
+        return public.receipt(self.request, self.reference) if self.request is not None else None
+
+
+class Invalid(Exception):
+    def __init__(self, errors):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _error(path, message):
+    return {"field": path, "message": str(message)}
+
+
+# --- parsing and validation --------------------------------------------------------------------------
+
+def parse(raw: bytes) -> SubmissionIn:
+    """The JSON body as a SubmissionIn, or Invalid with every field's error."""
+    try:
+        return SubmissionIn.model_validate_json(raw)
+    except ValidationError as failure:
+        raise Invalid(errors_of(failure)) from None
+
+
+def parse_dict(data: dict) -> SubmissionIn:
+    try:
+        return SubmissionIn.model_validate(data)
+    except ValidationError as failure:
+        raise Invalid(errors_of(failure)) from None
+
+
+def _type_fields(request_type: RequestType, given: dict, errors: list) -> dict:
+    """The type's own fields checked by kind (the same bounds as the reception form)."""
+    specs = {spec["name"]: spec for spec in request_type.field_list()}
+    data = {}
+    for name in given:
+        if name not in specs:
+            errors.append(_error(f"fields.{name}", _("This request type has no field of this name.")))
+    for name, spec in specs.items():
+        value = given.get(name)
+        path = f"fields.{name}"
+        if value is None or value == "":
+            if spec["required"]:
+                errors.append(_error(path, _("This field is required.")))
+            continue
+        try:
+            data[name] = _field_value(spec["kind"], value)
+        except ValueError as error:
+            errors.append(_error(path, error.args[0]))
+    return data
+
+
+def _field_value(kind, value):
+    if isinstance(value, bool):
+        raise ValueError(_("Must be a value of the field's kind, not true or false."))
+    if kind == "text":
+        return str(value)
+    if kind == "integer":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        elif isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if not isinstance(value, int) or not 0 <= value <= 100000:
+            raise ValueError(_("Enter a whole number from 0 to 100,000."))
+        return value
+    if kind == "decimal":
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError(_("Enter an amount above 0 and up to 10,000,000.")) from None
+        if not amount.is_finite() or not Decimal("0.001") <= amount <= Decimal("10000000") \
+                or amount != amount.quantize(Decimal("0.001")):
+            raise ValueError(_("Enter an amount above 0 and up to 10,000,000, with at most 3 decimals."))
+        return str(amount)
+    if kind == "date":
+        try:
+            return dt.date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise ValueError(_("Enter a date as YYYY-MM-DD.")) from None
+    raise ValueError(_("Unknown field kind."))
+
+
+def _documents(request_type, documents, uploads, errors) -> tuple[list[bytes, str], list[str]]:
+    """Every document decoded and checked like a reception upload; returns [(content, name)] and the codes."""
+    codes = {d["code"] for d in request_type.document_list()}
+    checked, received = [], []
+    items = [(f"documents[{i}]", doc.name, doc.content_base64, doc.code) for i, doc in enumerate(documents)]
+    items += [(f"documents[{len(documents) + i}]", up.filename, up, None) for i, up in enumerate(uploads)]
+    if len(items) > current_app.config["API_MAX_DOCUMENTS"]:
+        errors.append(_error("documents", _("At most %(n)d documents.", n=current_app.config["API_MAX_DOCUMENTS"])))
+        return [], []
+    for path, name, content, code in items:
+        if isinstance(content, str):
+            try:
+                content = base64.b64decode(content, validate=True)
+            except (binascii.Error, ValueError):
+                errors.append(_error(f"{path}.content_base64", _("This is not valid base64.")))
+                continue
+        else:
+            content = content.read(current_app.config["ATTACHMENT_MAX_BYTES"] + 1)
+        try:
+            files.check_upload(FileStorage(io.BytesIO(content), filename=name or "document"))
+        except files.UploadRefused as refused:
+            errors.append(_error(path, refused))
+            continue
+        if code is not None and code not in codes:
+            errors.append(_error(f"{path}.code", _("This request type needs no document of this code.")))
+            continue
+        checked.append((content, name or "document"))
+        if code:
+            received.append(code)
+    return checked, received
+
+
+@dataclass
+class Checked:
+    submission: SubmissionIn
+    request_type: RequestType
+    governorate: Governorate
+    data: dict
+    documents: list
+
+
+_REFERENCE: dict = {}  # (database, kind, code) -> (row or None, monotonic expiry)
+REFERENCE_SECONDS = 60
+
+
+def _lookup(kind, code, fetch):
+    """Request types and governorates by code, remembered a minute per process: every submission and every
+    imported row needs them, and they change only when definitions are loaded (which forgets them)."""
+    key = (current_app.config["DATABASE_URL"], kind, code)
+    now = time.monotonic()
+    hit = _REFERENCE.get(key)
+    if hit is None or hit[1] < now:
+        hit = _REFERENCE[key] = (fetch(code), now + REFERENCE_SECONDS)
+    return hit[0]
+
+
+def forget_reference():
+    _REFERENCE.clear()
+
+
+def check(submission: SubmissionIn, uploads=()) -> Checked:
+    """What the schema cannot know: the request type, the governorate, the type's fields and documents."""
+    errors = []
+    request_type = _lookup("types", submission.request_type, lambda code: RequestType.get_or_none(
+        (RequestType.code == code) & (RequestType.active == True)))  # noqa: E712
+    if request_type is None:
+        errors.append(_error("request_type", _("There is no open request type with this code.")))
+    governorate = _lookup("governorates", submission.citizen.governorate,
+                          lambda code: Governorate.get_or_none(Governorate.code == code))
+    if governorate is None:
+        errors.append(_error("citizen.governorate", _("There is no governorate with this code.")))
+    data, documents = {}, []
+    if request_type is not None:
+        data = _type_fields(request_type, submission.fields, errors)
+        documents, received = _documents(request_type, submission.documents, list(uploads), errors)
+        data["documents_received"] = received
+    if errors:
+        raise Invalid(errors)
+    return Checked(submission, request_type, governorate, data, documents)
+
+
+# --- recording ---------------------------------------------------------------------------------------
+
+def _citizen(checked: Checked) -> tuple[Citizen, bool]:
+    """The citizen by national ID, registered if new (then True); an empty IBAN on file is filled from the
+    portal. Details already on file are not overwritten here: corrections go through the desk, with history."""
+    person = checked.submission.citizen
+    found = Citizen.get_or_none(Citizen.national_id == person.national_id)
+    if found is None:
+        try:
+            with transaction():
+                return Citizen.create(full_name=person.full_name, name_search=search_text(person.full_name),
+                                      national_id=person.national_id, phone=person.phone,
+                                      governorate=checked.governorate.id,
+                                      preferred_language=checked.submission.language, iban=person.iban), True
+        except IntegrityError:  # the same new citizen in two submissions at once: the other one registered them
+            found = Citizen.get(Citizen.national_id == person.national_id)
+    if person.iban and not found.iban:
+        Citizen.update(iban=person.iban, updated_at=utcnow()).where(Citizen.id == found.id).execute()
+    return found, False
+
+
+def _limited(citizen: Citizen) -> int | None:
+    """Seconds until this citizen may submit again electronically, or None (seed 003: fake bookings)."""
+    limit = current_app.config["CITIZEN_DAILY_SUBMISSIONS"]
+    since = utcnow() - dt.timedelta(days=1)
+    recent = (Request.select(Request.received_at)
+              .where((Request.citizen == citizen.id) & (Request.received_at >= since)
+                     & (Request.channel == "electronic"))
+              .order_by(Request.received_at.desc()).limit(limit))
+    times = [row.received_at for row in recent]
+    if len(times) < limit:
+        return None
+    return max(1, int((min(times) + dt.timedelta(days=1) - utcnow()).total_seconds()) + 1)
+
+
+def token_for(source: str, reference: str) -> str:
+    """The request's submission token: unique in the database, so one request per portal reference."""
+    return f"{source}:{reference}"[:64]
+
+
+def record(checked: Checked, token: str, extra_note=None) -> Outcome:
+    """Record a checked submission: the same token again finds the first request (a replay); a citizen over
+    the daily limit or a duplicate of an open request is refused. Call inside a transaction."""
+    reference = checked.submission.portal_reference
+    citizen, new = _citizen(checked)
+    if not new:  # a citizen registered just now has no requests yet: no replay, limit or duplicate to find
+        if not is_sqlite():
+            # one submission per citizen at a time: a concurrent retry waits here, then finds the first request
+            # below, and two different submissions cannot both pass the duplicate check (SQLite: the write lock)
+            Citizen.select(Citizen.id).where(Citizen.id == citizen.id).for_update().execute()
+        previous = Request.get_or_none(Request.submission_token == token)
+        if previous is not None:
+            return Outcome("replayed", 201, previous, reference=reference)
+        wait = _limited(citizen)
+        if wait is not None:
+            return Outcome("limited", 429, retry_after=wait, reference=reference, errors=[_error(
+                "citizen.national_id", _("This citizen has made too many electronic submissions today."))])
+        found = duplicates(citizen, checked.request_type)
+        if found:
+            return Outcome("duplicate", 409, duplicates=[r.tracking_number for r in found], reference=reference)
+    sub = checked.submission
+    uploads = [FileStorage(io.BytesIO(content), filename=name) for content, name in checked.documents]
+    data = dict(checked.data, portal_reference=reference)
+    amount = Decimal(data["amount"]) if checked.request_type.is_money and data.get("amount") else None
+    done = workflow.submit(None, citizen, checked.request_type, "electronic",
+                           sub.subject or checked.request_type.name(citizen.preferred_language), sub.details,
+                           data=data, uploads=uploads, amount=amount, submission_token=token, note=extra_note,
+                           token_checked=True)
+    # replayed: a concurrent retry made the request first, and workflow.submit found it
+    return Outcome("replayed" if done.replayed else "accepted", 201, done.request, reference=reference)
+
+
+def receive(client, raw: bytes, content_type: str, idempotency_key: str | None, payload: bytes | None = None,
+            uploads=()) -> Outcome:
+    """One API submission from `client`, from bytes to outcome, with its inbox row in the same transaction.
+    `raw` is the body as it came (kept); `payload` the JSON to parse from it (the body, or a multipart part).
+
+    Parsing and checking only read, so they run before the write transaction (on SQLite the write lock is
+    the whole database's); the inbox row is still the transaction's first write, and commits with the outcome.
+    """
+    try:
+        outcome = _replayed_by_key(client, idempotency_key)
+        checked = None
+        if outcome is None:
+            checked = check(parse(raw if payload is None else payload), uploads)
+    except Invalid as invalid:
+        outcome = Outcome("rejected", 422, errors=invalid.errors)
+    except Exception:
+        with transaction():  # kept as received for inspection, whatever went wrong
+            _inbox(client, raw, content_type, idempotency_key)
+        raise
+    with transaction():
+        entry = _inbox(client, raw, content_type, idempotency_key)
+        if outcome is None:
+            outcome = record(checked, token_for(f"api{client.id}", checked.submission.portal_reference))
+        _close(entry, outcome)
+    return outcome
+
+
+def _replayed_by_key(client, idempotency_key) -> Outcome | None:
+    """The first answer for this Idempotency-Key, when a request came of it."""
+    if not idempotency_key:
+        return None
+    first = (InboxEntry.select(InboxEntry.request, InboxEntry.portal_reference)
+             .where((InboxEntry.client == client.id) & (InboxEntry.idempotency_key == idempotency_key)
+                    & InboxEntry.request.is_null(False))
+             .order_by(InboxEntry.id).first())
+    return Outcome("replayed", 201, first.request, reference=first.portal_reference) if first else None
+
+
+def refuse(client, raw: bytes, content_type: str, errors: list, http: int = 422) -> Outcome:
+    """Keep a submission refused before parsing (bad headers, wrong media type) in the inbox, as rejected."""
+    outcome = Outcome("rejected", http, errors=errors)
+    with transaction():
+        _close(_inbox(client, raw, content_type, None), outcome)
+    return outcome
+
+
+def _inbox(client, raw, content_type, idempotency_key) -> InboxEntry:
+    return InboxEntry.create(client=client.id, source="api", idempotency_key=idempotency_key,
+                             content_type=(content_type or "")[:200], payload=raw)
+
+
+def _close(entry, outcome):
+    InboxEntry.update(
+        status=outcome.status, response_status=outcome.http, portal_reference=outcome.reference,
+        request=outcome.request.id if outcome.request is not None else None,
+        errors=json.dumps(outcome.errors, ensure_ascii=False)).where(InboxEntry.id == entry.id).execute()
