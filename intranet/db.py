@@ -1,6 +1,9 @@
 """The database: a peewee proxy bound at start-up, SQLite pragmas, transactions and the migration runner."""
+import fcntl
 import importlib
+import os
 import pkgutil
+import threading
 from contextlib import contextmanager
 
 import peewee
@@ -55,11 +58,91 @@ def transaction():
     """One write transaction; on SQLite it takes the write lock up front so concurrent writers queue
     instead of failing with 'database is locked' half-way."""
     if is_sqlite():
-        with database.atomic(lock_type="IMMEDIATE") as txn:
+        with _writer_turn(), database.atomic(lock_type="IMMEDIATE") as txn:
             yield txn
     else:
         with database.atomic() as txn:
             yield txn
+
+
+_insert_sql: dict = {}
+
+
+def create(model, **values):
+    """Model.create through insert_row: the saved instance, with its defaults and id."""
+    row = _with_defaults(model, values)
+    return model(**row, **{model._meta.primary_key.name: insert_row(model, row)})
+
+
+def _with_defaults(model, values: dict) -> dict:
+    meta = model._meta
+    row = dict(values)
+    for field in meta.sorted_fields:
+        if field.name not in row and field is not meta.primary_key and field.default is not None:
+            row[field.name] = field.default() if callable(field.default) else field.default
+    return row
+
+
+def insert_row(model, values: dict, ignore_conflict: bool = False) -> int | None:
+    """INSERT one row and return its id (None when `ignore_conflict` and a unique key already had it).
+
+    The hot path of intake writes five rows per submission; building each statement with peewee costs more
+    than running it, so the text is made once per model and column set and reused. Values go through each
+    field's db_value (foreign keys, dates, decimals) as with Model.create; unset fields get their defaults.
+    """
+    meta = model._meta
+    row = _with_defaults(model, values)
+    names = tuple(row)
+    key = (model, names, ignore_conflict, is_sqlite())
+    sql = _insert_sql.get(key)
+    if sql is None:
+        fields = [meta.fields[name] for name in names]
+        columns = ", ".join(f'"{field.column_name}"' for field in fields)
+        marks = ", ".join([database.param] * len(fields))
+        conflict = " ON CONFLICT DO NOTHING" if ignore_conflict else ""
+        sql = _insert_sql[key] = (f'INSERT INTO "{meta.table_name}" ({columns}) VALUES ({marks}){conflict} '
+                                  f'RETURNING "{meta.primary_key.column_name}"')
+    found = database.execute_sql(sql, [meta.fields[name].db_value(row[name]) for name in names]).fetchone()
+    return found[0] if found else None
+
+
+_select_sql: dict = {}
+
+
+def fetch_one(model, key: str, build, *params):
+    """The first row of a query that runs on every API call, as a `model` instance or None: peewee builds the
+    SQL once (from build(*params); its text must depend only on `key`), then it runs as a raw query."""
+    slot = (key, is_sqlite())
+    sql = _select_sql.get(slot)
+    if sql is None:
+        sql, built = build(*params).sql()
+        assert list(built) == list(params), "fetch_one: the query must use each parameter once, in order"
+        _select_sql[slot] = sql
+    return next(iter(model.raw(sql, *params)), None)
+
+
+_thread_turn = threading.Lock()
+_lock_files: dict[str, int] = {}
+
+
+@contextmanager
+def _writer_turn():
+    """SQLite writers of every thread and process take turns here before BEGIN IMMEDIATE: a waiter is woken the
+    moment the lock is free (a thread lock, then an flock on a file beside the database), instead of SQLite's
+    busy handler sleeping and retrying, which at a few hundred writes a second costs more than the writes."""
+    path = database.obj.database
+    if database.in_transaction() or path == ":memory:":
+        yield  # nested: the outer transaction has the turn
+        return
+    with _thread_turn:
+        fd = _lock_files.get(path)
+        if fd is None:
+            fd = _lock_files[path] = os.open(f"{path}-writer", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 # --- migrations -------------------------------------------------------------------------------

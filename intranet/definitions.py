@@ -3,6 +3,7 @@ import json
 import tomllib
 from pathlib import Path
 
+from intranet import reference
 from intranet.db import transaction
 from intranet.models import Department, Governorate, RequestType, Stage
 
@@ -41,9 +42,7 @@ def _load_type(spec, departments):
 
 def load(path: Path) -> dict:
     """Insert or update everything in the file, all or nothing; returns counts for the command to print."""
-    from intranet.intake.submissions import forget_reference
-
-    forget_reference()  # the intake's cached request types and governorates
+    reference.forget()  # this process's cached request types, stages and governorates
     spec = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     with transaction():
         departments = {d["code"]: _upsert(Department, d.pop("code"), **d) for d in spec["departments"]}

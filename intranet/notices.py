@@ -5,6 +5,7 @@ Delivery is a job's work (jobs/); a row's unique `dedupe_key` makes sure one eve
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 
+from intranet.db import insert_row
 from intranet.i18n import localized
 from intranet.models import Notification
 
@@ -24,6 +25,6 @@ def queue_sms(req, event: str):
     citizen = req.citizen
     with force_locale(citizen.preferred_language):
         body = TEXTS[event](req)
-    Notification.insert(request=req.id, citizen=citizen.id, event=event, channel="sms",
-                        language=citizen.preferred_language, recipient=citizen.phone, body=body,
-                        dedupe_key=f"{event}:{req.id}:sms").on_conflict_ignore().execute()
+    insert_row(Notification, {"request": req.id, "citizen": citizen.id, "event": event, "channel": "sms",
+                              "language": citizen.preferred_language, "recipient": citizen.phone, "body": body,
+                              "dedupe_key": f"{event}:{req.id}:sms"}, ignore_conflict=True)

@@ -26,7 +26,7 @@ from stdnum import luhn
 from intranet.db import database, is_sqlite
 from intranet.i18n import search_text
 from intranet.models import Department, Governorate, RequestType, Stage, Staff
-from intranet.workflow import format_tracking_number
+from intranet.workflow import format_tracking_number, last_tracking_value, raise_tracking_value
 
 DAY = 86400
 HISTORY_DAYS = 730  # requests are spread over two years ending now
@@ -397,6 +397,7 @@ def _last_sequences(years) -> dict[int, int]:
     found = {year: value for year, value in database.execute_sql("SELECT year, last_value FROM tracking_sequence")}
     p = database.param
     for year in years:
+        found[year] = max(found.get(year, 0), last_tracking_value(year))
         prefix = f"{year % 100:02d}-"
         top = database.execute_sql(
             f"SELECT MAX(tracking_number) FROM request WHERE tracking_number >= {p} AND tracking_number < {p}",
@@ -407,12 +408,8 @@ def _last_sequences(years) -> dict[int, int]:
 
 
 def _save_sequences(sequences: dict[int, int]):
-    p = database.param
     for year, value in sequences.items():
-        database.execute_sql(
-            f"INSERT INTO tracking_sequence (year, last_value) VALUES ({p}, {p}) ON CONFLICT (year) DO UPDATE "
-            f"SET last_value = CASE WHEN excluded.last_value > tracking_sequence.last_value "
-            f"THEN excluded.last_value ELSE tracking_sequence.last_value END", (year, value))
+        raise_tracking_value(year, value)
 
 
 def _chunks(counts, batch):

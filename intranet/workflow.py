@@ -1,4 +1,5 @@
 """THE place where a request changes state: permission, transition, history and attachments in one transaction."""
+import contextlib
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import SQL, IntegrityError
 from stdnum import luhn
 
-from intranet import files, notices
+from intranet import db, files, notices, reference
 from intranet.auth import permissions
 from intranet.db import database, is_sqlite, transaction
 from intranet.intake import webhooks
@@ -46,13 +47,36 @@ class Outcome:
 # --- tracking numbers ---------------------------------------------------------------------------
 
 def next_tracking_number(year: int) -> str:
-    """YY-NNNNNNN-C: two-digit year, a yearly sequence, a Luhn check digit to catch typing errors."""
-    p = database.param
-    row = database.execute_sql(
-        f"INSERT INTO tracking_sequence (year, last_value) VALUES ({p}, 1) "
-        f"ON CONFLICT (year) DO UPDATE SET last_value = tracking_sequence.last_value + 1 "
-        f"RETURNING last_value", (year,)).fetchone()
+    """YY-NNNNNNN-C: two-digit year, a yearly sequence, a Luhn check digit to catch typing errors.
+    SQLite: the year's row of tracking_sequence; PostgreSQL: the year's sequence (migration 0007)."""
+    if is_sqlite():
+        row = database.execute_sql(
+            "INSERT INTO tracking_sequence (year, last_value) VALUES (?, 1) "
+            "ON CONFLICT (year) DO UPDATE SET last_value = tracking_sequence.last_value + 1 "
+            "RETURNING last_value", (year,)).fetchone()
+    else:
+        row = database.execute_sql("SELECT nextval(%s::regclass)", (f"tracking_{year}",)).fetchone()
     return format_tracking_number(year, row[0])
+
+
+def last_tracking_value(year: int) -> int:
+    """The last sequence number handed out for the year (0: none)."""
+    if is_sqlite():
+        row = database.execute_sql("SELECT last_value FROM tracking_sequence WHERE year = ?", (year,)).fetchone()
+        return row[0] if row else 0
+    value, called = database.execute_sql(f'SELECT last_value, is_called FROM "tracking_{year}"').fetchone()
+    return value if called else 0
+
+
+def raise_tracking_value(year: int, value: int):
+    """Numbers up to `value` are taken (bulk loads): the next one handed out is above it."""
+    p = database.param
+    database.execute_sql(
+        f"INSERT INTO tracking_sequence (year, last_value) VALUES ({p}, {p}) ON CONFLICT (year) DO UPDATE "
+        f"SET last_value = CASE WHEN excluded.last_value > tracking_sequence.last_value "
+        f"THEN excluded.last_value ELSE tracking_sequence.last_value END", (year, value))
+    if not is_sqlite() and value > last_tracking_value(year):
+        database.execute_sql("SELECT setval(%s::regclass, %s)", (f"tracking_{year}", value))
 
 
 def format_tracking_number(year: int, sequence: int) -> str:
@@ -63,11 +87,12 @@ def format_tracking_number(year: int, sequence: int) -> str:
 # --- helpers --------------------------------------------------------------------------------------
 
 def _stage_at(request_type_id: int, position: int):
-    return Stage.get_or_none((Stage.request_type == request_type_id) & (Stage.position == position))
+    return reference.cached("stage", (request_type_id, position), lambda key: Stage.get_or_none(
+        (Stage.request_type == key[0]) & (Stage.position == key[1])))
 
 
 def _record(req, actor, action, comment, stored, details=None, **change) -> HistoryEntry:
-    entry = HistoryEntry.create(request=req.id, actor=actor, action=action, comment=comment or "",
+    entry = db.create(HistoryEntry, request=req.id, actor=actor, action=action, comment=comment or "",
                                 details=json.dumps(details or {}, ensure_ascii=False), **change)
     for item in stored:
         Attachment.create(request=req.id, history=entry, uploaded_by=actor, **vars(item))
@@ -161,9 +186,11 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
         return done
     received = received_at or utcnow()
     stored = _store(uploads)
+    # the caller that checked the token holds the transaction, and a conflict cannot happen there: no savepoint
+    nested = token_checked and database.in_transaction()
     try:
-        with transaction():
-            req = Request.create(
+        with contextlib.nullcontext() if nested else transaction():
+            req = db.create(Request, 
                 tracking_number=next_tracking_number(received.year), citizen=citizen,
                 request_type=request_type, channel=channel, stage=first, department=first.department_id,
                 status="open", subject=subject, details=details or "", data=json.dumps(data or {}, ensure_ascii=False),

@@ -55,6 +55,8 @@ def _empty_tables():
                 db.database.execute_sql(f'DELETE FROM "{table}"')
     else:
         db.database.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        db.database.execute_sql("SELECT setval(oid::regclass, 1, false) FROM pg_class "
+                                "WHERE relkind = 'S' AND left(relname, 9) = 'tracking_'")  # the years' tracking numbers
 
 
 @pytest.fixture

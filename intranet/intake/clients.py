@@ -4,7 +4,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from intranet.db import transaction
+from intranet.db import fetch_one, transaction
 from intranet.models import ApiClient, utcnow
 from intranet.models.intake import SCOPES
 
@@ -51,8 +51,8 @@ def authenticate(authorization: str | None) -> ApiClient | None:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return ApiClient.get_or_none((ApiClient.token_hash == token_hash(token.strip()))
-                                 & ApiClient.revoked_at.is_null())
+    return fetch_one(ApiClient, "api_client_by_token", lambda digest: ApiClient.select().where(
+        (ApiClient.token_hash == digest) & ApiClient.revoked_at.is_null()), token_hash(token.strip()))
 
 
 def sign(secret: str, body: bytes) -> str:

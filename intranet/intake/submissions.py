@@ -11,18 +11,16 @@ import binascii
 import datetime as dt
 import io
 import json
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from flask_babel import gettext as _
-from peewee import IntegrityError
 from pydantic import ValidationError
 from werkzeug.datastructures import FileStorage
 
-from intranet import files, workflow
-from intranet.db import is_sqlite, transaction
+from intranet import files, reference, workflow
+from intranet.db import fetch_one, insert_row, is_sqlite, transaction
 from intranet.i18n import search_text
 from intranet.intake import public
 from intranet.intake.schemas import SubmissionIn, errors_of
@@ -165,34 +163,15 @@ class Checked:
     documents: list
 
 
-_REFERENCE: dict = {}  # (database, kind, code) -> (row or None, monotonic expiry)
-REFERENCE_SECONDS = 60
-
-
-def _lookup(kind, code, fetch):
-    """Request types and governorates by code, remembered a minute per process: every submission and every
-    imported row needs them, and they change only when definitions are loaded (which forgets them)."""
-    key = (current_app.config["DATABASE_URL"], kind, code)
-    now = time.monotonic()
-    hit = _REFERENCE.get(key)
-    if hit is None or hit[1] < now:
-        hit = _REFERENCE[key] = (fetch(code), now + REFERENCE_SECONDS)
-    return hit[0]
-
-
-def forget_reference():
-    _REFERENCE.clear()
-
-
 def check(submission: SubmissionIn, uploads=()) -> Checked:
     """What the schema cannot know: the request type, the governorate, the type's fields and documents."""
     errors = []
-    request_type = _lookup("types", submission.request_type, lambda code: RequestType.get_or_none(
+    request_type = reference.cached("open_type", submission.request_type, lambda code: RequestType.get_or_none(
         (RequestType.code == code) & (RequestType.active == True)))  # noqa: E712
     if request_type is None:
         errors.append(_error("request_type", _("There is no open request type with this code.")))
-    governorate = _lookup("governorates", submission.citizen.governorate,
-                          lambda code: Governorate.get_or_none(Governorate.code == code))
+    governorate = reference.cached("governorate", submission.citizen.governorate,
+                                   lambda code: Governorate.get_or_none(Governorate.code == code))
     if governorate is None:
         errors.append(_error("citizen.governorate", _("There is no governorate with this code.")))
     data, documents = {}, []
@@ -211,16 +190,15 @@ def _citizen(checked: Checked) -> tuple[Citizen, bool]:
     """The citizen by national ID, registered if new (then True); an empty IBAN on file is filled from the
     portal. Details already on file are not overwritten here: corrections go through the desk, with history."""
     person = checked.submission.citizen
-    found = Citizen.get_or_none(Citizen.national_id == person.national_id)
-    if found is None:
-        try:
-            with transaction():
-                return Citizen.create(full_name=person.full_name, name_search=search_text(person.full_name),
-                                      national_id=person.national_id, phone=person.phone,
-                                      governorate=checked.governorate.id,
-                                      preferred_language=checked.submission.language, iban=person.iban), True
-        except IntegrityError:  # the same new citizen in two submissions at once: the other one registered them
-            found = Citizen.get(Citizen.national_id == person.national_id)
+    values = {"full_name": person.full_name, "name_search": search_text(person.full_name),
+              "national_id": person.national_id, "phone": person.phone, "governorate": checked.governorate.id,
+              "preferred_language": checked.submission.language, "iban": person.iban}
+    # one statement: registered now, or already there (also when a concurrent submission registered them first:
+    # on PostgreSQL the insert waits for that transaction, then does nothing)
+    new_id = insert_row(Citizen, values, ignore_conflict=True)
+    if new_id is not None:
+        return Citizen(id=new_id, **values), True
+    found = Citizen.get(Citizen.national_id == person.national_id)
     if person.iban and not found.iban:
         Citizen.update(iban=person.iban, updated_at=utcnow()).where(Citizen.id == found.id).execute()
     return found, False
@@ -283,24 +261,24 @@ def receive(client, raw: bytes, content_type: str, idempotency_key: str | None, 
     `raw` is the body as it came (kept); `payload` the JSON to parse from it (the body, or a multipart part).
 
     Parsing and checking only read, so they run before the write transaction (on SQLite the write lock is
-    the whole database's); the inbox row is still the transaction's first write, and commits with the outcome.
+    the whole database's); the inbox row commits with the outcome, or alone (as received) when something
+    unforeseen fails, so no payload is ever lost.
     """
     try:
         outcome = _replayed_by_key(client, idempotency_key)
-        checked = None
         if outcome is None:
-            checked = check(parse(raw if payload is None else payload), uploads)
-    except Invalid as invalid:
-        outcome = Outcome("rejected", 422, errors=invalid.errors)
+            try:
+                checked = check(parse(raw if payload is None else payload), uploads)
+            except Invalid as invalid:
+                outcome = Outcome("rejected", 422, errors=invalid.errors)
+        with transaction():
+            if outcome is None:
+                outcome = record(checked, token_for(f"api{client.id}", checked.submission.portal_reference))
+            _inbox(client, raw, content_type, idempotency_key, outcome)
     except Exception:
-        with transaction():  # kept as received for inspection, whatever went wrong
-            _inbox(client, raw, content_type, idempotency_key)
+        with transaction():
+            _inbox(client, raw, content_type, idempotency_key, None)
         raise
-    with transaction():
-        entry = _inbox(client, raw, content_type, idempotency_key)
-        if outcome is None:
-            outcome = record(checked, token_for(f"api{client.id}", checked.submission.portal_reference))
-        _close(entry, outcome)
     return outcome
 
 
@@ -308,10 +286,10 @@ def _replayed_by_key(client, idempotency_key) -> Outcome | None:
     """The first answer for this Idempotency-Key, when a request came of it."""
     if not idempotency_key:
         return None
-    first = (InboxEntry.select(InboxEntry.request, InboxEntry.portal_reference)
-             .where((InboxEntry.client == client.id) & (InboxEntry.idempotency_key == idempotency_key)
-                    & InboxEntry.request.is_null(False))
-             .order_by(InboxEntry.id).first())
+    first = fetch_one(InboxEntry, "inbox_by_key", lambda client_id, key: (
+        InboxEntry.select(InboxEntry.request, InboxEntry.portal_reference)
+        .where((InboxEntry.client == client_id) & (InboxEntry.idempotency_key == key)
+               & InboxEntry.request.is_null(False)).order_by(InboxEntry.id)), client.id, idempotency_key)
     return Outcome("replayed", 201, first.request, reference=first.portal_reference) if first else None
 
 
@@ -319,17 +297,16 @@ def refuse(client, raw: bytes, content_type: str, errors: list, http: int = 422)
     """Keep a submission refused before parsing (bad headers, wrong media type) in the inbox, as rejected."""
     outcome = Outcome("rejected", http, errors=errors)
     with transaction():
-        _close(_inbox(client, raw, content_type, None), outcome)
+        _inbox(client, raw, content_type, None, outcome)
     return outcome
 
 
-def _inbox(client, raw, content_type, idempotency_key) -> InboxEntry:
-    return InboxEntry.create(client=client.id, source="api", idempotency_key=idempotency_key,
-                             content_type=(content_type or "")[:200], payload=raw)
-
-
-def _close(entry, outcome):
-    InboxEntry.update(
-        status=outcome.status, response_status=outcome.http, portal_reference=outcome.reference,
-        request=outcome.request.id if outcome.request is not None else None,
-        errors=json.dumps(outcome.errors, ensure_ascii=False)).where(InboxEntry.id == entry.id).execute()
+def _inbox(client, raw, content_type, idempotency_key, outcome: Outcome | None):
+    """The submission as it came, with its outcome (None: still "received", something failed on our side)."""
+    values = {}
+    if outcome is not None:
+        values = {"status": outcome.status, "response_status": outcome.http, "portal_reference": outcome.reference,
+                  "request": outcome.request.id if outcome.request is not None else None,
+                  "errors": json.dumps(outcome.errors, ensure_ascii=False)}
+    insert_row(InboxEntry, {"client": client.id, "source": "api", "idempotency_key": idempotency_key,
+                            "content_type": (content_type or "")[:200], "payload": raw, **values})
