@@ -81,6 +81,36 @@ def load(overrides: dict | None = None) -> dict:
         "WEBHOOK_TIMEOUT_SECONDS": float(_env("WEBHOOK_TIMEOUT_SECONDS", 5)),
         "WEBHOOK_MAX_ATTEMPTS": int(_env("WEBHOOK_MAX_ATTEMPTS", 12)),
         "WEBHOOK_BACKOFF_SECONDS": _env("WEBHOOK_BACKOFF_SECONDS", "10,60,300,900,3600,10800"),
+        # notifications (issue 6): SMS through a gateway ("http": a JSON gateway; "file": lines in a file, for
+        # the demo), e-mail through SMTP ("smtp") or a file ("file"); the gateway's delivery receipts call back
+        # with SMS_RECEIPT_TOKEN
+        "SMS_GATEWAY": _env("SMS_GATEWAY", "file"),
+        "SMS_GATEWAY_URL": _env("SMS_GATEWAY_URL", ""),
+        "SMS_GATEWAY_TOKEN": _env("SMS_GATEWAY_TOKEN", ""),
+        "SMS_SENDER_ID": _env("SMS_SENDER_ID", "Diwan"),
+        "SMS_GATEWAY_TIMEOUT": float(_env("SMS_GATEWAY_TIMEOUT", 5)),
+        "SMS_FILE": Path(_env("SMS_FILE", instance / "sms-outbox.jsonl")),
+        "SMS_RECEIPT_TOKEN": _env("SMS_RECEIPT_TOKEN", ""),
+        # the address the gateway calls back with delivery receipts (sent with each SMS; empty: not sent)
+        "SMS_RECEIPT_URL": _env("SMS_RECEIPT_URL", ""),
+        "NOTIFY_WORKERS": int(_env("NOTIFY_WORKERS", 2)),  # the consumer's workers a large batch may use
+        "NOTIFY_BATCH_SIZE": int(_env("NOTIFY_BATCH_SIZE", 20)),
+        "SMS_MAX_SEGMENTS": int(_env("SMS_MAX_SEGMENTS", 3)),  # the template editor warns above this
+        "MAIL_BACKEND": _env("MAIL_BACKEND", "file"),
+        "MAIL_FILE": Path(_env("MAIL_FILE", instance / "mail-outbox.txt")),
+        "MAIL_FROM": _env("MAIL_FROM", "Diwan <no-reply@diwan.example>"),
+        "SMTP_HOST": _env("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": int(_env("SMTP_PORT", 25)),
+        "SMTP_TLS": _env("SMTP_TLS", "none"),  # none, starttls, ssl
+        "SMTP_USERNAME": _env("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD", ""),
+        "SMTP_TIMEOUT": float(_env("SMTP_TIMEOUT", 10)),
+        # no SMS between these local times (queued, sent after); e-mail is not held
+        "QUIET_HOURS": _env("QUIET_HOURS", "22:00-07:00"),
+        "NOTIFY_BACKOFF_SECONDS": _env("NOTIFY_BACKOFF_SECONDS", "60,300,900,3600,14400"),
+        "NOTIFY_MAX_ATTEMPTS": int(_env("NOTIFY_MAX_ATTEMPTS", 10)),
+        "DIGEST_TIME": _env("DIGEST_TIME", "06:30"),
+        "CURRENCY": _env("CURRENCY", "QAR"),  # ISO 4217, of every amount (payments are in one currency)  # local time of the staff's morning digest e-mails
     }
     settings.update(overrides)
     if not settings.get("SECRET_KEY"):

@@ -45,6 +45,16 @@ def clean_phone(text: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def clean_email(text: str) -> str:
+    """An e-mail address in normalised form (syntax only: no DNS lookup), or ValueError."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email((text or "").strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError(_l("Enter a valid e-mail address, for example name@example.com.")) from None
+
+
 def clean_iban(text: str) -> str:
     """The IBAN in compact form if its country format and check digits are right, else ValueError."""
     from schwifty import IBAN

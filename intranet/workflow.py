@@ -9,10 +9,11 @@ from flask_babel import lazy_gettext as _l
 from peewee import SQL, IntegrityError
 from stdnum import luhn
 
-from intranet import db, files, notices, reference
+from intranet import db, files, reference
 from intranet.auth import permissions
 from intranet.db import database, is_sqlite, transaction
 from intranet.intake import webhooks
+from intranet.notify import events
 from intranet.models import Attachment, HistoryEntry, Request, Stage, utcnow
 
 allowed_actions = permissions.allowed_actions
@@ -96,6 +97,7 @@ def _record(req, actor, action, comment, stored, details=None, **change) -> Hist
                                 details=json.dumps(details or {}, ensure_ascii=False), **change)
     for item in stored:
         Attachment.create(request=req.id, history=entry, uploaded_by=actor, **vars(item))
+    events.on_change(req, entry)  # the citizen's SMS and e-mail, in this transaction
     webhooks.queue_for_change(req, entry)  # electronic requests: the portal's deliveries, in this transaction
     return entry
 
@@ -198,7 +200,6 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
                 stage_due_at=_stage_due(first, received), governorate=citizen.governorate_id, entered_by=actor,
                 amount=amount, submission_token=submission_token, **(extra or {}))
             entry = _record(req, actor, "submit", "", stored, note, to_stage=first.id, to_status="open")
-            notices.queue_sms(req, "request_received")
     except IntegrityError:
         files.discard(stored)
         if (done := _already_submitted(submission_token)) is not None:

@@ -116,8 +116,9 @@ def test_received_sms_is_queued_in_the_citizens_language(client, desk):
     post_intake(client, arabic, "inquiry")
     sms = {n.citizen_id: n for n in Notification.select()}
     english_req, arabic_req = (Request.get(Request.citizen == c) for c in (english, arabic))
-    assert sms[english.id].body.startswith("Your request") and english_req.tracking_number in sms[english.id].body
-    assert "تم استلام" in sms[arabic.id].body and arabic_req.tracking_number in sms[arabic.id].body
+    assert sms[english.id].body.startswith("We received your request") and english_req.tracking_number in sms[
+        english.id].body
+    assert "استلمنا طلبكم" in sms[arabic.id].body and arabic_req.tracking_number in sms[arabic.id].body
     assert {n.status for n in sms.values()} == {"queued"} and sms[arabic.id].recipient == arabic.phone
 
 

@@ -79,3 +79,13 @@ def can_manage_api_clients(user) -> bool:
 def can_import_requests(user) -> bool:
     """Files of electronic requests delivered by a portal in batches: clerks, supervisors, administrators."""
     return user.role in ("clerk", "supervisor", "admin")
+
+
+def can_edit_message_templates(user) -> bool:
+    """The wording of the citizens' SMS and e-mails: administrators."""
+    return user.role == "admin"
+
+
+def can_follow_up_unreachable(user) -> bool:
+    """Citizens whose messages could not be delivered, to call: the reception desk, supervisors, administrators."""
+    return user.role in ("reception", "supervisor", "admin")

@@ -30,6 +30,8 @@ class CitizenIn(Schema):
     phone: Annotated[Text, Field(min_length=1, max_length=30, description="Mobile number; local or +country.")]
     governorate: Annotated[Text, Field(min_length=1, max_length=40, description="Governorate code.")]
     iban: Annotated[Text | None, Field(default=None, max_length=42)] = None
+    email: Annotated[Text | None, Field(default=None, max_length=200,
+                                        description="Messages go by e-mail too when given.")] = None
 
     @field_validator("national_id")
     @classmethod
@@ -45,6 +47,11 @@ class CitizenIn(Schema):
     @classmethod
     def _phone(cls, value):
         return _cleaned(validation.clean_phone, value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value):
+        return _cleaned(validation.clean_email, value) if value else None
 
     @field_validator("iban")
     @classmethod

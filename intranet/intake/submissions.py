@@ -188,19 +188,20 @@ def check(submission: SubmissionIn, uploads=()) -> Checked:
 
 def _citizen(checked: Checked) -> tuple[Citizen, bool]:
     """The citizen by national ID, registered if new (then True); an empty IBAN on file is filled from the
-    portal. Details already on file are not overwritten here: corrections go through the desk, with history."""
+    portal (and an empty e-mail). Details already on file are not overwritten here: corrections go through the desk, with history."""
     person = checked.submission.citizen
     values = {"full_name": person.full_name, "name_search": search_text(person.full_name),
               "national_id": person.national_id, "phone": person.phone, "governorate": checked.governorate.id,
-              "preferred_language": checked.submission.language, "iban": person.iban}
+              "preferred_language": checked.submission.language, "iban": person.iban, "email": person.email}
     # one statement: registered now, or already there (also when a concurrent submission registered them first:
     # on PostgreSQL the insert waits for that transaction, then does nothing)
     new_id = insert_row(Citizen, values, ignore_conflict=True)
     if new_id is not None:
         return Citizen(id=new_id, **values), True
     found = Citizen.get(Citizen.national_id == person.national_id)
-    if person.iban and not found.iban:
-        Citizen.update(iban=person.iban, updated_at=utcnow()).where(Citizen.id == found.id).execute()
+    blanks = {name: getattr(person, name) for name in ("iban", "email") if getattr(person, name) and not getattr(found, name)}
+    if blanks:  # filling what is empty on file is not a correction: no desk history needed
+        Citizen.update(updated_at=utcnow(), **blanks).where(Citizen.id == found.id).execute()
     return found, False
 
 

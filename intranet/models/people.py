@@ -40,6 +40,7 @@ class Citizen(BaseModel):
     phone = pw.CharField(max_length=20, index=True)
     governorate = pw.ForeignKeyField(Governorate, backref="citizens", on_delete="RESTRICT")
     iban = pw.CharField(max_length=34, null=True)
+    email = pw.CharField(max_length=200, null=True)  # notices go by e-mail too when the citizen gave one
     preferred_language = pw.CharField(max_length=2, default="ar")
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
@@ -55,6 +56,7 @@ class Staff(UserMixin, BaseModel):
     department = pw.ForeignKeyField(Department, null=True, backref="staff", on_delete="RESTRICT")
     active = pw.BooleanField(default=True)
     last_login_at = pw.DateTimeField(null=True)
+    queue_seen_at = pw.DateTimeField(null=True)  # the badge counts what entered their queue since
     created_at = pw.DateTimeField(default=utcnow)
 
     @property

@@ -9,6 +9,7 @@ from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
 from intranet.i18n import localized
 from intranet.models import Attachment, Department, Governorate, RequestType, Stage
+from intranet.notify import staff as staff_notices
 from intranet.queues import services
 from intranet.queues.filters import QueueFilters, filter_choices
 from intranet.queues.forms import ActionForm, AssignForm
@@ -50,6 +51,8 @@ def _assign_form(department):
 def queue(department_code):
     """The department's open requests in tabs, filtered and searched, 25 at a time by key."""
     department = _queue_or_abort(department_code)
+    if current_user.role == "clerk" and current_user.department_id == department.id and not wants_fragment():
+        staff_notices.mark_queue_seen(current_user)  # the new-items badge counts from this visit
     filters = QueueFilters.from_args(request.args)
     rows, next_after = services.queue_page(department, filters, current_user, request.args.get("after", type=int),
                                            size=current_app.config["QUEUE_PAGE_SIZE"])
@@ -70,6 +73,14 @@ def counts(department_code):
     filters = QueueFilters.from_args(request.args)
     return render("queues/_queue_tabs.html", department=department, filters=filters,
                   counts=services.tab_counts(department, current_user))
+
+
+@bp.route("/queue-badge")
+def badge():
+    """The clerk's new-items count beside the Queues link, polled every minute."""
+    if current_user.role != "clerk" or current_user.department_id is None:
+        abort(404)
+    return render("queues/_queue_badge.html", count=staff_notices.new_in_queue(current_user))
 
 
 @bp.route("/queues/<department_code>/take-next", methods=["POST"])
@@ -121,6 +132,7 @@ def _panel(req, form=None, error=None, status=200, queue=None):
                   stages=services.stage_names(req), actions=workflow.allowed_actions(req, current_user),
                   form=form or ActionForm(formdata=None), error=error, last_return=last_return,
                   since_return=since_return, queue_department=queue_department,
+                  notifications=staff_notices.timeline_notifications(req),
                   counts=services.tab_counts(queue_department, current_user) if queue_department else None)
 
 

@@ -5,7 +5,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from intranet.validation import clean_iban, clean_name, clean_national_id, clean_phone, field_check
+from intranet.validation import clean_email, clean_iban, clean_name, clean_national_id, clean_phone, field_check
 
 
 class FindCitizenForm(FlaskForm):
@@ -25,6 +25,8 @@ class CitizenDetailsForm(FlaskForm):
         DataRequired(_l("Enter the citizen's mobile number.")), field_check(clean_phone)])
     governorate = SelectField(_l("Governorate"), coerce=int, validate_choice=True)
     iban = StringField(_l("IBAN (for payments, optional)"), validators=[Optional(), field_check(clean_iban)])
+    email = StringField(_l("E-mail (optional: messages go there too)"), validators=[
+        Optional(), Length(max=200), field_check(clean_email)])
     preferred_language = SelectField(_l("Language for messages"), choices=[SelectChoice("ar", "العربية", render_kw={"lang": "ar"}),
                                                                            SelectChoice("en", "English", render_kw={"lang": "en"})])
 

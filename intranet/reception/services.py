@@ -55,14 +55,13 @@ def find_citizen(national_id: str):
     return Citizen.get_or_none(Citizen.national_id == national_id)
 
 
-EDITABLE = ("full_name", "phone", "governorate", "iban", "preferred_language")
+EDITABLE = ("full_name", "phone", "governorate", "iban", "email", "preferred_language")
 
 
 def update_citizen(actor, citizen, **values) -> dict:
     """Correct a citizen's details; the fields that changed are recorded with who and when, in the same
     transaction. Returns {field: [old, new]} (empty when nothing changed)."""
-    current = {"full_name": citizen.full_name, "phone": citizen.phone, "governorate": citizen.governorate_id,
-               "iban": citizen.iban, "preferred_language": citizen.preferred_language}
+    current = {name: getattr(citizen, "governorate_id" if name == "governorate" else name) for name in EDITABLE}
     changed = {name: [current[name], values[name] or None] for name in EDITABLE
                if (values[name] or None) != current[name]}
     if not changed:
@@ -76,11 +75,12 @@ def update_citizen(actor, citizen, **values) -> dict:
     return changed
 
 
-def register_citizen(full_name, national_id, phone, governorate_id, preferred_language, iban=None) -> Citizen:
+def register_citizen(full_name, national_id, phone, governorate_id, preferred_language, iban=None,
+                     email=None) -> Citizen:
     """A new citizen; a national ID already on file is refused (the desk should use the existing record)."""
     with transaction():
         if find_citizen(national_id) is not None:
             raise DuplicateCitizen(_l("A citizen with this national ID is already registered."))
         return Citizen.create(full_name=full_name.strip(), name_search=search_text(full_name),
                               national_id=national_id, phone=phone, governorate=governorate_id,
-                              preferred_language=preferred_language, iban=iban or None)
+                              preferred_language=preferred_language, iban=iban or None, email=email or None)

@@ -49,7 +49,8 @@ def register_citizen():
     if form.validate_on_submit():
         try:
             citizen = services.register_citizen(form.full_name.data, form.national_id.data, form.phone.data,
-                                                form.governorate.data, form.preferred_language.data, form.iban.data)
+                                                form.governorate.data, form.preferred_language.data, form.iban.data,
+                                                form.email.data)
         except services.DuplicateCitizen as duplicate:
             form.national_id.errors.append(str(duplicate))
         else:

@@ -1,0 +1,108 @@
+"""What the citizen is told, and when: the one place that turns a change of a request into notification rows,
+inside the change's own transaction (workflow._record calls on_change). A job delivers them (delivery.py).
+
+One row per event, channel and recipient: the dedupe key names the history entry that caused it, so a retried
+or replayed action can never queue the same message twice.
+"""
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from flask import current_app
+
+from intranet.db import insert_row
+from intranet.models import Notification
+from intranet.notify import templates
+
+# history action (and where it led) -> the citizen's event
+_RETURNED_TO_CITIZEN = "awaiting_citizen"
+
+
+def event_for(entry) -> str | None:
+    """The citizen event a history entry is, or None (internal steps: claims, comments, returns between
+    stages, which the citizen need not hear about; they hear when it moves on or comes back to them)."""
+    if entry.action == "submit":
+        return "request_received"
+    if entry.action == "answer" or (entry.action == "accept" and entry.to_status == "completed"):
+        return "completed"
+    if entry.action == "accept":
+        return "moved_on"
+    if entry.action == "return" and entry.to_status == _RETURNED_TO_CITIZEN:
+        return "returned"
+    if entry.action == "reject":
+        return "rejected"
+    return None
+
+
+def _document_names(request_type, codes, language) -> str:
+    names = {d["code"]: d.get(f"name_{language}") or d["code"] for d in request_type.document_list()}
+    return "، ".join(names.get(code, code) for code in codes) if language == "ar" else \
+        ", ".join(names.get(code, code) for code in codes)
+
+
+def amount_text(amount, language) -> str:
+    return f"{format_decimal(amount, format='#,##0.000', locale=language)} {current_app.config['CURRENCY']}"
+
+
+def citizen_context(req, entry, citizen, language) -> dict:
+    """The placeholders' values for one citizen message, in the citizen's language."""
+    stage = entry.to_stage if entry is not None and entry.to_stage_id else req.stage
+    context = {
+        "tracking_number": req.tracking_number,
+        "request_type": req.request_type.name(language),
+        "citizen_name": citizen.full_name,
+        "received_date": format_date(req.received_at, "medium", locale=language),
+        "due_date": format_date(req.due_at, "medium", locale=language),
+        "stage": stage.name(language) if stage is not None else "",
+        # the templates end the sentence themselves
+        "reason": ((entry.comment if entry is not None else "") or "").strip().rstrip(".。۔"),
+        "missing": _document_names(req.request_type, entry.info.get("missing", []), language) if entry else "",
+        "amount": amount_text(req.amount, language) if req.amount is not None else "",
+    }
+    return context
+
+
+def queue_citizen(event: str, req, entry=None, key: str | None = None, extra: dict | None = None) -> int:
+    """Queue `event`'s SMS (and e-mail when the citizen gave one) to the request's citizen, in their language;
+    returns how many rows were added (0: already queued for this key)."""
+    citizen = req.citizen
+    language = citizen.preferred_language if citizen.preferred_language in ("ar", "en") else "ar"
+    context = {**citizen_context(req, entry, citizen, language), **(extra or {})}
+    key = key or f"h{entry.id}"
+    added = 0
+    for channel, recipient in (("sms", citizen.phone), ("email", citizen.email)):
+        if not recipient:
+            continue
+        subject, body = templates.message(event, channel, language, context)
+        added += insert_row(Notification, {
+            "request": req.id, "history": entry.id if entry is not None else None, "citizen": citizen.id,
+            "event": event, "channel": channel, "language": language, "recipient": recipient,
+            "subject": subject, "body": body, "dedupe_key": f"{event}:{key}:{channel}",
+        }, ignore_conflict=True) is not None
+    if added:
+        _trigger()
+    return added
+
+
+def on_change(req, entry):
+    """Called by the workflow for every history entry, inside its transaction."""
+    event = event_for(entry)
+    if event is not None:
+        queue_citizen(event, req, entry)
+
+
+def queue_staff_email(staff, event: str, language: str, context: dict, dedupe_key: str):
+    """A staff e-mail (the morning digests); None when the person has no address or it was already queued."""
+    if not staff.email:
+        return None
+    subject, body = templates.message(event, "email", language, context)
+    new_id = insert_row(Notification, {
+        "staff": staff.id, "event": event, "channel": "email", "language": language, "recipient": staff.email,
+        "subject": subject, "body": body, "dedupe_key": dedupe_key}, ignore_conflict=True)
+    if new_id is None:
+        return None
+    _trigger()
+    return Notification.get_by_id(new_id)
+
+
+def _trigger():
+    from intranet.notify import delivery  # the delivery job's trigger; imported late (jobs import the app)
+    delivery.trigger_soon()
