@@ -74,6 +74,13 @@ def sign_in(page, base_url, username, password="demo"):
     return page.locator(".site-header .who").inner_text().split(" · ")[0].strip()
 
 
+def use_language(page, lang):
+    """Switch the signed-in session to `lang` with the header's language button (Arabic is the default)."""
+    if lang != "ar":
+        with page.expect_navigation():
+            page.click(f"button[name=lang][value={lang}]")
+
+
 def sign_out(page):
     with page.expect_navigation():
         page.click("form[action$='/logout'] button")

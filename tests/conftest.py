@@ -1,4 +1,5 @@
 """Fixtures: a real slapd, a throwaway PostgreSQL, the app on SQLite and on PostgreSQL, signed-in clients."""
+import contextlib
 import os
 import re
 
@@ -82,6 +83,17 @@ def ctx(app):
     """An app context with an open connection, for tests that call domain functions directly."""
     with app.test_request_context(), db.database.connection_context():
         yield
+
+
+@pytest.fixture
+def data(app):
+    """Run domain code between requests without holding a request context across them (it would pin the
+    locale): `with data(): ...`."""
+    @contextlib.contextmanager
+    def opened():
+        with app.test_request_context(), db.database.connection_context():
+            yield
+    return opened
 
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -1,6 +1,5 @@
 """Portal clients in the administrator's UI: who may open it, the token shown once, revocation, bad input, CSRF,
 and the inbox and webhook deliveries shown safely."""
-import contextlib
 import html
 import json
 import re
@@ -17,15 +16,6 @@ BASE = "/admin/portal-clients"
 TOKEN = re.compile(r'id="new-token"[^>]*value="([^"]+)"')
 NONCE = re.compile(r'name="nonce"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="nonce"')
 
-
-@pytest.fixture
-def data(app):
-    """Run domain code between requests without holding an app context across them (it would pin the locale)."""
-    @contextlib.contextmanager
-    def opened():
-        with app.test_request_context(), db.database.connection_context():
-            yield
-    return opened
 
 
 def _admin():

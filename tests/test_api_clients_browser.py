@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from intranet.db import database
 from intranet.intake import clients
 from intranet.models import ApiClient, InboxEntry
-from tests.browser import check_page, on_own_thread, sign_in
+from tests.browser import check_page, on_own_thread, sign_in, use_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
@@ -17,9 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"]
 def test_admin_creates_a_client_sees_the_token_once_and_revokes_it(app, live_server, lang):
     def walk(page):
         sign_in(page, live_server.url, "admin1")
-        if lang == "en":
-            with page.expect_navigation():
-                page.click("button[name=lang][value=en]")
+        use_language(page, lang)
         with page.expect_navigation():
             page.click(".site-header nav a[href$='/admin/portal-clients/']")
         check_page(page, lang)

@@ -1,6 +1,5 @@
 """File imports of electronic requests: reading CSV and XLSX, the preview and its per-row errors, the import run
 (exactly once, resumable), refused files, who may do what, and the polled progress."""
-import contextlib
 import csv
 import io
 import json
@@ -19,15 +18,6 @@ from tests.factories import make_citizen, make_request
 
 BASE = "/imports"
 
-
-@pytest.fixture
-def data(app):
-    """Run domain code between requests without holding an app context across them (it would pin the locale)."""
-    @contextlib.contextmanager
-    def opened():
-        with app.test_request_context(), db.database.connection_context():
-            yield
-    return opened
 
 
 def _english(client):

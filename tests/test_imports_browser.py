@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from intranet.db import database
 from intranet.intake import import_files, imports
 from intranet.models import Request
-from tests.browser import check_page, on_own_thread, sign_in
+from tests.browser import check_page, on_own_thread, sign_in, use_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
@@ -24,9 +24,7 @@ def test_upload_preview_import_and_report(app, live_server, tmp_path, monkeypatc
 
     def walk(page):
         sign_in(page, live_server.url, "comp1")
-        if lang == "en":
-            with page.expect_navigation():
-                page.click("button[name=lang][value=en]")
+        use_language(page, lang)
         page.goto(f"{live_server.url}/imports/")
         check_page(page, lang)
         page.set_input_files("#file", str(path))

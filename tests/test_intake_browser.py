@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from intranet.db import database
 from intranet.models import Request, RequestType
-from tests.browser import check_page, on_own_thread, sign_in
+from tests.browser import check_page, on_own_thread, sign_in, use_language
 from tests.factories import make_citizen
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
@@ -98,9 +98,7 @@ def test_desk_serves_a_ticket_with_an_intake_and_prints_the_receipt(app, live_se
 
     def walk(page):
         sign_in(page, live_server.url, "reception1")
-        if lang == "en":
-            with page.expect_navigation():
-                page.click("button[name=lang][value=en]")
+        use_language(page, lang)
         with app.app_context(), database.connection_context():
             from intranet.models import Staff
             from intranet.reception import tickets

@@ -1,7 +1,6 @@
 """Message templates: defaults for every event, channel and language; placeholder rules; the safe renderer;
 SMS length arithmetic (GSM-7, extension characters, UCS-2, characters beyond the BMP); save, reset and the
 cache; and the administrator's editor (who may open it, validation shown, the live preview, CSRF)."""
-import contextlib
 import timeit
 
 import pytest
@@ -15,15 +14,6 @@ from tests.factories import make_staff
 
 BASE = "/admin/messages"
 
-
-@pytest.fixture
-def data(app):
-    """Domain code between requests, without holding a request context across them (it would pin the locale)."""
-    @contextlib.contextmanager
-    def opened():
-        with app.test_request_context(), db.database.connection_context():
-            yield
-    return opened
 
 
 def _admin():

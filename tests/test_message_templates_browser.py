@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from intranet.db import database
 from intranet.models import MessageTemplate
 from intranet.notify import templates
-from tests.browser import check_page, on_own_thread, sign_in
+from tests.browser import check_page, on_own_thread, sign_in, use_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
@@ -24,9 +24,7 @@ def test_admin_edits_a_template_and_sees_the_preview_with_the_segment_count(app,
 
     def walk(page):
         sign_in(page, live_server.url, "admin1")
-        if lang == "en":
-            with page.expect_navigation():
-                page.click("button[name=lang][value=en]")
+        use_language(page, lang)
         with page.expect_navigation():
             page.click(".site-header nav a[href$='/admin/messages/']")
         check_page(page, lang)

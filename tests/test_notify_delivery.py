@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from itertools import count
 
 import pytest
@@ -22,6 +22,7 @@ from intranet import db
 from intranet.models import Notification, NotificationAttempt, utcnow
 from intranet.notify import delivery, gateways
 from tests.factories import make_citizen, make_request
+from tests.loopback import LoopbackServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "gw-secret-token"
@@ -33,7 +34,7 @@ _keys = count(1)
 
 # --- a gateway and a mail server on loopback -----------------------------------------------------------
 
-class Gateway:
+class Gateway(LoopbackServer):
     """An SMS gateway on loopback. It drops a second message with a reference it already accepted (answering
     with the first message id), as the adapter's contract requires. `mode`: "ok", "down" (503 without taking the
     message), "reject" (400), "slow" (takes it, answers after the client gave up), "busy" (429, Retry-After 120),
@@ -89,23 +90,7 @@ class Gateway:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 128
-        self.server.handle_error = lambda request, address: None
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1/messages"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler, "/v1/messages", queue_size=128)
 
     def arrivals(self, reference, modes=("ok", "slow")):
         return [item for item in self.received if item["json"]["reference"] == str(reference) and item["mode"] in modes]

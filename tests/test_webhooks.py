@@ -4,7 +4,7 @@ import json
 import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -13,11 +13,12 @@ from intranet.intake import clients, webhooks
 from intranet.models import (HistoryEntry, InboxEntry, Request, RequestType, WebhookAttempt, WebhookDelivery,
                              utcnow)
 from tests.factories import make_citizen, make_request, make_staff
+from tests.loopback import LoopbackServer
 
 TIMEOUT = 0.5  # the configured timeout; the receiver's "slow" answers take longer
 
 
-class Receiver:
+class Receiver(LoopbackServer):
     """A portal on loopback. `mode` is "ok", "fail" (500 without processing), "slow" (processes, then answers
     after the client gave up), or a function of the received item returning one of those."""
 
@@ -52,22 +53,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.handle_error = lambda request, address: None
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/diwan"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler, "/hooks/diwan", queue_size=5)
 
     def events_of(self, tracking_number):
         return [(p["json"]["id"], p["json"]["event"]) for p in self.processed

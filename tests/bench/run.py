@@ -21,6 +21,12 @@ gunicorn (2 gthread workers x 4 threads), a sign-in as the Health clerk `health1
                                                               portal client's bearer token; wrk -c8 (see
                                                               tests/bench/api.py); then the database's account;
                                                               at the smallest and the largest size only
+  notify   SMS delivery and enqueue cost                      issue 6: N queued SMS sent by a real consumer
+                                                              (huey_consumer -k thread -w 2; SQLite: SqliteHuey,
+                                                              PostgreSQL: Redis) to a local HTTP gateway, each
+                                                              reference checked once; then workflow.accept with
+                                                              and without the notification (tests/bench/notify.py);
+                                                              at the smallest size only
 
 Every page must answer 200 to the signed-in clerk before it is loaded (a redirect to /login fails the run), and
 every response under load must be a 200 as well (take next: a 303 to the request taken, or back to the queue when
@@ -30,7 +36,7 @@ between the smallest and the largest size, and after take next the database's ow
 during the run per request (a request claimed twice is a double assignment) and each claimed request's assignee
 against its claimer. A double assignment makes the run exit non-zero (after the report is written); so does, on
 the API, any answer other than a new 201 or a database count that does not match wrk's (inbox rows, requests,
-duplicates).
+duplicates); on notifications, a message lost, sent twice or not sent.
 Everything started here is stopped on exit.
 """
 import argparse
@@ -55,7 +61,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.bench import api, takenext  # noqa: E402
+from tests.bench import api, notify, takenext  # noqa: E402
 from tests.bench.pg import PostgresCluster, free_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -68,8 +74,9 @@ SECRET_KEY = "bench-secret-key"
 # taa marbuta or haa, diacritics, the article or not, a first name with a family name)
 NAMES = ("احمد", "أحمد", "مُحَمَّد", "الكواري", "كواري", "فاطمه", "ابراهيم", "عبدالله المري", "نوره",
          "عيسي", "آل ثاني", "الانصاري", "مريم السويدي", "خالد النعيمي", "اسامة", "ليلى")
-MEASUREMENTS = ("queue", "search", "request", "take", "api")
-TARGETS = {"queue_p95_ms": 50, "ratio": 1.5, "search_p95_ms": 100, "take_p95_ms": 100, "api_per_s": 300}
+MEASUREMENTS = ("queue", "search", "request", "take", "api", "notify")
+TARGETS = {"queue_p95_ms": 50, "ratio": 1.5, "search_p95_ms": 100, "take_p95_ms": 100, "api_per_s": 300,
+           "notify_per_s": notify.TARGET_PER_S, "enqueue_ms": notify.TARGET_ENQUEUE_MS}
 ROW = 'id="request-row-'
 CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
 VALUE = re.compile(r'value="([^"]*)"')
@@ -519,7 +526,7 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
         log(f"{backend} {size:,}: seeded {counts['requests']:,} requests, {counts['citizens']:,} citizens, "
             f"{counts['history']:,} history rows in {counts['seconds']} s ({prepared['megabytes']:.0f} MB)")
         outcome = {"backend": backend, "size": size, "seed_s": counts["seconds"],
-                   "megabytes": prepared["megabytes"], "pages": [], "take": None, "api": None}
+                   "megabytes": prepared["megabytes"], "pages": [], "take": None, "api": None, "notify": None}
         results.append(outcome)
 
         # the app pools PostgreSQL connections itself (intranet/db.py), the URL is served as is
@@ -568,6 +575,14 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
                 log(f"  take next: {outcome['take']['errors']} answers other than a 303 to a request or to the "
                     f"queue (first: {outcome['take']['first_error']})\n--- gunicorn log (last lines) ---\n"
                     f"{server.log_tail(60)}")
+
+        if "notify" in opts.only and size == opts.notify_size:  # before the API's submissions queue theirs
+            log(f"{backend} {size:,}: notifications")
+            try:
+                outcome["notify"] = notify.bench(backend, url, workdir, postmaster, opts, SECRET_KEY)
+            except (RuntimeError, subprocess.TimeoutExpired) as failed:
+                outcome["notify"] = {"problems": [str(failed)]}
+                log(f"  notifications failed: {failed}")
 
         if "api" in opts.only and size in opts.api_sizes:
             log(f"{backend} {size:,}: API submissions")
@@ -660,12 +675,57 @@ def tables(results, opts) -> str:
                                 f"{r['api']['attachments']} documents stored"
                                 + (f", PROBLEMS: {'; '.join(r['api']['problems'])}" if r['api']['problems'] else "")
                                 for r in submitted) + "."]
+    out += notify_tables(results)
     searched = [r for r in results if r.get("search_rows")]
     if searched:
         out += ["", "Name search, rows on the first page per name: " + "; ".join(
             f"{r['backend']} {r['size']:,}: " + ", ".join(f"{n} {c}" for n, c in r["search_rows"].items())
             for r in searched) + "."]
     return "\n".join(out)
+
+
+def notify_tables(results) -> list[str]:
+    measured = [r for r in results if r.get("notify") and "per_s" in r["notify"]]
+    out = []
+    if measured:
+        out += ["", "## Notifications: SMS delivery to a local gateway (huey_consumer -k thread -w 2)", "",
+                "| backend | requests | queue | messages | at the gateway (s) | messages/s | first after trigger (s) "
+                "| all sent after trigger (s) | sent | repeats | lost | consumer CPU (ms a message) | gateway CPU (s) "
+                "| DB + queue CPU (s) | load (1 min) | other CPU |",
+                "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in measured:
+            n = r["notify"]
+            out.append(f"| {r['backend']} | {r['size']:,} | {n['queue']} | {n['expected']:,} | {n['span_s']:.1f} | "
+                       f"{n['per_s']:.1f} | {n['first_after_s'] or 0:.1f} | "
+                       + (f"{n['all_sent_s']:.1f}" if n["all_sent_s"] else "-")
+                       + f" | {n['sent']:,} | {n['repeats']} | {n['lost']} | {n['consumer_ms_per_message']:.2f} | "
+                       f"{n['gateway_cpu_s']:.1f} | {n['database_cpu_s']:.1f} | {n['load'][0]:.2f} | "
+                       f"{n['other_cpu']:.0f} % |")
+        first = measured[0]["notify"]
+        out += ["", f"Queued SMS written in bulk for seeded requests and their citizens, the default wording "
+                    f"(\"{first['sample']}\"), {first['body_chars']:.0f} characters on average; QUIET_HOURS=off; one "
+                    f"deliver_soon enqueued, the engine's own helper and continuation do the rest. Checked after "
+                    f"each run: every row sent, each reference received once by the gateway: "
+                    + "; ".join(f"{r['backend']}: {r['notify']['posts']:,} POSTs, {r['notify']['received']:,} "
+                                f"references, {r['notify']['unknown']} unknown, attempts {r['notify']['attempts']}"
+                                for r in measured) + "."]
+    enqueued = [r for r in results if r.get("notify") and r["notify"].get("enqueue")]
+    if enqueued:
+        out += ["", "## Notifications: what enqueueing adds to an action (`workflow.accept`, in-process)", "",
+                "| backend | requests | accepts (each side) | on_change p50 (ms) | p95 (ms) | p99 (ms) | max (ms) "
+                "| accept p50 with / without (ms) | accept p95 with / without (ms) | rows queued | triggers |",
+                "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"]
+        for r in enqueued:
+            e = r["notify"]["enqueue"]
+            out.append(f"| {r['backend']} | {r['size']:,} | {e['actions']} | {e['inner_p50_ms']:.2f} | "
+                       f"{e['inner_p95_ms']:.2f} | {e['inner_p99_ms']:.2f} | {e['inner_max_ms']:.1f} | "
+                       f"{e['with_p50_ms']:.2f} / {e['without_p50_ms']:.2f} | {e['with_p95_ms']:.2f} / "
+                       f"{e['without_p95_ms']:.2f} | {e['rows']} | {e['triggers']} |")
+        out += ["", "on_change timed inside the action's transaction (the wording rendered, the row's INSERT, the "
+                    "trigger, which schedules deliver_soon at most about once a second per process); accepts by a "
+                    "supervisor on seeded open requests, in pairs with and without the notification (on_change "
+                    "replaced by a no-op) in random order, after a warm-up; no consumer running."]
+    return out
 
 
 def throughput_ratios(results, opts):
@@ -706,12 +766,38 @@ def verdicts(results, opts) -> list[str]:
             lines.append(f"- {at}: API submissions {a['accepted_per_s']:.1f} accepted/s, p95 {_ms(a['p95_us'])} ms "
                          f"(target ≥ {TARGETS['api_per_s']}/s): {mark(a['accepted_per_s'] >= TARGETS['api_per_s'])}"
                          + ("" if not a["problems"] else f"; **failed**: {'; '.join(a['problems'])}"))
+        lines += notify_verdicts(results, backend)
         if r["take"]:
             t = r["take"]
             lines.append(f"- {at}: take next, {t['clerks']} clerks for {t['seconds']:.0f} s: {t['takes']:,} takes, "
                          f"double assignments {t['double_assignments']} (target 0): "
                          f"{mark(t['double_assignments'] == 0 and t['wrong_assignee'] == 0)}; p95 {t['p95_ms']:.1f} ms "
                          f"(target < {TARGETS['take_p95_ms']} ms): {mark(t['p95_ms'] < TARGETS['take_p95_ms'])}")
+    return lines
+
+
+def notify_verdicts(results, backend) -> list[str]:
+    """Issue 6's figures, at the size they were measured (the smallest)."""
+    mark = lambda ok: "met" if ok else "**not met**"  # noqa: E731
+    lines = []
+    for r in results:
+        n = r.get("notify")
+        if r["backend"] != backend or not n:
+            continue
+        at = f"{backend} at {r['size']:,}"
+        failed = "" if not n["problems"] else f"; **failed**: {'; '.join(n['problems'])}"
+        if "per_s" in n:
+            lines.append(f"- {at}: SMS delivery {n['per_s']:.1f} messages/s with 2 consumer workers "
+                         f"({n['received']:,} in {n['span_s']:.1f} s, {n['repeats']} repeats, {n['lost']} lost; "
+                         f"target ≥ {TARGETS['notify_per_s']}/s): {mark(n['per_s'] >= TARGETS['notify_per_s'])}"
+                         + ("" if n.get("enqueue") else failed))
+        if n.get("enqueue"):
+            e = n["enqueue"]
+            lines.append(f"- {at}: enqueueing adds p50 {e['inner_p50_ms']:.2f} ms, p95 {e['inner_p95_ms']:.2f} ms to "
+                         f"an accept (with/without p50 difference {e['diff_p50_ms']:+.2f} ms; target < "
+                         f"{TARGETS['enqueue_ms']:g} ms): {mark(e['inner_p95_ms'] < TARGETS['enqueue_ms'])}" + failed)
+        elif "per_s" not in n:
+            lines.append(f"- {at}: notifications **failed**: {'; '.join(n['problems'])}")
     return lines
 
 
@@ -748,12 +834,16 @@ def report(results, opts, started, finished: bool) -> str:
         "- API, CPU ms per submission: CPU time of the gunicorn processes (and of the PostgreSQL cluster) during "
         "the measured run over the requests created; unlike requests/s, it hardly depends on what else runs; "
         "load (1 min): the machine's load average at the end of the run (2 cores)",
+        f"- notifications (at the smallest size): {opts.notify_count:,} queued SMS delivered by a real consumer to a "
+        "local HTTP gateway (its own process, answering 200 at once), 2 workers, from the first to the last message "
+        f"at the gateway; enqueue cost over {opts.notify_actions} accepts with and {opts.notify_actions} without "
+        "(tests/bench/notify.py); other CPU there excludes the consumer, gateway, PostgreSQL and Redis",
         "- other CPU: the share of the machine's CPU used during the measurement by processes other than "
         "gunicorn, PostgreSQL, wrk and this driver (a shared machine); above a few percent, the figures are low",
         "- PostgreSQL: a fresh local cluster with default settings, connections pooled per gunicorn worker by the "
         "app (intranet/db.py); SQLite: WAL, as the app configures it",
         f"- total time: {time.monotonic() - started:.0f} s" + ("" if finished else " (incomplete run)"), "",
-        "## Figures to reach (issues 3 and 5), at the largest size measured", "",
+        "## Figures to reach (issues 3 and 5 at the largest size measured, 6 at the smallest)", "",
         *(verdicts(results, opts) or ["- (nothing measured)"]), "",
     ]
     return "\n".join(header) + "\n" + tables(results, opts) + "\n"
@@ -784,6 +874,11 @@ def main(argv=None):
     parser.add_argument("--take-pause", type=float, default=0.0,
                         help="seconds each clerk waits on average between two take-next POSTs (default 0: "
                              "pressing again as soon as the answer comes)")
+    parser.add_argument("--notify-count", type=int, default=None,
+                        help="queued SMS delivered in the notification run (default 6000; 2000 with --quick)")
+    parser.add_argument("--notify-actions", type=int, default=None,
+                        help="accepts timed on each side (with/without the notification; default 500, 200 with "
+                             "--quick)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--keep-alive", action="store_true",
@@ -795,12 +890,17 @@ def main(argv=None):
         opts.duration = 5 if opts.duration is None else opts.duration
         opts.warmup = 1 if opts.warmup is None else opts.warmup
         opts.take_seconds = 10 if opts.take_seconds is None else opts.take_seconds
+        opts.notify_count = 2000 if opts.notify_count is None else opts.notify_count
+        opts.notify_actions = 200 if opts.notify_actions is None else opts.notify_actions
+    opts.notify_count = 6000 if opts.notify_count is None else opts.notify_count
+    opts.notify_actions = 500 if opts.notify_actions is None else opts.notify_actions
     opts.sizes = opts.sizes or "10000,100000,1000000"
     opts.duration = 10 if opts.duration is None else opts.duration
     opts.warmup = 2 if opts.warmup is None else opts.warmup
     sizes = [int(s.replace("_", "")) for s in opts.sizes.split(",") if s.strip()]
     # inserts hardly depend on how many requests are there already: the API at the smallest and largest size only
     opts.api_sizes = {min(sizes), max(sizes)}
+    opts.notify_size = min(sizes)  # delivery hardly depends on the seeded size either: once per backend
     backends = [b.strip() for b in opts.backends.split(",") if b.strip()]
     opts.only = [m.strip() for m in opts.only.split(",") if m.strip()]
     unknown = set(opts.only) - set(MEASUREMENTS)
@@ -834,6 +934,10 @@ def main(argv=None):
             output.write_text(text)
             print("\n" + text, flush=True)
             log(f"written to {output}")
+    failed_notify = [r for r in results if r.get("notify") and r["notify"]["problems"]]
+    if failed_notify:
+        raise BenchFailed("notifications: " + "; ".join(
+            f"{r['backend']} {r['size']:,}: {'; '.join(r['notify']['problems'])}" for r in failed_notify))
     failed_api = [r for r in results if r.get("api") and r["api"]["problems"]]
     if failed_api:
         raise BenchFailed("API submissions: " + "; ".join(
