@@ -1,4 +1,5 @@
 """Thin tasks: each opens its own app context and database connection and calls a domain function."""
+import threading
 import time
 from functools import wraps
 
@@ -7,14 +8,17 @@ from huey import crontab
 from jobs import HEARTBEAT_KEY, huey
 
 _app = None
+_app_lock = threading.Lock()
 
 
 def app():
-    """One Flask app per consumer process, created on first use (the web app never imports this)."""
+    """One Flask app per consumer process, created on first use (the web app never imports this); the
+    consumer's worker threads may all start a task at once, and only one of them may create it."""
     global _app
-    if _app is None:
-        from intranet import create_app
-        _app = create_app()
+    with _app_lock:
+        if _app is None:
+            from intranet import create_app
+            _app = create_app()
     return _app
 
 

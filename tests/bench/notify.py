@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -195,8 +196,12 @@ class Cpu:
 
 # --- the rows ------------------------------------------------------------------------------------------------------
 
+HELD_UNTIL_DAYS = 1  # written not due yet, so that no sweep sends them before the trigger (see release_rows)
+
+
 def write_rows(url: str, count: int) -> dict:
-    """`count` queued SMS rows, due now, for seeded requests and their citizens, in the default wording."""
+    """`count` queued SMS rows for seeded requests and their citizens, in the default wording; due only in a day,
+    until `release_rows` (the consumer's sweep, run as it starts and every minute, would otherwise send them)."""
     from babel.dates import format_date
 
     from intranet import db
@@ -218,6 +223,7 @@ def write_rows(url: str, count: int) -> dict:
         parsed = {(event, lang): templates.parse(templates.DEFAULTS[(event, "sms", lang)][1])[0]
                   for event in ("request_received", "moved_on") for lang in ("ar", "en")}
         now = utcnow()
+        held = now + timedelta(days=HELD_UNTIL_DAYS)
         rows, lengths, arabic = [], 0, 0
         for n in range(count):
             rid, number, due, cid, phone, language, type_ar, type_en, stage_ar, stage_en = found[n % len(found)]
@@ -231,12 +237,26 @@ def write_rows(url: str, count: int) -> dict:
             arabic += language == "ar"
             rows.append({"request": rid, "citizen": cid, "event": event, "channel": "sms", "language": language,
                          "recipient": phone, "body": body, "dedupe_key": f"bench-notify:{n}:sms",
-                         "next_attempt_at": now, "created_at": now})
+                         "next_attempt_at": held, "created_at": now})
         with database.atomic():
             for start in range(0, len(rows), 500):
                 Notification.insert_many(rows[start:start + 500]).execute()
     database.close()
     return {"rows": count, "body_chars": lengths / count, "arabic": arabic, "sample": rows[0]["body"]}
+
+
+def release_rows(url: str) -> int:
+    """The bench's rows become due now."""
+    from intranet import db
+    from intranet.models import Notification as N
+    from intranet.models import utcnow
+
+    database = db.init_database(url)
+    with database.connection_context():
+        released = N.update(next_attempt_at=utcnow()).where(
+            N.dedupe_key.startswith("bench-notify:") & (N.status == "queued")).execute()
+    database.close()
+    return released
 
 
 def _account(url: str) -> dict:
@@ -328,9 +348,8 @@ def bench(backend: str, url: str, workdir: Path, postmaster: int | None, opts, s
         env = _env(url, queue_url, workdir, gateway.url, secret)
         already = len(_queued_ids(url))
         written = write_rows(url, opts.notify_count)
-        expected = _queued_ids(url)
         _log(f"  {written['rows']:,} queued SMS written ({written['body_chars']:.0f} characters on average, "
-             f"{written['arabic']:,} in Arabic; {already:,} queued before), queue {queue_name}, gateway {gateway.url}")
+             f"{written['arabic']:,} in Arabic; {already:,} due before), queue {queue_name}, gateway {gateway.url}")
 
         consumer_log = workdir / "consumer.log"
         consumer = subprocess.Popen([sys.executable, *CONSUMER_ARGS, "-l", str(consumer_log)], cwd=ROOT, env=env,
@@ -340,7 +359,17 @@ def bench(backend: str, url: str, workdir: Path, postmaster: int | None, opts, s
             if consumer.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the consumer did not start:\n{_tail(consumer_log)}")
             time.sleep(0.1)
-        time.sleep(1)
+        # as it starts, the consumer runs the minute's periodic tasks (the sweeper among them): let that one finish
+        # (it sends whatever was due before: not counted) before the bench's rows become due
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any("sweep_notifications" in line and "executed in" in line
+                                                      for line in _tail(consumer_log, 200).splitlines()):
+            time.sleep(0.1)
+        time.sleep(0.5)
+        released = release_rows(url)
+        expected = _queued_ids(url)
+        if released != written["rows"]:
+            problems.append(f"{written['rows'] - released} of the bench's rows were sent before the trigger")
         redis_pid = int((redis.dir / "redis.pid").read_text()) if redis else None
         timeout = max(120.0, opts.notify_count / 20)
         with Cpu({"consumer": consumer.pid, "gateway": gateway.proc.pid, "postgresql": postmaster,
@@ -412,6 +441,9 @@ def bench(backend: str, url: str, workdir: Path, postmaster: int | None, opts, s
             _log(f"--- consumer log (last lines) ---\n{_tail(consumer_log, 40)}")
         _stop(consumer)
         consumer = None
+        lines = _tail(consumer_log, 100000).splitlines()
+        result["runs"] = {name: sum(f"notify.{name}" in line and "executed in" in line for line in lines)
+                          for name in ("deliver_soon", "sweep_notifications")}
 
         # the enqueue cost: the app in a process of its own, against the same database and queue, no consumer
         _log(f"  enqueue cost: {opts.notify_actions} accepts with notifications and {opts.notify_actions} without")
@@ -427,7 +459,8 @@ def bench(backend: str, url: str, workdir: Path, postmaster: int | None, opts, s
         _log(f"  on_change inside the transaction: p50 {enqueue['inner_p50_ms']:.2f} ms, p95 "
              f"{enqueue['inner_p95_ms']:.2f} ms, max {enqueue['inner_max_ms']:.1f} ms; accept p50 "
              f"{enqueue['with_p50_ms']:.2f} ms with, {enqueue['without_p50_ms']:.2f} ms without (difference "
-             f"{enqueue['diff_p50_ms']:+.2f} ms); {enqueue['rows']} rows, {enqueue['triggers']} triggers scheduled")
+             f"{enqueue['diff_p50_ms']:+.2f} ms); {enqueue['rows']} rows, {enqueue['triggers']} triggers scheduled, "
+             f"{enqueue['reopened']} closed requests reopened")
     finally:
         if consumer is not None:
             _stop(consumer)
@@ -455,6 +488,23 @@ def _pct(values, share):
     return ordered[index]
 
 
+def reopen(wanted: int) -> int:
+    """At least `wanted` open requests: the seed leaves ~2 % open (181 at 10k); closed ones (completed or rejected,
+    at their last stage) are reopened, unassigned, so that accepting them completes them. Call in a connection
+    context."""
+    from intranet.db import transaction
+    from intranet.models import Request
+
+    missing = wanted - Request.select().where(Request.status == "open").count()
+    if missing <= 0:
+        return 0
+    closed = (Request.select(Request.id).where(Request.status.in_(("completed", "rejected")))
+              .order_by(Request.id.desc()).limit(missing))
+    with transaction():
+        return (Request.update(status="open", closed_at=None, assignee=None, paused_at=None, returned_from=None)
+                .where(Request.id.in_(closed)).execute())
+
+
 def measure_enqueue(actions: int, warmup: int = 50, seed: int = 6) -> dict:
     """workflow.accept by a supervisor on open seeded requests, alternately with and without the notification."""
     from intranet import create_app, db, workflow
@@ -468,11 +518,10 @@ def measure_enqueue(actions: int, warmup: int = 50, seed: int = 6) -> dict:
         department = Department.get(Department.code == "health")
         actor, _ = Staff.get_or_create(username=SUPERVISOR, defaults={
             "full_name": "مشرف القياس", "role": "supervisor", "department": department})
+        needed = warmup + 2 * actions
+        reopened = reopen(needed)
         ids = [row[0] for row in Request.select(Request.id).where(Request.status == "open").tuples()]
         rng.shuffle(ids)
-        needed = warmup + 2 * actions
-        if len(ids) < needed:
-            problems.append(f"only {len(ids)} open requests for {needed} accepts (some accepted twice)")
         before = Notification.select().count()
 
         real_on_change, real_trigger = events.on_change, delivery.trigger_soon
@@ -499,11 +548,14 @@ def measure_enqueue(actions: int, warmup: int = 50, seed: int = 6) -> dict:
                                          for variant in rng.sample(["with", "without"], 2)]
             position = 0
             for n, variant in enumerate(order):
-                while True:
-                    req = Request.get_by_id(ids[position % len(ids)])
+                req = None
+                while req is None and position < len(ids):
+                    req = Request.get_by_id(ids[position])
                     position += 1
-                    if req.status == "open":
-                        break
+                    req = req if req.status == "open" else None
+                if req is None:
+                    problems.append(f"ran out of open requests after {n} accepts")
+                    break
                 events.on_change = timed_on_change if variant == "with" else (lambda req, entry: None)
                 kept = len(inner)
                 start = time.perf_counter()
@@ -519,7 +571,8 @@ def measure_enqueue(actions: int, warmup: int = 50, seed: int = 6) -> dict:
     if rows < actions:
         problems.append(f"{actions + warmup} accepts with notifications queued only {rows} rows")
     ms = lambda values, share: 1000 * _pct(values, share)  # noqa: E731
-    out = {"actions": actions, "warmup": warmup, "rows": rows, "triggers": scheduled[0],
+    out = {"actions": actions, "warmup": warmup, "rows": rows, "triggers": scheduled[0], "reopened": reopened,
+           "measured": len(timings["with"]) + len(timings["without"]),
            "inner_p50_ms": ms(inner, 50), "inner_p95_ms": ms(inner, 95), "inner_p99_ms": ms(inner, 99),
            "inner_max_ms": ms(inner, 100), "inner_mean_ms": 1000 * statistics.fmean(inner) if inner else 0.0,
            "trigger_p50_ms": ms(trigger_ms, 50), "trigger_max_ms": ms(trigger_ms, 100),

@@ -707,8 +707,8 @@ def notify_tables(results) -> list[str]:
                     f"deliver_soon enqueued, the engine's own helper and continuation do the rest. Checked after "
                     f"each run: every row sent, each reference received once by the gateway: "
                     + "; ".join(f"{r['backend']}: {r['notify']['posts']:,} POSTs, {r['notify']['received']:,} "
-                                f"references, {r['notify']['unknown']} unknown, attempts {r['notify']['attempts']}"
-                                for r in measured) + "."]
+                                f"references, {r['notify']['unknown']} unknown, attempts {r['notify']['attempts']}, "
+                                f"task runs {r['notify'].get('runs', {})}" for r in measured) + "."]
     enqueued = [r for r in results if r.get("notify") and r["notify"].get("enqueue")]
     if enqueued:
         out += ["", "## Notifications: what enqueueing adds to an action (`workflow.accept`, in-process)", "",
@@ -723,8 +723,11 @@ def notify_tables(results) -> list[str]:
                        f"{e['without_p95_ms']:.2f} | {e['rows']} | {e['triggers']} |")
         out += ["", "on_change timed inside the action's transaction (the wording rendered, the row's INSERT, the "
                     "trigger, which schedules deliver_soon at most about once a second per process); accepts by a "
-                    "supervisor on seeded open requests, in pairs with and without the notification (on_change "
-                    "replaced by a no-op) in random order, after a warm-up; no consumer running."]
+                    "supervisor on open requests (the seed leaves ~2 % open: closed ones reopened at their last "
+                    "stage, so their accept completes them: "
+                    + ", ".join(f"{r['backend']} {r['notify']['enqueue']['reopened']:,}" for r in enqueued)
+                    + "), in pairs with and without the notification (on_change replaced by a no-op) in random "
+                    "order, after a warm-up; no consumer running."]
     return out
 
 
