@@ -14,7 +14,7 @@ from intranet.auth import permissions
 from intranet.db import database, is_sqlite, transaction
 from intranet.intake import webhooks
 from intranet.notify import events
-from intranet.models import Attachment, HistoryEntry, Request, Stage, utcnow
+from intranet.models import Attachment, Citizen, HistoryEntry, Request, Stage, utcnow
 
 allowed_actions = permissions.allowed_actions
 
@@ -131,6 +131,11 @@ def _check_allowed(req, actor, action):
         raise NotAllowed(_l("You may not do this to request %(number)s now.", number=req.tracking_number))
 
 
+def _fresh(req_id):
+    """The request as it is now, with its citizen in the same query (the citizen's messages need them)."""
+    return Request.select(Request, Citizen).join(Citizen).where(Request.id == req_id).get()
+
+
 def _stage_due(stage, now):
     return now + dt.timedelta(days=stage.budget_days)
 
@@ -143,7 +148,7 @@ def _transition(req, actor, action, version, comment, uploads, changes_for, deta
     stored = _store(uploads)
     try:
         with transaction():
-            fresh = Request.get_by_id(req.id)
+            fresh = _fresh(req.id)
             if fresh.version != version:
                 raise StaleRequest(_stale_message(req.id))
             _check_allowed(fresh, actor, action)

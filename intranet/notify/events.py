@@ -9,7 +9,8 @@ from babel.numbers import format_decimal
 from flask import current_app
 
 from intranet.db import insert_row
-from intranet.models import Notification
+from intranet import reference
+from intranet.models import Notification, RequestType, Stage
 from intranet.notify import templates
 
 # history action (and where it led) -> the citizen's event
@@ -42,19 +43,25 @@ def amount_text(amount, language) -> str:
     return f"{format_decimal(amount, format='#,##0.000', locale=language)} {current_app.config['CURRENCY']}"
 
 
+def _reference(model, row_id):
+    """A request type or stage by id from the per-process cache: no round trip inside the action."""
+    return reference.cached(f"{model.__name__}_by_id", row_id, model.get_or_none) if row_id else None
+
+
 def citizen_context(req, entry, citizen, language) -> dict:
     """The placeholders' values for one citizen message, in the citizen's language."""
-    stage = entry.to_stage if entry is not None and entry.to_stage_id else req.stage
+    stage = _reference(Stage, entry.to_stage_id if entry is not None and entry.to_stage_id else req.stage_id)
+    request_type = _reference(RequestType, req.request_type_id)
     context = {
         "tracking_number": req.tracking_number,
-        "request_type": req.request_type.name(language),
+        "request_type": request_type.name(language),
         "citizen_name": citizen.full_name,
         "received_date": format_date(req.received_at, "medium", locale=language),
         "due_date": format_date(req.due_at, "medium", locale=language),
         "stage": stage.name(language) if stage is not None else "",
         # the templates end the sentence themselves
         "reason": ((entry.comment if entry is not None else "") or "").strip().rstrip(".。۔"),
-        "missing": _document_names(req.request_type, entry.info.get("missing", []), language) if entry else "",
+        "missing": _document_names(request_type, entry.info.get("missing", []), language) if entry else "",
         "amount": amount_text(req.amount, language) if req.amount is not None else "",
     }
     return context
