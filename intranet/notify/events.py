@@ -48,23 +48,38 @@ def _reference(model, row_id):
     return reference.cached(f"{model.__name__}_by_id", row_id, model.get_or_none) if row_id else None
 
 
-def citizen_context(req, entry, citizen, language) -> dict:
+class LazyContext(dict):
+    """Placeholder values computed only when the template in force uses them (formatting dates and names
+    costs more than the rest of the message, and it runs inside every action)."""
+
+    def get(self, key, default=None):
+        value = dict.get(self, key, default)
+        if callable(value):
+            value = self[key] = value()
+        return value
+
+
+def citizen_context(req, entry, citizen, language) -> LazyContext:
     """The placeholders' values for one citizen message, in the citizen's language."""
-    stage = _reference(Stage, entry.to_stage_id if entry is not None and entry.to_stage_id else req.stage_id)
-    request_type = _reference(RequestType, req.request_type_id)
-    context = {
+    def stage_name():
+        stage = _reference(Stage, entry.to_stage_id if entry is not None and entry.to_stage_id else req.stage_id)
+        return stage.name(language) if stage is not None else ""
+
+    def request_type():
+        return _reference(RequestType, req.request_type_id)
+
+    return LazyContext({
         "tracking_number": req.tracking_number,
-        "request_type": request_type.name(language),
+        "request_type": lambda: request_type().name(language),
         "citizen_name": citizen.full_name,
-        "received_date": format_date(req.received_at, "medium", locale=language),
-        "due_date": format_date(req.due_at, "medium", locale=language),
-        "stage": stage.name(language) if stage is not None else "",
+        "received_date": lambda: format_date(req.received_at, "medium", locale=language),
+        "due_date": lambda: format_date(req.due_at, "medium", locale=language),
+        "stage": stage_name,
         # the templates end the sentence themselves
         "reason": ((entry.comment if entry is not None else "") or "").strip().rstrip(".。۔"),
-        "missing": _document_names(request_type, entry.info.get("missing", []), language) if entry else "",
-        "amount": amount_text(req.amount, language) if req.amount is not None else "",
-    }
-    return context
+        "missing": lambda: _document_names(request_type(), entry.info.get("missing", []), language) if entry else "",
+        "amount": lambda: amount_text(req.amount, language) if req.amount is not None else "",
+    })
 
 
 def queue_citizen(event: str, req, entry=None, key: str | None = None, extra: dict | None = None) -> int:
@@ -72,7 +87,8 @@ def queue_citizen(event: str, req, entry=None, key: str | None = None, extra: di
     returns how many rows were added (0: already queued for this key)."""
     citizen = req.citizen
     language = citizen.preferred_language if citizen.preferred_language in ("ar", "en") else "ar"
-    context = {**citizen_context(req, entry, citizen, language), **(extra or {})}
+    context = citizen_context(req, entry, citizen, language)
+    context.update(extra or {})
     key = key or f"h{entry.id}"
     added = 0
     for channel, recipient in (("sms", citizen.phone), ("email", citizen.email)):
