@@ -15,6 +15,7 @@ calls the gateway outside any transaction and records the outcome.
 Adding a gateway: subclass `SmsGateway`, give it a `name` and `from_config`, decorate it with `@register`, and
 set `INTRANET_SMS_GATEWAY` to its name.
 """
+import abc
 import http.client
 import json
 import sys
@@ -60,7 +61,7 @@ def register(cls):
     return cls
 
 
-class SmsGateway:
+class SmsGateway(abc.ABC):
     """One attempt at one message; thread-safe (two consumer workers share nothing but may share an instance)."""
     name = "base"
 
@@ -68,8 +69,9 @@ class SmsGateway:
     def from_config(cls, config) -> "SmsGateway":
         return cls()
 
+    @abc.abstractmethod
     def send(self, notification) -> SendResult:
-        raise NotImplementedError
+        """One attempt at one SMS."""
 
     def close(self):
         """End of a batch: release connections."""

@@ -8,6 +8,7 @@ SMTP answers: 2xx accepted; a 5xx refusal of the recipient or of the message -> 
 connections, timeouts, and refusals of our own account (authentication, sender: a configuration to fix, not a
 reason to give up on the citizen) -> try again later.
 """
+import abc
 import smtplib
 import ssl
 import threading
@@ -46,14 +47,15 @@ def build_message(notification, sender: str) -> EmailMessage:
     return message
 
 
-class Mailer:
+class Mailer(abc.ABC):
     name = "base"
 
     def __init__(self, sender: str):
         self.sender = sender
 
+    @abc.abstractmethod
     def send(self, notification) -> SendResult:
-        raise NotImplementedError
+        """One attempt at one e-mail."""
 
     def close(self):
         pass
