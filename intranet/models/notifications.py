@@ -42,6 +42,20 @@ class Notification(BaseModel):
     resolved_by = pw.ForeignKeyField(Staff, null=True, backref="+", on_delete="RESTRICT", index=False)
     resolution_note = pw.TextField(default="")
 
+    @property
+    def is_failed(self) -> bool:
+        """Given up on: the citizen is on the desk's list to call."""
+        return self.status == "failed"
+
+    @property
+    def is_retrying(self) -> bool:
+        """Still to be sent after one attempt or more went wrong (or was held)."""
+        return self.status in ("queued", "sending") and self.attempts > 0
+
+    @property
+    def waits(self) -> bool:
+        return self.status == "queued"
+
     class Meta:
         indexes = (
             (("status", "next_attempt_at"), False),
