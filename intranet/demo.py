@@ -39,6 +39,7 @@ def _prepare_database(requests: int):
         if requests and not Request.select().exists():
             click.echo(f"seeding {requests} demo requests ...")
             seed(requests)
+            _demo_notifications()
         sample = current_app.config["INSTANCE_DIR"] / "sample-import.csv"
         if not sample.exists():  # a portal batch file to try Imports with: 200 rows, 10 of them with errors
             from intranet.intake import import_files
@@ -46,6 +47,25 @@ def _prepare_database(requests: int):
         if not ApiClient.select().exists():
             clients.create_client(None, "البوابة الوطنية للخدمات الإلكترونية (تجريبي)",
                                   ["requests:read", "requests:write"], token=DEMO_PORTAL_TOKEN)
+
+
+def _demo_notifications(steps: int = 400, failed: int = 6):
+    """The seed writes requests and history in bulk, without messages: give the latest steps theirs (the
+    consumer sends them to the demo's file gateway once it starts), and let a few citizens' messages have
+    failed, so the desk's list of citizens to call has someone on it."""
+    from intranet.db import transaction
+    from intranet.models import HistoryEntry, Notification, utcnow
+    from intranet.notify import events
+
+    with transaction():
+        for entry in (HistoryEntry.select().where(HistoryEntry.action.in_(("submit", "accept", "return", "reject")))
+                      .order_by(HistoryEntry.id.desc()).limit(steps)):
+            events.on_change(entry.request, entry)
+        gone = (Notification.select(Notification.id).where(Notification.channel == "sms")
+                .order_by(Notification.id).limit(failed))
+        Notification.update(status="failed", attempts=10, failed_at=utcnow(),
+                            last_error="gateway: the number is not reachable (absent subscriber)").where(
+            Notification.id.in_(gone)).execute()
 
 
 def _children(env, host, port, workers):
