@@ -116,3 +116,10 @@ def load(overrides: dict | None = None) -> dict:
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = _secret_key(instance)
     return settings
+
+
+def setting(name, default=None):
+    """A configuration value of the running app, or `default` outside one (and when it is not set)."""
+    from flask import current_app, has_app_context
+
+    return current_app.config.get(name, default) if has_app_context() else default

@@ -27,20 +27,20 @@ import hmac
 import http.client
 import json
 import logging
-import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from flask import current_app, has_app_context
 from peewee import SQL, fn
 
+from intranet.config import setting
 from intranet.db import transaction
 from intranet.intake.public import PUBLIC_ACTIONS, iso, public_event
 from intranet.models.intake import ApiClient, InboxEntry, WebhookAttempt, WebhookDelivery
 from intranet.models.people import utcnow
+from intranet.triggers import SoonTrigger
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +51,22 @@ UNDELIVERED = ("pending", "sending")
 DEFAULT_TIMEOUT_SECONDS = 5
 DEFAULT_MAX_ATTEMPTS = 12
 DEFAULT_BACKOFF_SECONDS = (10, 60, 300, 900, 3600, 3 * 3600)  # then every 3 hours
-TRIGGER_DELAY_SECONDS = 2  # the trigger must run after the change's transaction has committed
 USER_AGENT = "Diwan-Webhooks/1"
 
 
 # --- configuration ------------------------------------------------------------------------------------
 
-def _setting(name, default):
-    return current_app.config.get(name, default) if has_app_context() else default
-
 
 def timeout_seconds() -> float:
-    return float(_setting("WEBHOOK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+    return float(setting("WEBHOOK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
 
 
 def max_attempts() -> int:
-    return max(1, int(_setting("WEBHOOK_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
+    return max(1, int(setting("WEBHOOK_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
 
 
 def backoff_seconds() -> list[float]:
-    value = _setting("WEBHOOK_BACKOFF_SECONDS", DEFAULT_BACKOFF_SECONDS)
+    value = setting("WEBHOOK_BACKOFF_SECONDS", DEFAULT_BACKOFF_SECONDS)
     if isinstance(value, str):
         value = value.split(",")
     return [float(item) for item in value] or list(DEFAULT_BACKOFF_SECONDS)
@@ -79,7 +75,7 @@ def backoff_seconds() -> list[float]:
 def lease_seconds() -> float:
     """How long a claim lasts: well beyond one attempt (urllib's timeout applies per socket operation)."""
     default = max(60.0, 6 * timeout_seconds())
-    return float(_setting("WEBHOOK_LEASE_SECONDS", default))
+    return float(setting("WEBHOOK_LEASE_SECONDS", default))
 
 
 def delay_after(attempt: int) -> float:
@@ -118,34 +114,8 @@ def queue_for_change(req, entry) -> list[WebhookDelivery]:
     return created
 
 
-_trigger_lock = threading.Lock()
-_trigger_at = 0.0  # monotonic time at which this process's last scheduled trigger runs
-
-
-def _trigger_soon():
-    """Ask the job queue to deliver in a moment, once the change has committed.
-
-    We are inside the change's transaction, and there is no commit hook shared by SQLite and PostgreSQL; so the
-    task is scheduled a little later rather than enqueued now (it could otherwise run before the commit and find
-    nothing). A trigger already due in this process at least a second from now serves this change too. Losing a
-    trigger (queue unreachable, consumer killed) only delays the delivery until the minute's sweeper.
-    """
-    global _trigger_at
-    if not _setting("WEBHOOK_TRIGGER", True):
-        return
-    delay = float(_setting("WEBHOOK_TRIGGER_DELAY_SECONDS", TRIGGER_DELAY_SECONDS))
-    now = time.monotonic()
-    with _trigger_lock:
-        if _trigger_at - now >= min(1.0, delay / 2):
-            return
-        _trigger_at = now + delay
-    try:
-        from jobs.webhooks import deliver_soon  # jobs import the application, not the other way at import time
-        deliver_soon.schedule(delay=delay)
-    except Exception:  # noqa: BLE001  the change must not fail because the queue is down: the sweeper delivers
-        log.warning("could not schedule webhook delivery; the periodic sweeper will send it", exc_info=True)
-        with _trigger_lock:
-            _trigger_at = 0.0
+# called inside the change's transaction (queue_for_change): the delivery job runs a moment after it commits
+_trigger_soon = SoonTrigger("jobs.webhooks:deliver_soon", "WEBHOOK")
 
 
 # --- signing ----------------------------------------------------------------------------------------------

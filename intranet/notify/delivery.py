@@ -32,18 +32,18 @@ rows out, and any number of workers may run `deliver_due` at once.
   receipts change nothing.
 """
 import logging
-import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from datetime import time as clock
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 
+from intranet.config import setting
 from intranet.db import insert_row, is_sqlite, transaction
 from intranet.models.notifications import Notification, NotificationAttempt
 from intranet.models.people import utcnow
+from intranet.triggers import SoonTrigger
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +53,17 @@ DEFAULT_MAX_ATTEMPTS = 10
 DEFAULT_BATCH_SIZE = 20
 DEFAULT_FLUSH_EVERY = 10
 DEFAULT_BREAKER_FAILURES = 5
-TRIGGER_DELAY_SECONDS = 2  # the trigger must run after the change's transaction has committed
 
 
 # --- configuration ------------------------------------------------------------------------------------
 
-def _setting(name, default):
-    return current_app.config.get(name, default) if has_app_context() else default
-
 
 def max_attempts() -> int:
-    return max(1, int(_setting("NOTIFY_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
+    return max(1, int(setting("NOTIFY_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
 
 
 def backoff_seconds() -> list[float]:
-    value = _setting("NOTIFY_BACKOFF_SECONDS", DEFAULT_BACKOFF_SECONDS)
+    value = setting("NOTIFY_BACKOFF_SECONDS", DEFAULT_BACKOFF_SECONDS)
     if isinstance(value, str):
         value = [item for item in value.split(",") if item.strip()]
     return [float(item) for item in value] or list(DEFAULT_BACKOFF_SECONDS)
@@ -80,21 +76,21 @@ def delay_after(attempt: int) -> float:
 
 
 def batch_size() -> int:
-    return max(1, int(_setting("NOTIFY_BATCH_SIZE", DEFAULT_BATCH_SIZE)))
+    return max(1, int(setting("NOTIFY_BATCH_SIZE", DEFAULT_BATCH_SIZE)))
 
 
 def lease_seconds(batch: int | None = None) -> float:
     """How long a claim lasts: every row of a batch may take a few timeouts (urllib's and smtplib's timeouts
     apply per socket operation). A worker stops sending a batch half-way through its lease (see `_send_batch`)."""
-    configured = _setting("NOTIFY_LEASE_SECONDS", None)
+    configured = setting("NOTIFY_LEASE_SECONDS", None)
     if configured:
         return float(configured)
-    timeout = max(float(_setting("SMS_GATEWAY_TIMEOUT", 5)), float(_setting("SMTP_TIMEOUT", 10)))
+    timeout = max(float(setting("SMS_GATEWAY_TIMEOUT", 5)), float(setting("SMTP_TIMEOUT", 10)))
     return max(60.0, 30 + (batch or batch_size()) * 2 * timeout)
 
 
 def timezone_name() -> str:
-    return _setting("TIMEZONE", "Asia/Qatar") or "UTC"
+    return setting("TIMEZONE", "Asia/Qatar") or "UTC"
 
 
 def parse_quiet_hours(value) -> tuple[clock, clock] | None:
@@ -111,7 +107,7 @@ def parse_quiet_hours(value) -> tuple[clock, clock] | None:
 
 def quiet_until(now: datetime | None = None, window=None, zone: str | None = None) -> datetime | None:
     """If `now` (naive UTC) falls in the quiet hours, the naive UTC time they end; else None."""
-    window = parse_quiet_hours(_setting("QUIET_HOURS", "22:00-07:00")) if window is None else window
+    window = parse_quiet_hours(setting("QUIET_HOURS", "22:00-07:00")) if window is None else window
     if not window:
         return None
     start, end = window
@@ -129,46 +125,7 @@ def quiet_until(now: datetime | None = None, window=None, zone: str | None = Non
     return ends.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-# --- the trigger (inside the change's transaction) ---------------------------------------------------------
-
-class SoonTrigger:
-    """Schedule a job a moment after the current transaction, at most once per short interval per process.
-
-    There is no commit hook shared by SQLite and PostgreSQL, so the task is scheduled a little later rather than
-    enqueued now (it could otherwise run before the commit and find nothing). A trigger already due in this process
-    at least a second from now serves this change too. Losing one (queue unreachable, consumer killed) only delays
-    the work until the minute's sweeper. The same helper would serve the webhooks' `_trigger_soon`.
-    """
-
-    def __init__(self, task_path: str, setting_prefix: str, default_delay: float = TRIGGER_DELAY_SECONDS):
-        self.task_path, self.prefix, self.default_delay = task_path, setting_prefix, default_delay
-        self.lock = threading.Lock()
-        self.due_at = 0.0  # monotonic time at which this process's last scheduled trigger runs
-
-    def _task(self):
-        import importlib
-        module, _, name = self.task_path.partition(":")
-        return getattr(importlib.import_module(module), name)
-
-    def __call__(self) -> bool:
-        if not _setting(f"{self.prefix}_TRIGGER", True):
-            return False
-        delay = float(_setting(f"{self.prefix}_TRIGGER_DELAY_SECONDS", self.default_delay))
-        now = time.monotonic()
-        with self.lock:
-            if self.due_at - now >= min(1.0, delay / 2):
-                return False
-            self.due_at = now + delay
-        try:
-            self._task().schedule(delay=delay)
-        except Exception:  # noqa: BLE001  the change must not fail because the queue is down: the sweeper sends
-            log.warning("could not schedule %s; the periodic sweeper will do it", self.task_path, exc_info=True)
-            with self.lock:
-                self.due_at = 0.0
-            return False
-        return True
-
-
+# called inside the change's transaction (events.py): the delivery job runs a moment after it commits
 trigger_soon = SoonTrigger("jobs.notify:deliver_soon", "NOTIFY")
 
 
@@ -362,8 +319,8 @@ def deliver_due(limit: int = 200, now=None, time_budget: float | None = None, on
     """
     started = time.monotonic()
     counts = Counts(recovered=release_expired_leases(now))
-    flush_every = max(1, int(_setting("NOTIFY_FLUSH_EVERY", DEFAULT_FLUSH_EVERY)))
-    breaker = max(1, int(_setting("NOTIFY_BREAKER_FAILURES", DEFAULT_BREAKER_FAILURES)))
+    flush_every = max(1, int(setting("NOTIFY_FLUSH_EVERY", DEFAULT_FLUSH_EVERY)))
+    breaker = max(1, int(setting("NOTIFY_BREAKER_FAILURES", DEFAULT_BREAKER_FAILURES)))
     size = batch_size()
     failures = {"sms": 0, "email": 0}  # consecutive transient failures per channel in this run
     tripped: set[str] = set()
@@ -438,62 +395,3 @@ def _flush(pending: list[Outcome], now, counts: Counts):
             counts.retrying += 1
         else:
             setattr(counts, outcome, getattr(counts, outcome) + 1)
-
-
-# --- delivery receipts -------------------------------------------------------------------------------------
-
-RECEIPT_DELIVERED = {"delivered", "delivrd", "success", "delivered_to_handset"}
-RECEIPT_FAILED = {"failed", "undelivered", "undeliverable", "undeliv", "expired", "rejected", "rejectd"}
-RECEIPT_PENDING = {"accepted", "queued", "sent", "buffered", "enroute", "pending"}  # nothing to change
-
-
-def receipt_status(value) -> str | None:
-    """A gateway's status word -> 'delivered', 'failed', 'pending' or None (not understood)."""
-    word = str(value or "").strip().lower()
-    if word in RECEIPT_DELIVERED:
-        return "delivered"
-    if word in RECEIPT_FAILED:
-        return "failed"
-    if word in RECEIPT_PENDING:
-        return "pending"
-    return None
-
-
-def find_for_receipt(provider_ref=None, reference=None) -> Notification | None:
-    """The SMS a receipt is about: by our reference (the notification id we sent) or the gateway's message id."""
-    query = N.select(N.id, N.status, N.provider_ref).where(N.channel == "sms")
-    if reference not in (None, ""):
-        try:
-            number = int(str(reference))
-        except ValueError:
-            return None
-        return query.where(N.id == number).first()
-    if provider_ref:
-        return query.where(N.provider_ref == str(provider_ref)[:100]).order_by(N.id).first()
-    return None
-
-
-def apply_receipt(provider_ref=None, status="delivered", *, reference=None, at=None, error="") -> bool:
-    """Record a delivery receipt; False if no SMS has this reference or message id. Idempotent: a repeated or
-    late receipt changes nothing (delivered stays delivered; failed only follows an accepted message)."""
-    row = find_for_receipt(provider_ref, reference)
-    if row is None:
-        return False
-    word = receipt_status(status)
-    if word is None:
-        raise ValueError(f"unknown receipt status {status!r}")
-    if word == "pending":
-        return True
-    at = at or utcnow()
-    ref = {"provider_ref": str(provider_ref)[:100]} if provider_ref and not row.provider_ref else {}
-    with transaction():
-        if word == "delivered":
-            # the handset has it: the truth, even if we had given up on it (a lost acceptance)
-            N.update(status="delivered", delivered_at=at, lease_until=None, failed_at=None, last_error="",
-                     **ref).where((N.id == row.id) & (N.status != "delivered")).execute()
-        else:
-            N.update(status="failed", failed_at=at, lease_until=None,
-                     last_error=("delivery receipt: " + (error or str(status)))[:2000], **ref).where(
-                (N.id == row.id) & N.status.in_(("sending", "sent"))).execute()
-    return True
-

@@ -17,7 +17,7 @@ import hmac
 from flask import Blueprint, current_app, jsonify, request
 
 from intranet.extensions import csrf
-from intranet.notify import delivery
+from intranet.notify import receipts
 
 bp = Blueprint("sms_receipts", __name__, url_prefix="/notify/receipts")
 csrf.exempt(bp)
@@ -61,10 +61,10 @@ def sms():
         return _answer(422, ok=False, error="reference or message_id is required")
     if reference and not reference.isdigit():
         return _answer(422, ok=False, error="reference must be the notification number we sent")
-    if not status or delivery.receipt_status(status) is None:
+    if not status or receipts.receipt_status(status) is None:
         return _answer(422, ok=False, error="status must be delivered or failed (or an intermediate state)")
-    known = delivery.apply_receipt(message_id, status, reference=reference, error=_text(body.get("error"), 500) or "")
+    known = receipts.apply_receipt(message_id, status, reference=reference, error=_text(body.get("error"), 500) or "")
     if not known:
         return _answer(404, ok=False, error="no SMS has this reference")
-    row = delivery.find_for_receipt(message_id, reference)
+    row = receipts.find_for_receipt(message_id, reference)
     return _answer(200, ok=True, reference=str(row.id), status=row.status)
