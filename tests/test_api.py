@@ -103,6 +103,16 @@ def test_idempotency_key_replays_the_first_answer(client, portal):
     assert first.json == again.json
 
 
+def test_idempotency_key_reused_for_another_submission_is_refused(app, client, portal):
+    key = {"Idempotency-Key": "k-reused"}
+    first = client.post("/api/v1/requests", json=payload("P-R1"), headers=headers(portal.token, **key))
+    other = client.post("/api/v1/requests", json=payload("P-R2"), headers=headers(portal.token, **key))
+    assert first.status_code == 201 and other.status_code == 422
+    assert other.json["errors"][0]["field"] == "Idempotency-Key" and "P-R1" in other.json["errors"][0]["message"]
+    with app.app_context(), database.connection_context():
+        assert count(Request) == 1
+
+
 def test_invalid_payload_is_422_with_each_field_and_kept_as_rejected(app, client, portal):
     bad = payload(request_type="nope", fields={"amount": "abc"})
     bad["citizen"]["national_id"] = "12345"

@@ -271,6 +271,32 @@ def test_client_page_lists_webhook_deliveries(data, auth, client):
     assert "&lt;b&gt;timed out&lt;/b&gt;" in page and "<b>timed out" not in page
 
 
+def test_a_failed_delivery_can_be_sent_again_by_an_administrator(data, auth, client):
+    with data():
+        mine, other = _client(webhook_url="https://portal.example/hooks").client, _client().client
+        req = make_request(channel="electronic")
+        failed = WebhookDelivery.create(client=mine, request=req, event="rejected", payload="{}", status="failed",
+                                        attempts=12, last_error="HTTP 503")
+        done = WebhookDelivery.create(client=mine, request=req, event="moved_on", payload="{}", status="delivered",
+                                      attempts=1)
+    auth.login("supervisor1")
+    path = f"{BASE}/{mine.id}/deliveries/{failed.id}/redeliver"
+    assert client.post(path, data={"csrf_token": csrf_token(client, "/")}).status_code == 403
+    auth.logout()
+    auth.login("admin1")
+    page = client.get(f"{BASE}/{mine.id}").text
+    assert f"/deliveries/{failed.id}/redeliver" in page and f"/deliveries/{done.id}/redeliver" not in page
+    token = csrf_token(client, f"{BASE}/{mine.id}")
+    assert client.post(f"{BASE}/{other.id}/deliveries/{failed.id}/redeliver",
+                       data={"csrf_token": token}).status_code == 404  # not that client's
+    assert client.post(path, data={"csrf_token": token}).status_code == 303
+    assert client.post(f"{BASE}/{mine.id}/deliveries/{done.id}/redeliver", data={"csrf_token": token}).status_code == 303
+    with data():
+        again, untouched = WebhookDelivery.get_by_id(failed.id), WebhookDelivery.get_by_id(done.id)
+        assert (again.status, again.attempts, again.last_error) == ("pending", 0, "")
+        assert (untouched.status, untouched.attempts) == ("delivered", 1)
+
+
 # --- an inbox entry, shown safely ----------------------------------------------------------------------------
 
 def test_inbox_entry_escapes_a_script_payload_and_lists_its_errors(data, auth, client):

@@ -6,7 +6,7 @@ from peewee import JOIN
 
 from intranet.auth import permissions
 from intranet.htmx import render
-from intranet.intake import clients
+from intranet.intake import clients, webhooks
 from intranet.intake.client_forms import (DELIVERY_STATUS_LABELS, INBOX_STATUS_LABELS, SCOPE_LABELS, ClientForm,
                                           RevokeForm)
 from intranet.models import ApiClient, Request, Staff
@@ -122,6 +122,21 @@ def revoke(client_id):
     else:
         flash(_("This client's token was already revoked."), "info")
     return redirect(url_for("api_clients.detail", client_id=client.id), 303)
+
+
+@bp.post("/<int:client_id>/deliveries/<int:delivery_id>/redeliver")
+def redeliver(client_id, delivery_id):
+    """Send a failed webhook delivery again (e.g. the portal was down longer than the retries lasted)."""
+    delivery = WebhookDelivery.get_or_none((WebhookDelivery.id == delivery_id)
+                                           & (WebhookDelivery.client == client_id))
+    if delivery is None:
+        abort(404)
+    if webhooks.redeliver(delivery):
+        flash(_("The delivery will be sent again in a moment, with the same id: the portal drops it if it had it."),
+              "success")
+    else:
+        flash(_("Only a failed delivery can be sent again."), "info")
+    return redirect(url_for("api_clients.detail", client_id=client_id) + "#client-deliveries", 303)
 
 
 def _entry_or_404(entry_id) -> InboxEntry:

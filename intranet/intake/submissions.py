@@ -266,7 +266,7 @@ def receive(client, raw: bytes, content_type: str, idempotency_key: str | None, 
     unforeseen fails, so no payload is ever lost.
     """
     try:
-        outcome = _replayed_by_key(client, idempotency_key)
+        outcome = _replayed_by_key(client, idempotency_key, raw if payload is None else payload)
         if outcome is None:
             try:
                 checked = check(parse(raw if payload is None else payload), uploads)
@@ -283,15 +283,30 @@ def receive(client, raw: bytes, content_type: str, idempotency_key: str | None, 
     return outcome
 
 
-def _replayed_by_key(client, idempotency_key) -> Outcome | None:
-    """The first answer for this Idempotency-Key, when a request came of it."""
+def _reference_in(payload: bytes):
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return None
+    return body.get("portal_reference") if isinstance(body, dict) else None
+
+
+def _replayed_by_key(client, idempotency_key, payload: bytes) -> Outcome | None:
+    """The first answer for this Idempotency-Key, when a request came of it; the key sent again with another
+    submission (another portal reference) is refused rather than answered with the first one's receipt."""
     if not idempotency_key:
         return None
     first = fetch_one(InboxEntry, "inbox_by_key", lambda client_id, key: (
         InboxEntry.select(InboxEntry.request, InboxEntry.portal_reference)
         .where((InboxEntry.client == client_id) & (InboxEntry.idempotency_key == key)
                & InboxEntry.request.is_null(False)).order_by(InboxEntry.id)), client.id, idempotency_key)
-    return Outcome("replayed", 201, first.request, reference=first.portal_reference) if first else None
+    if first is None:
+        return None
+    if _reference_in(payload) != first.portal_reference:
+        return Outcome("rejected", 422, errors=[_error("Idempotency-Key", _(
+            "This Idempotency-Key was used for another submission (portal reference %(reference)s): "
+            "use a new key for a new submission.", reference=first.portal_reference))])
+    return Outcome("replayed", 201, first.request, reference=first.portal_reference)
 
 
 def refuse(client, raw: bytes, content_type: str, errors: list, http: int = 422) -> Outcome:

@@ -86,6 +86,11 @@ class WebhookDelivery(BaseModel):
     created_at = pw.DateTimeField(default=utcnow)
     delivered_at = pw.DateTimeField(null=True)
 
+    @property
+    def is_failed(self) -> bool:
+        """Given up on after the last attempt: an administrator may send it again."""
+        return self.status == "failed"
+
     class Meta:
         table_name = "webhook_delivery"
         indexes = (
