@@ -41,11 +41,32 @@ def load_definitions_command(path):
     click.echo(", ".join(f"{count} {name}" for name, count in counts.items()))
 
 
+@click.group("audit")
+def audit_group():
+    """The payouts' audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify():
+    """Recompute the hash chain from the first entry; exit 1 and name the first entry that does not fit."""
+    from intranet.payouts import audit
+
+    with db.database.connection_context():
+        verdict = audit.verify()
+    if verdict.ok:
+        click.echo(f"audit trail intact: {verdict.checked} entries")
+        return
+    click.echo(f"audit trail BROKEN at entry {verdict.broken_at} ({verdict.reason}); "
+               f"{verdict.checked} entries before it are intact", err=True)
+    raise SystemExit(1)
+
+
 def register(app):
     from intranet.demo import demo_command
     from intranet.seed import seed_demo_command
 
-    for command in (db_group, load_definitions_command, seed_demo_command, demo_command):
+    for command in (db_group, audit_group, load_definitions_command, seed_demo_command, demo_command):
         app.cli.add_command(command)
 
 
