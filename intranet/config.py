@@ -110,7 +110,12 @@ def load(overrides: dict | None = None) -> dict:
         "NOTIFY_BACKOFF_SECONDS": _env("NOTIFY_BACKOFF_SECONDS", "60,300,900,3600,14400"),
         "NOTIFY_MAX_ATTEMPTS": int(_env("NOTIFY_MAX_ATTEMPTS", 10)),
         "DIGEST_TIME": _env("DIGEST_TIME", "06:30"),
-        "CURRENCY": _env("CURRENCY", "QAR"),  # ISO 4217, of every amount (payments are in one currency)  # local time of the staff's morning digest e-mails
+        "CURRENCY": _env("CURRENCY", "QAR"),
+        # payouts (issue 7): a second, different supervisor approves above this amount; the same citizen, type
+        # and amount within these days is a suspected duplicate; approving needs the password again this recently
+        "PAYOUT_SECOND_APPROVAL_ABOVE": _env("PAYOUT_SECOND_APPROVAL_ABOVE", "50000"),
+        "PAYOUT_DUPLICATE_DAYS": int(_env("PAYOUT_DUPLICATE_DAYS", 90)),
+        "PAYOUT_REAUTH_MINUTES": int(_env("PAYOUT_REAUTH_MINUTES", 5)),  # ISO 4217, of every amount (payments are in one currency)  # local time of the staff's morning digest e-mails
     }
     settings.update(overrides)
     if not settings.get("SECRET_KEY"):

@@ -14,6 +14,7 @@ from intranet.auth import permissions
 from intranet.db import database, is_sqlite, transaction
 from intranet.intake import webhooks
 from intranet.notify import events
+from intranet.payouts import service as payouts
 from intranet.models import Attachment, Citizen, HistoryEntry, Request, Stage, utcnow
 
 allowed_actions = permissions.allowed_actions
@@ -98,6 +99,7 @@ def _record(req, actor, action, comment, stored, details=None, **change) -> Hist
     for item in stored:
         Attachment.create(request=req.id, history=entry, uploaded_by=actor, **vars(item))
     events.on_change(req, entry)  # the citizen's SMS and e-mail, in this transaction
+    payouts.create_for(req, entry)  # a completed money request: its payout, awaiting approval
     webhooks.queue_for_change(req, entry)  # electronic requests: the portal's deliveries, in this transaction
     return entry
 
@@ -285,6 +287,22 @@ def claim(actor, req, version, comment="", uploads=None) -> Outcome:
 
 def release(actor, req, version, comment="", uploads=None) -> Outcome:
     return _transition(req, actor, "release", version, comment, uploads, lambda fresh: {"assignee": None})
+
+
+def reopen(actor, req, comment: str) -> Outcome:
+    """A completed request back to its last stage, unassigned, because its payout was rejected (a supervisor's
+    decision on the payout, with the reason for the clerk)."""
+    if actor.role != "supervisor":
+        raise NotAllowed(_l("Only supervisors reject payouts."))
+    with transaction():
+        fresh = _fresh(req.id)
+        if fresh.status != "completed":
+            raise WorkflowError(_l("Only a completed request can be reopened."))
+        _apply(fresh, fresh.version, {"status": "open", "closed_at": None, "assignee": None,
+                                      "stage_due_at": _stage_due(fresh.stage, utcnow())})
+        entry = _record(fresh, actor, "reopen", comment, [], None, from_stage=fresh.stage_id, to_stage=fresh.stage_id,
+                        from_status="completed", to_status="open")
+    return Outcome(Request.get_by_id(req.id), entry)
 
 
 ACTIONS = {"accept": accept, "return": return_, "reject": reject, "resubmit": resubmit,

@@ -37,7 +37,7 @@ COMMON = [
     'CREATE INDEX "payout_party_payout_id" ON "payout_party" ("payout_id")',
     'CREATE UNIQUE INDEX "payout_party_payout_id_staff_id_role" ON "payout_party" ("payout_id", "staff_id", "role")',
     'CREATE INDEX "payout_approval_payout_id" ON "payout_approval" ("payout_id")',
-    'CREATE UNIQUE INDEX "payout_approval_payout_id_approver_id" ON "payout_approval" ("payout_id", "approver_id")',
+    'CREATE INDEX "payout_approval_payout_id_approver_id" ON "payout_approval" ("payout_id", "approver_id")',
     'CREATE INDEX "iban_change_citizen_id" ON "iban_change" ("citizen_id")',
     'CREATE INDEX "iban_change_status_requested_at" ON "iban_change" ("status", "requested_at")',
     'CREATE UNIQUE INDEX "payout_audit_hash" ON "payout_audit" ("hash")',

@@ -71,7 +71,8 @@ class PayoutApproval(BaseModel):
 
     class Meta:
         table_name = "payout_approval"
-        indexes = ((("payout", "approver"), True),)
+        # not unique: an approval voided by an IBAN change is kept, and the same person may approve again
+        indexes = ((("payout", "approver"), False),)
 
 
 class IbanChange(BaseModel):

@@ -10,7 +10,7 @@ HISTORY_LABELS = {
     "submit": _l("submitted the request"), "accept": _l("accepted"), "return": _l("returned it for correction"),
     "reject": _l("rejected it"), "resubmit": _l("resubmitted it corrected"), "comment": _l("commented"),
     "claim": _l("took it"), "release": _l("released it"), "assign": _l("assigned it"),
-    "answer": _l("answered it at the desk"),
+    "answer": _l("answered it at the desk"), "reopen": _l("reopened it: the payout was rejected"),
 }
 STATUS_LABELS = {
     "open": _l("Open"), "returned": _l("Returned for correction"),

@@ -1,0 +1,171 @@
+"""Payouts from creation to approval: four eyes, enforced here for every route.
+
+A completed money request becomes a payout in the same transaction as its final acceptance, with the citizen's
+IBAN at that moment. The people who had a hand in it (the clerk of the final acceptance, whoever entered the
+amount, whoever changed the citizen's IBAN) may never approve it; above a configured amount two different
+supervisors must; approving needs a recent re-authentication; a suspected duplicate needs a reason. Every
+action is written to the hash-chained audit trail in its own transaction.
+"""
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from intranet import db, reference
+from intranet.db import transaction
+from intranet.models import CitizenChange, RequestType, utcnow
+from intranet.models.payouts import IbanChange, Payout, PayoutApproval, PayoutParty
+from intranet.payouts import audit
+
+APPROVABLE = ("pending",)
+
+
+class PayoutRefused(Exception):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+@dataclass
+class Decision:
+    done: list = field(default_factory=list)  # payout ids
+    refused: dict = field(default_factory=dict)  # payout id -> message
+
+
+# --- creation (inside the final acceptance's transaction) ----------------------------------------------------
+
+def _threshold() -> Decimal:
+    return Decimal(str(current_app.config["PAYOUT_SECOND_APPROVAL_ABOVE"]))
+
+
+def suspected_duplicates(citizen_id, request_type_id, amount, excluding=None) -> list[int]:
+    """Payouts to the same citizen, of the same type and amount, within the configured days (not rejected)."""
+    since = utcnow() - dt.timedelta(days=current_app.config["PAYOUT_DUPLICATE_DAYS"])
+    query = (Payout.select(Payout.id)
+             .where((Payout.citizen == citizen_id) & (Payout.request_type == request_type_id)
+                    & (Payout.amount == amount) & (Payout.created_at >= since) & (Payout.status != "rejected")))
+    if excluding is not None:
+        query = query.where(Payout.id != excluding)
+    return [row.id for row in query.order_by(Payout.id)]
+
+
+def _iban_hands(citizen_id) -> set[int]:
+    """Staff who changed or confirmed the citizen's IBAN."""
+    hands = {change.changed_by_id for change in CitizenChange.select(CitizenChange.changed_by, CitizenChange.changes)
+             .where(CitizenChange.citizen == citizen_id) if "iban" in json.loads(change.changes or "{}")}
+    for change in IbanChange.select().where((IbanChange.citizen == citizen_id) & (IbanChange.status == "confirmed")):
+        hands |= {change.requested_by_id, change.decided_by_id}
+    return hands - {None}
+
+
+def create_for(req, entry) -> Payout | None:
+    """A money request's final acceptance makes its payout, pending approval; None for anything else."""
+    if entry.action != "accept" or entry.to_status != "completed" or req.amount is None:
+        return None
+    request_type = reference.cached("RequestType_by_id", req.request_type_id, RequestType.get_or_none)
+    if request_type is None or not request_type.is_money:
+        return None
+    citizen = req.citizen
+    amount = Decimal(str(req.amount))
+    duplicates = suspected_duplicates(citizen.id, req.request_type_id, amount)
+    payout = db.create(
+        Payout, request=req.id, citizen=citizen.id, request_type=req.request_type_id, department=req.department_id,
+        governorate=req.governorate_id, amount=amount, currency=current_app.config["CURRENCY"],
+        iban=citizen.iban or "", beneficiary=citizen.full_name, made_by=entry.actor_id,
+        approvals_needed=2 if amount > _threshold() else 1, duplicate_of=json.dumps(duplicates))
+    parties = {(entry.actor_id, "maker")}
+    if req.entered_by_id is not None:
+        parties.add((req.entered_by_id, "amount"))
+    parties |= {(staff_id, "iban") for staff_id in _iban_hands(citizen.id)}
+    for staff_id, role in sorted(parties):
+        PayoutParty.create(payout=payout.id, staff=staff_id, role=role)
+    audit.append(entry.actor, "payout_created", payout, request=req.tracking_number, amount=str(amount),
+                 currency=payout.currency, iban=payout.iban, duplicates=duplicates,
+                 approvals_needed=payout.approvals_needed)
+    return payout
+
+
+# --- approval -------------------------------------------------------------------------------------------------
+
+def _may_decide(actor, reauthenticated: bool):
+    if actor.role != "supervisor":
+        raise PayoutRefused(_l("Only supervisors approve or reject payouts."))
+    if not reauthenticated:
+        raise PayoutRefused(_l("Enter your password again to approve or reject payouts."))
+
+
+def refusal(actor, payout: Payout, override_reason: str = "") -> str | None:
+    """Why `actor` may not approve `payout` now (None: they may)."""
+    if payout.status not in APPROVABLE:
+        return str(_l("This payout is not awaiting approval."))
+    if PayoutParty.select().where((PayoutParty.payout == payout.id) & (PayoutParty.staff == actor.id)).exists():
+        return str(_l("You made this payout or changed its amount or IBAN: another supervisor must approve it."))
+    if PayoutApproval.select().where((PayoutApproval.payout == payout.id) & (PayoutApproval.approver == actor.id)
+                                     & PayoutApproval.voided_at.is_null()).exists():
+        return str(_l("You have approved this payout already: a second, different supervisor must approve it."))
+    if not payout.iban:
+        return str(_l("The citizen has no IBAN on file: record one before the payout is approved."))
+    if payout.duplicates and not override_reason.strip():
+        return str(_l("This may repeat an earlier payout: give the reason to approve it anyway."))
+    return None
+
+
+def approve(actor, payout_ids, reauthenticated: bool, override_reason: str = "") -> Decision:
+    """Approve each payout the actor may approve; the others are refused with the reason. One payout's approval is
+    one transaction, serialised on the payout's version: twenty clicks at once approve once."""
+    _may_decide(actor, reauthenticated)
+    decision = Decision()
+    for payout_id in dict.fromkeys(payout_ids):
+        with transaction():
+            payout = Payout.get_or_none(Payout.id == payout_id)
+            why = refusal(actor, payout, override_reason) if payout is not None else str(_l("No such payout."))
+            if why is not None:
+                decision.refused[payout_id] = why
+                continue
+            given = PayoutApproval.select().where((PayoutApproval.payout == payout.id)
+                                                  & PayoutApproval.voided_at.is_null()).count() + 1
+            changes = {"version": Payout.version + 1}
+            if given >= payout.approvals_needed:
+                changes.update(status="approved", decided_at=utcnow())
+            if payout.duplicates:
+                changes["override_reason"] = override_reason.strip()
+            moved = Payout.update(changes).where((Payout.id == payout.id) & (Payout.version == payout.version)
+                                                 & Payout.status.in_(APPROVABLE)).execute()
+            if moved != 1:
+                decision.refused[payout_id] = str(_l("Someone else decided on this payout a moment ago."))
+                continue
+            PayoutApproval.create(payout=payout.id, approver=actor.id, iban=payout.iban)
+            audit.append(actor, "payout_approved", payout, iban=payout.iban, amount=str(payout.amount),
+                         approvals=given, needed=payout.approvals_needed, override_reason=override_reason.strip())
+            decision.done.append(payout_id)
+    return decision
+
+
+def reject(actor, payout_ids, reason: str, reauthenticated: bool) -> Decision:
+    """Reject payouts awaiting approval or approved (not yet in a batch); each request goes back to its last
+    stage for the clerk, with the reason."""
+    from intranet import workflow
+
+    _may_decide(actor, reauthenticated)
+    if not (reason or "").strip():
+        raise PayoutRefused(_l("Write the reason: the clerk who gets the request back needs it."))
+    decision = Decision()
+    for payout_id in dict.fromkeys(payout_ids):
+        with transaction():
+            payout = Payout.get_or_none(Payout.id == payout_id)
+            if payout is None or payout.status not in ("pending", "approved"):
+                decision.refused[payout_id] = str(_l("This payout can no longer be rejected."))
+                continue
+            moved = Payout.update(status="rejected", reject_reason=reason.strip(), decided_at=utcnow(),
+                                  version=Payout.version + 1).where(
+                (Payout.id == payout.id) & (Payout.version == payout.version)).execute()
+            if moved != 1:
+                decision.refused[payout_id] = str(_l("Someone else decided on this payout a moment ago."))
+                continue
+            workflow.reopen(actor, payout.request, reason.strip())
+            audit.append(actor, "payout_rejected", payout, reason=reason.strip(), amount=str(payout.amount))
+            decision.done.append(payout_id)
+    return decision
