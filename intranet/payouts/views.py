@@ -1,0 +1,117 @@
+"""The supervisor's payout approval screen: pending payouts with filters, the total of what is ticked, and
+approve or reject many at once (the service decides who may; a fresh password is asked for first)."""
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from peewee import fn
+
+from intranet.auth import reauth
+from intranet.htmx import render
+from intranet.models import Citizen, Department, Governorate, Request, RequestType, utcnow
+from intranet.models.payouts import Payout, PayoutApproval
+from intranet.payouts import service
+
+bp = Blueprint("payouts", __name__, url_prefix="/payouts")
+PAGE = 50
+STATUS_TABS = ("pending", "approved")
+
+
+@bp.before_request
+@login_required
+def supervisors_only():
+    if current_user.role not in ("supervisor", "admin"):
+        abort(403)
+
+
+def _number(value):
+    try:
+        return Decimal(value) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def _filters(args) -> dict:
+    """Only known values: anything else is ignored, as on the queue page."""
+    chosen = {"status": args.get("status") if args.get("status") in STATUS_TABS else "pending"}
+    for key in ("type", "department", "governorate", "age"):
+        if str(args.get(key, "")).isdigit():
+            chosen[key] = int(args[key])
+    for key in ("min", "max"):
+        if (amount := _number(args.get(key))) is not None and amount >= 0:
+            chosen[key] = amount
+    return chosen
+
+
+def _query(chosen):
+    query = Payout.select().where(Payout.status == chosen["status"])
+    conditions = {"type": Payout.request_type, "department": Payout.department, "governorate": Payout.governorate}
+    for key, column in conditions.items():
+        if key in chosen:
+            query = query.where(column == chosen[key])
+    if "min" in chosen:
+        query = query.where(Payout.amount >= chosen["min"])
+    if "max" in chosen:
+        query = query.where(Payout.amount <= chosen["max"])
+    if "age" in chosen:
+        query = query.where(Payout.created_at <= utcnow() - dt.timedelta(days=chosen["age"]))
+    return query
+
+
+@bp.get("/")
+def index():
+    chosen = _filters(request.args)
+    query = _query(chosen)
+    count, total = query.select(fn.COUNT(Payout.id), fn.SUM(Payout.amount)).scalar(as_tuple=True)
+    after = request.args.get("after", type=int)
+    page = (query.select(Payout, Citizen, RequestType, Request.tracking_number).join(Citizen).switch(Payout)
+            .join(RequestType).switch(Payout).join(Request).order_by(Payout.id))
+    if after:
+        page = page.where(Payout.id > after)
+    rows = list(page.limit(PAGE + 1))
+    approvals = dict(PayoutApproval.select(PayoutApproval.payout, fn.COUNT(PayoutApproval.id))
+                     .where(PayoutApproval.payout.in_([row.id for row in rows]) & PayoutApproval.voided_at.is_null())
+                     .group_by(PayoutApproval.payout).tuples())
+    return render("payouts/index.html", "payouts/_payout_table.html", rows=rows[:PAGE],
+                  next_after=rows[PAGE - 1].id if len(rows) > PAGE else None, chosen=chosen, count=count,
+                  total=Decimal(total or 0), types=RequestType.select().where(RequestType.is_money == True),  # noqa: E712
+                  departments=Department.select().order_by(Department.id),
+                  governorates=Governorate.select().order_by(Governorate.id), fresh=reauth.fresh(user=current_user),
+                  may_decide=current_user.role == "supervisor", approvals=approvals)
+
+
+@bp.post("/selection")
+def selection():
+    """The number and sum of the ticked payouts (htmx, as the boxes change)."""
+    ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+    count, total = (Payout.select(fn.COUNT(Payout.id), fn.SUM(Payout.amount)).where(Payout.id.in_(ids))
+                    .scalar(as_tuple=True)) if ids else (0, 0)
+    return render("payouts/_selection.html", "payouts/_selection.html", count=count, total=Decimal(total or 0))
+
+
+@bp.post("/decide")
+def decide():
+    """Approve or reject the ticked payouts; every refusal is reported with its reason."""
+    ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+    back = url_for("payouts.index", **{k: v for k, v in request.args.items() if k != "after"})
+    if not ids:
+        flash(_("Tick the payouts to decide on first."), "error")
+        return redirect(back, 303)
+    if not reauth.fresh(user=current_user):
+        flash(_("Enter your password again, then decide."), "info")
+        return redirect(url_for("reauth.confirm", next=back), 303)
+    try:
+        if request.form.get("decision") == "reject":
+            decision = service.reject(current_user, ids, request.form.get("reason", ""), True)
+        else:
+            decision = service.approve(current_user, ids, True, request.form.get("override_reason", ""))
+    except service.PayoutRefused as refused:
+        flash(refused.message, "error")
+        return redirect(back, 303)
+    if decision.done:
+        flash(_("Decided: %(n)d payout(s).", n=len(decision.done)), "success")
+    for payout_id, why in decision.refused.items():
+        flash(_("Payout %(id)d: %(why)s", id=payout_id, why=why), "error")
+    return redirect(back, 303)
