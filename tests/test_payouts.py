@@ -119,3 +119,34 @@ def test_twenty_clicks_at_once_approve_once(staff, app, backend):
     assert sum(len(r.done) for r in results) == 1 and len(results) == 20
     assert PayoutApproval.select().count() == 1 and Payout.get_by_id(payout.id).status == "approved"
     assert audit.verify().ok
+
+
+NEW_IBAN = "QA54QNBA000000000000693123456"
+
+
+def test_a_new_iban_waits_for_a_second_person_and_voids_approvals(staff):
+    from intranet.models import Citizen
+    from intranet.validation import clean_iban
+    new_iban = clean_iban(NEW_IBAN)
+    req = complete(staff)
+    payout = Payout.get(Payout.request == req.id)
+    assert service.approve(staff["boss2"], [payout.id], True).done == [payout.id]
+    desk = make_staff("desk2", "reception", "reception")
+    change = service.request_iban_change(desk, req.citizen, new_iban, "حساب جديد")
+    assert change is not None and Citizen.get_by_id(req.citizen_id).iban == IBAN  # not yet
+    with pytest.raises(service.PayoutRefused):
+        service.confirm_iban_change(desk, change)  # the requester (and not a supervisor)
+    assert service.confirm_iban_change(staff["boss"], change) == 1
+    payout = Payout.get_by_id(payout.id)
+    assert (payout.status, payout.iban) == ("pending", new_iban)
+    assert PayoutApproval.get().voided_at is not None
+    assert Citizen.get_by_id(req.citizen_id).iban == new_iban
+    # whoever changed or confirmed the IBAN may not approve; boss2 may approve again for the new IBAN
+    assert "another supervisor" in service.approve(staff["boss"], [payout.id], True).refused[payout.id]
+    assert service.approve(staff["boss2"], [payout.id], True).done == [payout.id]
+    assert audit.verify().ok
+
+
+def test_without_payouts_under_way_a_new_iban_applies_at_once(staff):
+    citizen = make_citizen(iban=IBAN)
+    assert service.request_iban_change(make_staff("d3", "reception", "reception"), citizen, NEW_IBAN) is None

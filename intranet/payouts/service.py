@@ -169,3 +169,69 @@ def reject(actor, payout_ids, reason: str, reauthenticated: bool) -> Decision:
             audit.append(actor, "payout_rejected", payout, reason=reason.strip(), amount=str(payout.amount))
             decision.done.append(payout_id)
     return decision
+
+
+# --- IBAN changes while payouts are under way -------------------------------------------------------------------
+
+UNDER_WAY = ("pending", "approved")
+
+
+def payouts_under_way(citizen_id):
+    return Payout.select().where((Payout.citizen == citizen_id) & Payout.status.in_(UNDER_WAY))
+
+
+def request_iban_change(actor, citizen, new_iban: str, reason: str = "") -> IbanChange | None:
+    """With payouts under way, a new IBAN waits for a second person's confirmation (returned); without, None:
+    the caller applies it as any other correction."""
+    with transaction():
+        if not payouts_under_way(citizen.id).exists():
+            return None
+        change = IbanChange.create(citizen=citizen.id, old_iban=citizen.iban, new_iban=new_iban,
+                                   reason=(reason or "").strip(), requested_by=actor.id)
+        audit.append(actor, "iban_change_requested", None, citizen=citizen.id, old=citizen.iban, new=new_iban,
+                     change=change.id)
+    return change
+
+
+def _decidable(actor, change):
+    if actor.role != "supervisor":
+        raise PayoutRefused(_l("Only supervisors confirm IBAN changes."))
+    if actor.id == change.requested_by_id:
+        raise PayoutRefused(_l("You asked for this change: a second person must confirm it."))
+
+
+def confirm_iban_change(actor, change: IbanChange) -> int:
+    """Apply the new IBAN; approvals given for the old one are void and those payouts await approval again.
+    Returns how many payouts were affected."""
+    from intranet.models import Citizen
+
+    _decidable(actor, change)
+    now = utcnow()
+    with transaction():
+        if IbanChange.update(status="confirmed", decided_by=actor.id, decided_at=now).where(
+                (IbanChange.id == change.id) & (IbanChange.status == "pending")).execute() != 1:
+            raise PayoutRefused(_l("This change was decided already."))
+        Citizen.update(iban=change.new_iban, updated_at=now).where(Citizen.id == change.citizen_id).execute()
+        CitizenChange.create(citizen=change.citizen_id, changed_by=change.requested_by_id, changes=json.dumps(
+            {"iban": [change.old_iban, change.new_iban], "confirmed_by": actor.id}, ensure_ascii=False))
+        affected = list(payouts_under_way(change.citizen_id))
+        for payout in affected:
+            voided = PayoutApproval.update(voided_at=now, void_reason="IBAN changed").where(
+                (PayoutApproval.payout == payout.id) & PayoutApproval.voided_at.is_null()).execute()
+            Payout.update(iban=change.new_iban, status="pending", decided_at=None,
+                          version=Payout.version + 1).where(Payout.id == payout.id).execute()
+            for staff_id in {change.requested_by_id, actor.id}:
+                PayoutParty.insert(payout=payout.id, staff=staff_id, role="iban").on_conflict_ignore().execute()
+            audit.append(actor, "iban_changed", payout, old=change.old_iban, new=change.new_iban,
+                         approvals_voided=voided, change=change.id)
+    return len(affected)
+
+
+def refuse_iban_change(actor, change: IbanChange, reason: str):
+    _decidable(actor, change)
+    with transaction():
+        if IbanChange.update(status="refused", decided_by=actor.id, decided_at=utcnow(),
+                             reason=(reason or change.reason)).where(
+                (IbanChange.id == change.id) & (IbanChange.status == "pending")).execute() != 1:
+            raise PayoutRefused(_l("This change was decided already."))
+        audit.append(actor, "iban_change_refused", None, change=change.id, reason=reason)
