@@ -53,3 +53,29 @@ def test_deciding_asks_for_the_password_then_approves(client, auth, payouts, dat
     with data():
         assert Payout.get_by_id(payouts[0]).status == "approved"
         assert Payout.get_by_id(payouts[1]).status == "pending"
+
+
+def test_the_desk_changes_an_iban_and_a_supervisor_confirms_it(client, auth, payouts, data):
+    from intranet.models import Citizen
+    from intranet.models.payouts import IbanChange
+    from tests.test_payouts import NEW_IBAN
+    with data():
+        citizen = Payout.get_by_id(payouts[0]).citizen
+    auth.login("reception1")
+    path = f"/reception/citizens/{citizen.id}/edit"
+    form = {"csrf_token": csrf_token(client, path), "full_name": citizen.full_name, "phone": citizen.phone,
+            "governorate": str(citizen.governorate_id), "iban": NEW_IBAN, "email": "", "preferred_language": "ar"}
+    assert client.post(path, data=form).status_code == 303
+    with data():
+        assert Citizen.get_by_id(citizen.id).iban != NEW_IBAN and IbanChange.get().status == "pending"
+    auth.logout()
+    auth.login("supervisor1")
+    page = client.get(PATH + "iban-changes").text
+    assert NEW_IBAN in page
+    with data():
+        change_id = IbanChange.get().id
+    assert client.post(f"{PATH}iban-changes/{change_id}", data={"csrf_token": csrf_token(client, PATH),
+                                                                 "decision": "confirm"}).status_code == 303
+    with data():
+        assert Citizen.get_by_id(citizen.id).iban == NEW_IBAN
+        assert Payout.get_by_id(payouts[0]).iban == NEW_IBAN

@@ -115,3 +115,31 @@ def decide():
     for payout_id, why in decision.refused.items():
         flash(_("Payout %(id)d: %(why)s", id=payout_id, why=why), "error")
     return redirect(back, 303)
+
+
+@bp.get("/iban-changes")
+def iban_changes():
+    """New IBANs of citizens with payouts under way, waiting for a second person."""
+    from intranet.models.payouts import IbanChange
+
+    changes = (IbanChange.select(IbanChange, Citizen).join(Citizen).where(IbanChange.status == "pending")
+               .order_by(IbanChange.id).limit(200))
+    return render("payouts/iban_changes.html", "payouts/iban_changes.html", changes=list(changes),
+                  may_decide=current_user.role == "supervisor")
+
+
+@bp.post("/iban-changes/<int:change_id>")
+def decide_iban_change(change_id):
+    from intranet.models.payouts import IbanChange
+
+    change = IbanChange.get_or_none(IbanChange.id == change_id) or abort(404)
+    try:
+        if request.form.get("decision") == "refuse":
+            service.refuse_iban_change(current_user, change, request.form.get("reason", ""))
+            flash(_("The IBAN change was refused."), "success")
+        else:
+            affected = service.confirm_iban_change(current_user, change)
+            flash(_("The new IBAN applies; %(n)d payout(s) await approval again.", n=affected), "success")
+    except service.PayoutRefused as refused:
+        flash(refused.message, "error")
+    return redirect(url_for("payouts.iban_changes"), 303)

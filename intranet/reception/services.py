@@ -60,19 +60,25 @@ EDITABLE = ("full_name", "phone", "governorate", "iban", "email", "preferred_lan
 
 def update_citizen(actor, citizen, **values) -> dict:
     """Correct a citizen's details; the fields that changed are recorded with who and when, in the same
-    transaction. Returns {field: [old, new]} (empty when nothing changed)."""
+    transaction. Returns {field: [old, new]} (empty when nothing changed). A new IBAN while payouts are under
+    way is not applied here: it waits for a second person (payouts.service), reported as {"iban_pending": ...}."""
+    from intranet.payouts import service as payouts
+
     current = {name: getattr(citizen, "governorate_id" if name == "governorate" else name) for name in EDITABLE}
     changed = {name: [current[name], values[name] or None] for name in EDITABLE
                if (values[name] or None) != current[name]}
+    pending = {}
+    if "iban" in changed and changed["iban"][1] and payouts.request_iban_change(actor, citizen, changed["iban"][1]):
+        pending = {"iban_pending": changed.pop("iban")}
     if not changed:
-        return {}
+        return pending
     update = {name: new for name, (_, new) in changed.items()}
     if "full_name" in update:
         update["name_search"] = search_text(update["full_name"])
     with transaction():
         Citizen.update(updated_at=utcnow(), **update).where(Citizen.id == citizen.id).execute()
         CitizenChange.create(citizen=citizen.id, changed_by=actor.id, changes=json.dumps(changed, ensure_ascii=False))
-    return changed
+    return {**changed, **pending}
 
 
 def register_citizen(full_name, national_id, phone, governorate_id, preferred_language, iban=None,

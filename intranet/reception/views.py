@@ -68,6 +68,8 @@ def edit_citizen(citizen_id):
     form.governorate.choices = services.governorate_choices(locale_code())
     if form.validate_on_submit():
         changed = services.update_citizen(current_user, citizen, **{name: form[name].data for name in services.EDITABLE})
+        if changed.pop("iban_pending", None):
+            flash(_("The new IBAN waits for a supervisor's confirmation: this citizen has payouts under way."), "info")
         flash(_("Saved.") if changed else _("Nothing was changed."), "success")
         return redirect(url_for("reception.index", national_id=citizen.national_id), 303)
     status = 422 if request.method == "POST" else 200
