@@ -89,3 +89,8 @@ def can_edit_message_templates(user) -> bool:
 def can_follow_up_unreachable(user) -> bool:
     """Citizens whose messages could not be delivered, to call: the reception desk, supervisors, administrators."""
     return user.role in ("reception", "supervisor", "admin")
+
+
+def can_see_payouts(user) -> bool:
+    """The approval screen: supervisors decide, administrators look."""
+    return user.role in ("supervisor", "admin")

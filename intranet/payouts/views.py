@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from peewee import fn
 
-from intranet.auth import reauth
+from intranet.auth import permissions, reauth
 from intranet.htmx import render
 from intranet.models import Citizen, Department, Governorate, Request, RequestType, utcnow
 from intranet.models.payouts import Payout, PayoutApproval
@@ -22,7 +22,7 @@ STATUS_TABS = ("pending", "approved")
 @bp.before_request
 @login_required
 def supervisors_only():
-    if current_user.role not in ("supervisor", "admin"):
+    if not permissions.can_see_payouts(current_user):
         abort(403)
 
 

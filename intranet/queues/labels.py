@@ -32,7 +32,7 @@ def document_name(request_type, code) -> str:
 
 
 def init_app(app):
-    from intranet.auth.permissions import (can_edit_message_templates, can_enter_requests,
+    from intranet.auth.permissions import (can_edit_message_templates, can_enter_requests, can_see_payouts,
                                            can_follow_up_unreachable, can_import_requests, can_manage_api_clients,
                                            can_open_queues, can_print_receipt, can_reassign, can_take_from)
     from intranet.queues.filters import AGES, SLA_STATES, SORTS, TABS, QueueFilters, sla_state
@@ -44,6 +44,7 @@ def init_app(app):
         SLA_STATES=SLA_STATES, AGES=AGES, SORTS=SORTS, ACTION_KEYS=ACTION_KEYS, document_name=document_name,
         empty_filters=QueueFilters, can_print_receipt=can_print_receipt,
         can_import_requests=can_import_requests, can_manage_api_clients=can_manage_api_clients,
-        can_edit_message_templates=can_edit_message_templates, can_follow_up_unreachable=can_follow_up_unreachable)
+        can_edit_message_templates=can_edit_message_templates, can_follow_up_unreachable=can_follow_up_unreachable,
+        can_see_payouts=can_see_payouts)
     app.jinja_env.globals.update(ACTION_LABELS=ACTION_LABELS, HISTORY_LABELS=HISTORY_LABELS,
                                  STATUS_LABELS=STATUS_LABELS, CHANNEL_LABELS=CHANNEL_LABELS)
