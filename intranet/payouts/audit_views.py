@@ -48,7 +48,7 @@ def entries_page(before: int | None, size: int = PAGE_SIZE) -> tuple[list[AuditE
 
 
 def _page(verdict=None):
-    entries, next_before = entries_page(request.args.get("before", type=int))
+    entries, next_before = entries_page(request.args.get("before", type=int), PAGE_SIZE)
     return render("payouts/audit.html", entries=entries, next_before=next_before, verdict=verdict,
                   pretty=pretty, REASONS=REASONS)
 
