@@ -54,7 +54,7 @@ def test_the_maker_and_whoever_entered_the_amount_may_not_approve(staff):
     req = complete(staff, entered_by=boss)  # a supervisor entered the request with its amount at the desk
     payout = Payout.get(Payout.request == req.id)
     decision = service.approve(boss, [payout.id], reauthenticated=True)
-    assert decision.done == [] and "another supervisor" in decision.refused[payout.id]
+    assert decision.done == [] and "مشرف آخر" in decision.refused[payout.id]
     with pytest.raises(service.PayoutRefused):
         service.approve(staff["health"], [payout.id], reauthenticated=True)  # a clerk, and the maker
     with pytest.raises(service.PayoutRefused):
@@ -71,7 +71,7 @@ def test_above_the_threshold_two_different_supervisors(staff, app):
     assert service.approve(staff["boss"], [payout.id], True).done == [payout.id]
     assert Payout.get_by_id(payout.id).status == "pending"
     again = service.approve(staff["boss"], [payout.id], True)
-    assert again.done == [] and "second, different" in again.refused[payout.id]
+    assert again.done == [] and "مشرف ثانٍ مختلف" in again.refused[payout.id]
     assert service.approve(staff["boss2"], [payout.id], True).done == [payout.id]
     assert Payout.get_by_id(payout.id).status == "approved"
 
@@ -82,7 +82,7 @@ def test_a_suspected_duplicate_needs_a_reason(staff):
     second = Payout.get(Payout.request == complete(staff, citizen=citizen).id)
     assert second.duplicates == [first.id] and first.duplicates == []
     refused = service.approve(staff["boss"], [second.id], True)
-    assert "reason" in refused.refused[second.id]
+    assert "اذكر سبب" in refused.refused[second.id]
     assert service.approve(staff["boss"], [second.id], True, "فاتورتان مختلفتان لعلاجين").done == [second.id]
     assert Payout.get_by_id(second.id).override_reason == "فاتورتان مختلفتان لعلاجين"
 
@@ -142,7 +142,7 @@ def test_a_new_iban_waits_for_a_second_person_and_voids_approvals(staff):
     assert PayoutApproval.get().voided_at is not None
     assert Citizen.get_by_id(req.citizen_id).iban == new_iban
     # whoever changed or confirmed the IBAN may not approve; boss2 may approve again for the new IBAN
-    assert "another supervisor" in service.approve(staff["boss"], [payout.id], True).refused[payout.id]
+    assert "مشرف آخر" in service.approve(staff["boss"], [payout.id], True).refused[payout.id]
     assert service.approve(staff["boss2"], [payout.id], True).done == [payout.id]
     assert audit.verify().ok
 
