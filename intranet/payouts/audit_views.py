@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from peewee import JOIN
 
+from intranet.auth import permissions
 from intranet.htmx import render
 from intranet.models import Staff
 from intranet.models.payouts import AuditEntry
@@ -13,7 +14,6 @@ from intranet.payouts import audit
 
 bp = Blueprint("payout_audit", __name__, url_prefix="/payouts/audit")
 PAGE_SIZE = 50
-READERS = ("supervisor", "admin")
 REASONS = {  # audit.verify() explains in English for the command line; the page says it in the reader's language
     "its previous hash is not the hash of the entry before it":
         _l("its previous hash is not the hash of the entry before it (an entry was removed or inserted)"),
@@ -25,7 +25,7 @@ REASONS = {  # audit.verify() explains in English for the command line; the page
 @login_required
 def readers_only():
     """Supervisors and administrators read the audit trail."""
-    if current_user.role not in READERS:
+    if not permissions.can_see_payouts(current_user):
         abort(403)
 
 

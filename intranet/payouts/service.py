@@ -193,11 +193,18 @@ def request_iban_change(actor, citizen, new_iban: str, reason: str = "") -> Iban
     return change
 
 
-def _decidable(actor, change):
+def iban_change_refusal(actor, change):
+    """Why `actor` may not confirm or refuse `change` (None: they may)."""
     if actor.role != "supervisor":
-        raise PayoutRefused(_l("Only supervisors confirm IBAN changes."))
+        return _l("Only supervisors confirm IBAN changes.")
     if actor.id == change.requested_by_id:
-        raise PayoutRefused(_l("You asked for this change: a second person must confirm it."))
+        return _l("You asked for this change: a second person must confirm it.")
+    return None
+
+
+def _decidable(actor, change):
+    if (why := iban_change_refusal(actor, change)) is not None:
+        raise PayoutRefused(why)
 
 
 def confirm_iban_change(actor, change: IbanChange) -> int:

@@ -10,8 +10,8 @@ from peewee import fn
 
 from intranet.auth import permissions, reauth
 from intranet.htmx import render
-from intranet.models import Citizen, Department, Governorate, Request, RequestType, utcnow
-from intranet.models.payouts import Payout, PayoutApproval
+from intranet.models import Citizen, Department, Governorate, Request, RequestType, Staff, utcnow
+from intranet.models.payouts import IbanChange, Payout, PayoutApproval
 from intranet.payouts import service
 
 bp = Blueprint("payouts", __name__, url_prefix="/payouts")
@@ -120,18 +120,15 @@ def decide():
 @bp.get("/iban-changes")
 def iban_changes():
     """New IBANs of citizens with payouts under way, waiting for a second person."""
-    from intranet.models.payouts import IbanChange
-
-    changes = (IbanChange.select(IbanChange, Citizen).join(Citizen).where(IbanChange.status == "pending")
-               .order_by(IbanChange.id).limit(200))
+    changes = (IbanChange.select(IbanChange, Citizen, Staff).join(Citizen).switch(IbanChange)
+               .join(Staff, on=(IbanChange.requested_by == Staff.id)).where(IbanChange.status == "pending")
+               .order_by(IbanChange.id).limit(200))  # one query: the citizen and who asked, for every row
     return render("payouts/iban_changes.html", "payouts/iban_changes.html", changes=list(changes),
-                  may_decide=current_user.role == "supervisor")
+                  may_decide=lambda change: service.iban_change_refusal(current_user, change) is None)
 
 
 @bp.post("/iban-changes/<int:change_id>")
 def decide_iban_change(change_id):
-    from intranet.models.payouts import IbanChange
-
     change = IbanChange.get_or_none(IbanChange.id == change_id) or abort(404)
     try:
         if request.form.get("decision") == "refuse":
