@@ -15,6 +15,8 @@ def create_app(config: dict | None = None) -> Flask:
     from intranet.intake import api, client_views, import_views
     from intranet.notify import delivery_receipts, desk_views, template_views
     from intranet.payouts import audit_views as payout_audit_views
+    from intranet.payouts import batch_views as payout_batch_views
+    from intranet.payouts import return_views as payout_return_views
     from intranet.payouts import views as payout_views
     from intranet.queues import labels
     from intranet.queues import views as queue_views
@@ -33,7 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
     api.init_app(app)
     for blueprint in (auth_views.bp, health_bp, queue_views.bp, reception_views.bp, receipt_views.bp,
                       ticket_views.bp, api.bp, client_views.bp, import_views.bp, desk_views.bp, delivery_receipts.bp,
-                      template_views.bp, reauth_views.bp, payout_audit_views.bp, payout_views.bp):
+                      template_views.bp, reauth_views.bp, payout_audit_views.bp, payout_views.bp,
+                      payout_batch_views.bp, payout_return_views.bp):
         app.register_blueprint(blueprint)
 
     from intranet.cli import register

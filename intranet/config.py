@@ -110,12 +110,22 @@ def load(overrides: dict | None = None) -> dict:
         "NOTIFY_BACKOFF_SECONDS": _env("NOTIFY_BACKOFF_SECONDS", "60,300,900,3600,14400"),
         "NOTIFY_MAX_ATTEMPTS": int(_env("NOTIFY_MAX_ATTEMPTS", 10)),
         "DIGEST_TIME": _env("DIGEST_TIME", "06:30"),
-        "CURRENCY": _env("CURRENCY", "QAR"),
+        "CURRENCY": _env("CURRENCY", "QAR"),  # ISO 4217, of every amount (payments are in one currency)
         # payouts (issue 7): a second, different supervisor approves above this amount; the same citizen, type
         # and amount within these days is a suspected duplicate; approving needs the password again this recently
         "PAYOUT_SECOND_APPROVAL_ABOVE": _env("PAYOUT_SECOND_APPROVAL_ABOVE", "50000"),
         "PAYOUT_DUPLICATE_DAYS": int(_env("PAYOUT_DUPLICATE_DAYS", 90)),
-        "PAYOUT_REAUTH_MINUTES": int(_env("PAYOUT_REAUTH_MINUTES", 5)),  # ISO 4217, of every amount (payments are in one currency)  # local time of the staff's morning digest e-mails
+        "PAYOUT_REAUTH_MINUTES": int(_env("PAYOUT_REAUTH_MINUTES", 5)),
+        # bank files: where released files are archived, the pain.001 version, the institution's account (the
+        # debtor), the banks' CSV layouts (JSON, see intranet/payouts/files.py), and how long an export run holds
+        # its batch before the sweeper hands it to another run
+        "PAYOUT_ARCHIVE_DIR": Path(_env("PAYOUT_ARCHIVE_DIR", instance / "payout-files")),
+        "PAYOUT_PAIN_VERSION": _env("PAYOUT_PAIN_VERSION", "pain.001.001.09"),
+        "PAYOUT_DEBTOR_NAME": _env("PAYOUT_DEBTOR_NAME", "Diwan Citizen Affairs"),
+        "PAYOUT_DEBTOR_IBAN": _env("PAYOUT_DEBTOR_IBAN", "QA78QNBA000000000123456789012"),
+        "PAYOUT_DEBTOR_BIC": _env("PAYOUT_DEBTOR_BIC", "QNBAQAQA"),
+        "PAYOUT_BANK_PROFILES": _env("PAYOUT_BANK_PROFILES", ""),
+        "PAYOUT_EXPORT_LEASE_SECONDS": int(_env("PAYOUT_EXPORT_LEASE_SECONDS", 60)),
     }
     settings.update(overrides)
     if not settings.get("SECRET_KEY"):

@@ -8,17 +8,22 @@ from intranet.models.requests import (
 from intranet.models.notifications import MessageTemplate, Notification, NotificationAttempt  # noqa: E402
 from intranet.models.tickets import VisitorTicket  # noqa: E402
 from intranet.models.intake import ApiClient, ImportBatch, InboxEntry, WebhookAttempt, WebhookDelivery  # noqa: E402
-from intranet.models.payouts import AuditEntry, IbanChange, Payout, PayoutApproval, PayoutParty  # noqa: E402
+from intranet.models.payouts import (  # noqa: E402
+    AuditEntry, BankReturn, BatchItem, ExportDownload, ExportFile, IbanChange, Payout, PayoutApproval, PayoutBatch,
+    PayoutParty,
+)
 
 MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, TrackingSequence, Request,
           HistoryEntry, Attachment, Notification, VisitorTicket, CitizenChange,
           ApiClient, InboxEntry, WebhookDelivery, WebhookAttempt, ImportBatch, NotificationAttempt, MessageTemplate,
-          Payout, PayoutParty, PayoutApproval, IbanChange, AuditEntry]
+          Payout, PayoutParty, PayoutApproval, IbanChange, AuditEntry, PayoutBatch, BatchItem, ExportFile,
+          ExportDownload, BankReturn]
 
 __all__ = [
     "ROLES", "CHANNELS", "OPEN_STATUSES", "CLOSED_STATUSES", "STATUSES", "MODELS", "utcnow",
     "Citizen", "CitizenChange", "Department", "Governorate", "Staff", "RequestType", "Stage", "TrackingSequence",
     "Request", "HistoryEntry", "Attachment", "Notification", "VisitorTicket",
     "NotificationAttempt", "MessageTemplate", "Payout", "PayoutParty", "PayoutApproval", "IbanChange",
-    "AuditEntry", "ApiClient", "InboxEntry", "WebhookDelivery", "WebhookAttempt", "ImportBatch",
+    "AuditEntry", "PayoutBatch", "BatchItem", "ExportFile", "ExportDownload", "BankReturn", "ApiClient",
+    "InboxEntry", "WebhookDelivery", "WebhookAttempt", "ImportBatch",
 ]

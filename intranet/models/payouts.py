@@ -110,3 +110,119 @@ class AuditEntry(BaseModel):
     @property
     def info(self) -> dict:
         return json.loads(self.details or "{}")
+
+
+# --- batches, bank files and the bank's answer ---------------------------------------------------------------
+
+# draft: payouts gathered, nothing written; exporting: a job writes the files (resumable); released: the files
+# are final and archived; cancelled: a draft given up (its payouts are approved again)
+BATCH_STATUSES = ("draft", "exporting", "released", "cancelled")
+# an item's fate: "" in the batch (or exported, no answer yet), paid or failed by the bank's return file, removed
+# when its draft batch was cancelled. Only "" and paid hold the payout: one live export per payout (an index).
+ITEM_OUTCOMES = ("", "paid", "failed", "removed")
+FILE_KINDS = ("pain001", "csv", "xlsx")
+
+
+class PayoutBatch(BaseModel):
+    reference = pw.CharField(max_length=35, unique=True)  # the pain.001 message id, unique for ever
+    bank = pw.CharField(max_length=30)  # the bank profile: the CSV's columns
+    pain_version = pw.CharField(max_length=20)
+    language = pw.CharField(max_length=5, default="ar")  # of the finance sheet
+    currency = pw.CharField(max_length=3)
+    status = pw.CharField(max_length=12, default="draft")
+    item_count = pw.IntegerField(default=0)
+    item_total = pw.DecimalField(max_digits=16, decimal_places=3, default=0)
+    created_by = pw.ForeignKeyField(Staff, on_delete="RESTRICT", backref="+", index=False)
+    created_at = pw.DateTimeField(default=utcnow)
+    started_by = pw.ForeignKeyField(Staff, null=True, on_delete="RESTRICT", backref="+", index=False)
+    started_at = pw.DateTimeField(null=True)  # the files' creation time, the same in every run
+    released_at = pw.DateTimeField(null=True)
+    # the export run: which step, how far, who holds it (a token checked at release) and until when
+    phase = pw.CharField(max_length=12, default="")
+    done = pw.IntegerField(default=0)
+    run_token = pw.CharField(max_length=32, default="")
+    lease_until = pw.DateTimeField(null=True)
+    runs = pw.IntegerField(default=0)
+    error = pw.TextField(default="")
+    version = pw.IntegerField(default=1)
+
+    class Meta:
+        table_name = "payout_batch"
+        indexes = ((("status", "id"), False),)
+
+
+class BatchItem(BaseModel):
+    """A payout in a batch, with what the files say (frozen when the batch is made)."""
+    batch = pw.ForeignKeyField(PayoutBatch, backref="items", on_delete="RESTRICT", index=False)
+    payout = pw.ForeignKeyField(Payout, backref="batch_items", on_delete="RESTRICT", index=False)
+    seq = pw.IntegerField()
+    end_to_end = pw.CharField(max_length=35, unique=True)
+    amount = pw.DecimalField(max_digits=14, decimal_places=3)
+    iban = pw.CharField(max_length=34)
+    beneficiary = pw.CharField(max_length=200)
+    outcome = pw.CharField(max_length=8, default="")
+    outcome_reason = pw.TextField(default="")
+    outcome_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "batch_item"
+        indexes = ((("batch", "seq"), True), (("payout", "id"), False))
+
+
+# a payout is in one live export only: the database refuses a second item while the first is not failed or removed
+BatchItem.add_index(BatchItem.index(BatchItem.payout, unique=True, name="batch_item_one_live_export",
+                                    where=BatchItem.outcome.in_(("", "paid"))))
+
+
+class ExportFile(BaseModel):
+    """A released file: what it holds, computed from the rows written, and its SHA-256."""
+    batch = pw.ForeignKeyField(PayoutBatch, backref="files", on_delete="RESTRICT", index=False)
+    kind = pw.CharField(max_length=8)
+    name = pw.CharField(max_length=120)
+    path = pw.CharField(max_length=300)  # within the archive folder
+    size = pw.BigIntegerField()
+    sha256 = pw.CharField(max_length=64)
+    tx_count = pw.IntegerField()
+    ctrl_sum = pw.DecimalField(max_digits=16, decimal_places=3)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "export_file"
+        indexes = ((("batch", "kind"), True),)
+
+
+class ExportDownload(BaseModel):
+    file = pw.ForeignKeyField(ExportFile, backref="downloads", on_delete="RESTRICT", index=False)
+    staff = pw.ForeignKeyField(Staff, on_delete="RESTRICT", backref="+", index=False)
+    at = pw.DateTimeField(default=utcnow)
+    address = pw.CharField(max_length=45, default="")
+
+    class Meta:
+        table_name = "export_download"
+        indexes = ((("file", "at"), False),)
+
+
+class BankReturn(BaseModel):
+    """A bank's result file imported for a batch, with its counts, the totals it reconciles and its report."""
+    batch = pw.ForeignKeyField(PayoutBatch, backref="returns", on_delete="RESTRICT", index=False)
+    filename = pw.CharField(max_length=200)
+    sha256 = pw.CharField(max_length=64)
+    imported_by = pw.ForeignKeyField(Staff, on_delete="RESTRICT", backref="+", index=False)
+    imported_at = pw.DateTimeField(default=utcnow)
+    lines = pw.IntegerField(default=0)
+    paid = pw.IntegerField(default=0)
+    failed = pw.IntegerField(default=0)
+    already = pw.IntegerField(default=0)  # the same answer as before: nothing changed
+    unknown = pw.IntegerField(default=0)
+    conflicts = pw.IntegerField(default=0)  # amount or IBAN differ from the file sent, or paid then failed
+    paid_total = pw.DecimalField(max_digits=16, decimal_places=3, default=0)
+    failed_total = pw.DecimalField(max_digits=16, decimal_places=3, default=0)
+    report = pw.TextField(default="[]")  # JSON: [{"line": n, "reference": ..., "problem": ...}], the first 1,000
+
+    class Meta:
+        table_name = "bank_return"
+        indexes = ((("batch", "id"), False),)
+
+    @property
+    def problems(self) -> list[dict]:
+        return json.loads(self.report or "[]")
