@@ -16,6 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     from intranet.notify import delivery_receipts, desk_views, template_views
     from intranet.payouts import audit_views as payout_audit_views
     from intranet.payouts import batch_views as payout_batch_views
+    from intranet.payouts import labels as payout_labels
     from intranet.payouts import return_views as payout_return_views
     from intranet.payouts import views as payout_views
     from intranet.queues import labels
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     htmx.init_app(app)
     errors.init_app(app)
     labels.init_app(app)
+    payout_labels.init_app(app)
     api.init_app(app)
     for blueprint in (auth_views.bp, health_bp, queue_views.bp, reception_views.bp, receipt_views.bp,
                       ticket_views.bp, api.bp, client_views.bp, import_views.bp, desk_views.bp, delivery_receipts.bp,

@@ -31,7 +31,7 @@ def _prepare_database(requests: int):
     from intranet import db, definitions
     from intranet.intake import clients
     from intranet.models import ApiClient, Request
-    from intranet.seed import seed
+    from intranet.seed import seed, seed_payouts
 
     with db.database.connection_context():
         db.upgrade()
@@ -40,6 +40,8 @@ def _prepare_database(requests: int):
             click.echo(f"seeding {requests} demo requests ...")
             seed(requests)
             _demo_notifications()
+            seed_payouts(30, status="pending", seed=2)  # for the supervisor: some to approve, some to batch
+            seed_payouts(120, status="approved", seed=3)
         sample = current_app.config["INSTANCE_DIR"] / "sample-import.csv"
         if not sample.exists():  # a portal batch file to try Imports with: 200 rows, 10 of them with errors
             from intranet.intake import import_files

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import random
 import time
+from decimal import Decimal
 
 import click
 from flask import current_app
@@ -568,3 +569,71 @@ def seed_demo_command(n, seed_value):
         counts = seed(n, seed=seed_value)
     click.echo(f"added {counts['requests']} requests, {counts['citizens']} citizens and "
                f"{counts['history']} history rows in {counts['seconds']} s")
+
+
+# --- payouts (tests and the benchmark of bank files) ---------------------------------------------------------------
+
+def seed_payouts(n: int, *, status: str = "approved", seed: int = 1) -> list[int]:
+    """Append n completed money requests, each with its payout in `status` (approved: ready for a batch), for
+    half as many new citizens who all have an IBAN. Bulk-written in one transaction; returns the payout ids.
+    Needs the definitions loaded; call it with an open connection and outside any transaction."""
+    from intranet.models.payouts import Payout
+
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    departments = list(Department.select().order_by(Department.id))
+    governorates = [g.id for g in Governorate.select().order_by(Governorate.id)]
+    money = [t for t in RequestType.select().where(RequestType.is_money & RequestType.active).order_by(RequestType.id)]
+    last_stage = {t.id: Stage.select().where(Stage.request_type == t.id).order_by(Stage.position.desc()).first()
+                  for t in money}
+    if not money or not all(last_stage.values()):
+        raise RuntimeError("Load the definitions first (diwan load-definitions): there is no money request type.")
+    clerks, _ = _ensure_staff(departments)
+    rng = random.Random(f"payouts:{seed}:{n}")
+    writer = _Writer()
+    with database.atomic(**({"lock_type": "IMMEDIATE"} if writer.sqlite else {})):
+        first_citizen = _max("SELECT MAX(id) FROM citizen") + 1
+        first_request = _max("SELECT MAX(id) FROM request") + 1
+        first_payout = _max("SELECT MAX(id) FROM payout") + 1
+        taken = {row[0] for row in database.execute_sql("SELECT national_id FROM citizen")} if first_citizen > 1 else set()
+        clock = _Clock(now - dt.timedelta(days=CITIZEN_DAYS + 1), CITIZEN_DAYS + 3)  # citizens of the last year
+        n_citizens = max(1, n // 2)
+        citizens = _generate_citizens(rng, first_citizen, n_citizens, (governorates, _cumulative([1] * len(governorates))),
+                                      taken, clock)
+        citizens = [row[:6] + (_iban(rng),) + row[7:] for row in citizens]  # every one has an IBAN
+        writer.write("citizen", CITIZEN_COLUMNS, citizens)
+        year = now.year
+        sequence = _last_sequences([year])[year]
+        stamp = clock.text(CITIZEN_DAYS * DAY)  # yesterday
+        requests, payouts = [], []
+        for i in range(n):
+            citizen = citizens[i % n_citizens]
+            request_type = money[i % len(money)]
+            stage = last_stage[request_type.id]
+            clerk = clerks[stage.department_id][i % len(clerks[stage.department_id])]
+            amount = str(Decimal(rng.randrange(50_000, 5_000_000)) / 100)  # text: sqlite3 does not adapt Decimal
+            sequence += 1
+            rid = first_request + i
+            requests.append((rid, format_tracking_number(year, sequence), citizen[0], request_type.id, "walk_in",
+                             citizen[5], stage.id, stage.department_id, "completed", None, None,
+                             request_type.name_ar, "", "{}", amount, stamp, stamp, None, None, stamp, stamp, 1, clerk))
+            payouts.append((first_payout + i, rid, citizen[0], request_type.id, stage.department_id, citizen[5], amount,
+                            current_currency(), citizen[6], citizen[2], status, 1, "[]", "", "", clerk, stamp,
+                            stamp if status != "pending" else None, 1))
+        writer.write("request", REQUEST_COLUMNS, requests)
+        writer.write("payout", PAYOUT_COLUMNS, payouts)
+        _save_sequences({year: sequence})
+        if not writer.sqlite:
+            for table in ("citizen", "request", "payout"):
+                database.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT COALESCE(MAX(id), 1) FROM \"{table}\"))")
+    return [row.id for row in Payout.select(Payout.id).where(Payout.id >= first_payout).order_by(Payout.id)]
+
+
+PAYOUT_COLUMNS = ("id", "request_id", "citizen_id", "request_type_id", "department_id", "governorate_id", "amount",
+                  "currency", "iban", "beneficiary", "status", "approvals_needed", "duplicate_of", "override_reason",
+                  "reject_reason", "made_by_id", "created_at", "decided_at", "version")
+
+
+def current_currency() -> str:
+    from intranet.config import setting
+    return setting("CURRENCY", "QAR")

@@ -44,6 +44,33 @@ def append(actor, action: str, payout=None, **details) -> AuditEntry:
                          hash=chain_hash(prev, created_at, actor_id, action, payout_id, text))
 
 
+def append_many(actor, action: str, entries, chunk: int = 1000) -> int:
+    """Add one entry per (payout_id, details) of `entries` (an iterable), chained in order, in the caller's
+    transaction: the per-payout trail of an action on a whole batch. Returns how many were added."""
+    actor_id = actor.id if actor is not None else None
+    added = 0
+    with transaction():
+        if not is_sqlite():
+            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK,))
+        last = AuditEntry.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).first()
+        prev = last.hash if last is not None else GENESIS
+        rows = []
+        for payout_id, details in entries:
+            created_at = utcnow()
+            text = json.dumps(details, sort_keys=True, ensure_ascii=False, default=str)
+            digest = chain_hash(prev, created_at, actor_id, action, payout_id, text)
+            rows.append({"created_at": created_at, "actor": actor_id, "action": action, "payout": payout_id,
+                         "details": text, "prev_hash": prev, "hash": digest})
+            prev = digest
+            if len(rows) >= chunk:
+                AuditEntry.insert_many(rows).execute()
+                added, rows = added + len(rows), []
+        if rows:
+            AuditEntry.insert_many(rows).execute()
+            added += len(rows)
+    return added
+
+
 @dataclass
 class Verdict:
     ok: bool

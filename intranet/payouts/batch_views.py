@@ -1,4 +1,181 @@
-"""Batches of approved payouts: gather, export to the bank's files (a job), watch the progress, download."""
-from flask import Blueprint
+"""Batches of approved payouts: gather, export to the bank's files (a job), watch the progress, download.
+
+Thin: `batches` decides who may do what and keeps every step exactly once; these views read the forms, ask for
+the password again before an export, and log every download with who and when.
+"""
+import logging
+
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from intranet.auth import permissions, reauth
+from intranet.db import transaction
+from intranet.htmx import render
+from intranet.i18n import locale_code
+from intranet.models import Request, Staff
+from intranet.models.payouts import BatchItem, ExportDownload, ExportFile, Payout, PayoutBatch
+from intranet.payouts import audit, batches, files
+from intranet.payouts.service import PayoutRefused
+from intranet.payouts.views import _filters, _query
 
 bp = Blueprint("payout_batches", __name__, url_prefix="/payouts/batches")
+log = logging.getLogger(__name__)
+PAGE = 50
+MAX_BATCH = 200_000  # payouts in one batch ("all matching the filters")
+
+FILE_LABELS = {"pain001": "ISO 20022 pain.001 (XML)", "csv": "CSV", "xlsx": "XLSX"}
+MEDIA_TYPES = {"pain001": "application/xml", "csv": "text/csv; charset=utf-8",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@bp.before_request
+@login_required
+def supervisors_and_administrators():
+    if not permissions.can_see_payouts(current_user):
+        abort(403)
+
+
+def _supervisor_only():
+    if current_user.role != "supervisor":
+        abort(403)
+
+
+@bp.get("/")
+def index():
+    """Every batch, newest first, a page at a time."""
+    query = PayoutBatch.select().order_by(PayoutBatch.id.desc())
+    if before := request.args.get("before", type=int):
+        query = query.where(PayoutBatch.id < before)
+    rows = list(query.limit(PAGE + 1))
+    return render("payouts/batches.html", rows=rows[:PAGE],
+                  next_before=rows[PAGE - 1].id if len(rows) > PAGE else None)
+
+
+@bp.post("/")
+def create():
+    """A draft batch of the ticked approved payouts, or of all approved payouts the filters select."""
+    _supervisor_only()
+    chosen = _filters(request.args) | {"status": "approved"}
+    back = url_for("payouts.index", **{k: v for k, v in request.args.items() if k != "after"})
+    if request.form.get("scope") == "filtered":
+        ids = [row[0] for row in _query(chosen).select(Payout.id).order_by(Payout.id).limit(MAX_BATCH + 1).tuples()]
+        if len(ids) > MAX_BATCH:
+            flash(_("More than %(n)s payouts match: narrow the filters.", n=MAX_BATCH), "error")
+            return redirect(back, 303)
+    else:
+        ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+    try:
+        batch = batches.create(current_user, ids, request.form.get("bank", ""), locale_code())
+    except PayoutRefused as refused:
+        flash(refused.message, "error")
+        return redirect(back, 303)
+    flash(_("Batch %(reference)s made with %(n)s payouts. Check it, then export it.", reference=batch.reference,
+            n=batch.item_count), "success")
+    return redirect(url_for("payout_batches.batch", batch_id=batch.id), 303)
+
+
+def _found(batch_id) -> PayoutBatch:
+    return PayoutBatch.get_or_none(PayoutBatch.id == batch_id) or abort(404)
+
+
+def _status_context(batch) -> dict:
+    exported = list(ExportFile.select().where(ExportFile.batch == batch.id).order_by(ExportFile.id))
+    return {"batch": batch, "exported": exported, "FILE_LABELS": FILE_LABELS,
+            "fresh": reauth.fresh(user=current_user), "may_act": current_user.role == "supervisor",
+            "bank_label": getattr(batches.profiles().get(batch.bank), "label", batch.bank)}
+
+
+@bp.get("/<int:batch_id>")
+def batch(batch_id):
+    """The batch: its state (and the export's progress), its files, who downloaded them, its payouts, the bank's
+    answers."""
+    from intranet.payouts import returns
+
+    found = _found(batch_id)
+    after = request.args.get("after", type=int) or 0
+    items = list(BatchItem.select(BatchItem, Payout.status, Request.tracking_number)
+                 .join(Payout).join(Request).where((BatchItem.batch == found.id) & (BatchItem.seq > after))
+                 .order_by(BatchItem.seq).limit(PAGE + 1))
+    downloads = list(ExportDownload.select(ExportDownload, ExportFile.kind, Staff.full_name)
+                     .join(ExportFile).switch(ExportDownload).join(Staff)
+                     .where(ExportFile.batch == found.id).order_by(ExportDownload.id.desc()).limit(100))
+    creator = Staff.get_or_none(Staff.id == found.created_by_id)
+    return render("payouts/batch.html", items=items[:PAGE], downloads=downloads, creator=creator,
+                  next_after=items[PAGE - 1].seq if len(items) > PAGE else None, after=after,
+                  **returns.context(found), **_status_context(found))
+
+
+@bp.get("/<int:batch_id>/status")
+def status(batch_id):
+    """The state region alone: polled every second while the export runs."""
+    return render("payouts/_export_status.html", "payouts/_export_status.html", **_status_context(_found(batch_id)))
+
+
+@bp.post("/<int:batch_id>/export")
+def export(batch_id):
+    """Start the export once: the password first, then one click wins, the others are told."""
+    _supervisor_only()
+    found = _found(batch_id)
+    here = url_for("payout_batches.batch", batch_id=found.id)
+    if not reauth.fresh(user=current_user):
+        flash(_("Enter your password again, then export."), "info")
+        return redirect(url_for("reauth.confirm", next=here), 303)
+    try:
+        started = batches.start_export(current_user, found.id, request.form.get("version", type=int) or 0, True)
+    except PayoutRefused as refused:
+        flash(refused.message, "error")
+        return redirect(here, 303)
+    if started:
+        _trigger(found.id)
+        flash(_("The export has started: the files are written and checked in the background."), "success")
+    else:
+        flash(_("This batch was exported or started already: nothing was done twice."), "info")
+    return redirect(here, 303)
+
+
+def _trigger(batch_id):
+    from jobs.payouts import export_batch  # jobs import the application, not the other way round at import time
+    try:
+        export_batch(batch_id)
+    except Exception:  # noqa: BLE001  the batch is marked exporting in the database: the sweeper starts it
+        log.warning("could not enqueue the export of batch %s; the sweeper will start it", batch_id, exc_info=True)
+
+
+@bp.post("/<int:batch_id>/retry")
+def retry(batch_id):
+    _supervisor_only()
+    found = _found(batch_id)
+    if batches.retry(current_user, found.id):
+        _trigger(found.id)
+        flash(_("The export was started again."), "success")
+    return redirect(url_for("payout_batches.batch", batch_id=found.id), 303)
+
+
+@bp.post("/<int:batch_id>/cancel")
+def cancel(batch_id):
+    _supervisor_only()
+    found = _found(batch_id)
+    try:
+        batches.cancel(current_user, found.id)
+        flash(_("The batch was cancelled; its payouts are approved again, free for another batch."), "success")
+    except PayoutRefused as refused:
+        flash(refused.message, "error")
+    return redirect(url_for("payout_batches.batch", batch_id=found.id), 303)
+
+
+@bp.get("/<int:batch_id>/files/<any(pain001, csv, xlsx):kind>")
+def download(batch_id, kind):
+    """A released file, checked against its recorded SHA-256 first; every download is logged."""
+    _supervisor_only()
+    exported = ExportFile.get_or_none((ExportFile.batch == batch_id) & (ExportFile.kind == kind)) or abort(404)
+    path = batches.file_path(exported)
+    if not path.is_file() or files.sha256_of(path) != exported.sha256:
+        log.error("export file %s of batch %s is missing or changed on disk", kind, batch_id)
+        abort(409, _("The archived file does not match its recorded SHA-256: it was not sent. Tell the "
+                     "administrator."))
+    with transaction():
+        ExportDownload.create(file=exported.id, staff=current_user.id, address=request.remote_addr or "")
+        audit.append(current_user, "file_downloaded", None, batch=batch_id, kind=kind, sha256=exported.sha256)
+    return send_file(path, as_attachment=True, download_name=exported.name, mimetype=MEDIA_TYPES[kind])
+

@@ -173,7 +173,8 @@ def reject(actor, payout_ids, reason: str, reauthenticated: bool) -> Decision:
 
 # --- IBAN changes while payouts are under way -------------------------------------------------------------------
 
-UNDER_WAY = ("pending", "approved")
+# a failed payout (the bank refused it, e.g. a wrong IBAN) waits to be fixed: a new IBAN sends it back for approval
+UNDER_WAY = ("pending", "approved", "failed")
 
 
 def payouts_under_way(citizen_id):

@@ -12,7 +12,7 @@ from intranet.auth import permissions, reauth
 from intranet.htmx import render
 from intranet.models import Citizen, Department, Governorate, Request, RequestType, Staff, utcnow
 from intranet.models.payouts import IbanChange, Payout, PayoutApproval
-from intranet.payouts import service
+from intranet.payouts import batches, service
 
 bp = Blueprint("payouts", __name__, url_prefix="/payouts")
 PAGE = 50
@@ -79,7 +79,7 @@ def index():
                   total=Decimal(total or 0), types=RequestType.select().where(RequestType.is_money == True),  # noqa: E712
                   departments=Department.select().order_by(Department.id),
                   governorates=Governorate.select().order_by(Governorate.id), fresh=reauth.fresh(user=current_user),
-                  may_decide=current_user.role == "supervisor", approvals=approvals)
+                  may_decide=current_user.role == "supervisor", approvals=approvals, banks=batches.profiles())
 
 
 @bp.post("/selection")

@@ -61,7 +61,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.bench import api, notify, takenext  # noqa: E402
+from tests.bench import api, notify, payouts, takenext  # noqa: E402
 from tests.bench.pg import PostgresCluster, free_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -74,7 +74,7 @@ SECRET_KEY = "bench-secret-key"
 # taa marbuta or haa, diacritics, the article or not, a first name with a family name)
 NAMES = ("احمد", "أحمد", "مُحَمَّد", "الكواري", "كواري", "فاطمه", "ابراهيم", "عبدالله المري", "نوره",
          "عيسي", "آل ثاني", "الانصاري", "مريم السويدي", "خالد النعيمي", "اسامة", "ليلى")
-MEASUREMENTS = ("queue", "search", "request", "take", "api", "notify")
+MEASUREMENTS = ("queue", "search", "request", "take", "api", "notify", "payouts")
 TARGETS = {"queue_p95_ms": 50, "ratio": 1.5, "search_p95_ms": 100, "take_p95_ms": 100, "api_per_s": 300,
            "notify_per_s": notify.TARGET_PER_S, "enqueue_ms": notify.TARGET_ENQUEUE_MS}
 ROW = 'id="request-row-'
@@ -526,7 +526,8 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
         log(f"{backend} {size:,}: seeded {counts['requests']:,} requests, {counts['citizens']:,} citizens, "
             f"{counts['history']:,} history rows in {counts['seconds']} s ({prepared['megabytes']:.0f} MB)")
         outcome = {"backend": backend, "size": size, "seed_s": counts["seconds"],
-                   "megabytes": prepared["megabytes"], "pages": [], "take": None, "api": None, "notify": None}
+                   "megabytes": prepared["megabytes"], "pages": [], "take": None, "api": None, "notify": None,
+                   "payouts": None}
         results.append(outcome)
 
         # the app pools PostgreSQL connections itself (intranet/db.py), the URL is served as is
@@ -583,6 +584,13 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
             except (RuntimeError, subprocess.TimeoutExpired) as failed:
                 outcome["notify"] = {"problems": [str(failed)]}
                 log(f"  notifications failed: {failed}")
+
+        if "payouts" in opts.only and size == opts.notify_size:
+            try:
+                outcome["payouts"] = payouts.bench(backend, url, workdir, env)
+            except (RuntimeError, subprocess.TimeoutExpired) as failed:
+                outcome["payouts"] = {"problems": [str(failed)]}
+                log(f"  payout export failed: {failed}")
 
         if "api" in opts.only and size in opts.api_sizes:
             log(f"{backend} {size:,}: API submissions")
@@ -676,6 +684,7 @@ def tables(results, opts) -> str:
                                 + (f", PROBLEMS: {'; '.join(r['api']['problems'])}" if r['api']['problems'] else "")
                                 for r in submitted) + "."]
     out += notify_tables(results)
+    out += payouts.tables(results)
     searched = [r for r in results if r.get("search_rows")]
     if searched:
         out += ["", "Name search, rows on the first page per name: " + "; ".join(
@@ -941,6 +950,10 @@ def main(argv=None):
     if failed_notify:
         raise BenchFailed("notifications: " + "; ".join(
             f"{r['backend']} {r['size']:,}: {'; '.join(r['notify']['problems'])}" for r in failed_notify))
+    failed_payouts = [r for r in results if r.get("payouts") and r["payouts"]["problems"]]
+    if failed_payouts:
+        raise BenchFailed("payout export: " + "; ".join(
+            f"{r['backend']}: {'; '.join(r['payouts']['problems'])}" for r in failed_payouts))
     failed_api = [r for r in results if r.get("api") and r["api"]["problems"]]
     if failed_api:
         raise BenchFailed("API submissions: " + "; ".join(

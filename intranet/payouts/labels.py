@@ -1,0 +1,25 @@
+"""Words for the payouts' states, in the reader's language (templates get them as globals)."""
+from flask_babel import lazy_gettext as _l
+
+PAYOUT_STATUS_LABELS = {
+    "pending": _l("Awaiting approval"), "approved": _l("Approved"), "rejected": _l("Rejected"),
+    "batched": _l("In a batch"), "exported": _l("Sent to the bank"), "paid": _l("Paid"), "failed": _l("Failed"),
+}
+BATCH_STATUS_LABELS = {
+    "draft": _l("Draft: not exported yet"), "exporting": _l("Exporting"), "released": _l("Released to the bank"),
+    "cancelled": _l("Cancelled"),
+}
+EXPORT_PHASE_LABELS = {
+    "queued": _l("Waiting for the job"), "reading": _l("Reading the batch"), "pain001": _l("Writing the pain.001"),
+    "csv": _l("Writing the bank's CSV"), "xlsx": _l("Writing the finance sheet"),
+    "checking": _l("Checking the pain.001 against its schema"), "done": _l("Done"), "failed": _l("Stopped"),
+}
+ITEM_OUTCOME_LABELS = {"paid": _l("Paid"), "failed": _l("Failed"), "removed": _l("Removed with the batch")}
+
+
+def init_app(app):
+    from intranet.payouts.files import bank_profiles
+
+    bank_profiles(app.config["PAYOUT_BANK_PROFILES"])  # a wrong bank layout stops the start, not an export
+    app.jinja_env.globals.update(PAYOUT_STATUS_LABELS=PAYOUT_STATUS_LABELS, BATCH_STATUS_LABELS=BATCH_STATUS_LABELS,
+                                 EXPORT_PHASE_LABELS=EXPORT_PHASE_LABELS, ITEM_OUTCOME_LABELS=ITEM_OUTCOME_LABELS)

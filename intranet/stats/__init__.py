@@ -1,0 +1,1 @@
+"""Statistics for supervisors: the dashboard's and the printed summaries' figures, and the charts that show them."""
