@@ -106,6 +106,25 @@ def insert_row(model, values: dict, ignore_conflict: bool = False) -> int | None
     return found[0] if found else None
 
 
+def bulk_write(table: str, columns, rows) -> int:
+    """Many rows at once, as tuples already in the database's terms, in the caller's transaction: executemany on
+    SQLite, COPY on PostgreSQL (psycopg 3). For the seed and for audit entries of a whole batch, where building
+    each INSERT with peewee would cost many times the writing. Returns how many rows."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    names = ", ".join(f'"{c}"' for c in columns)
+    connection = database.connection()
+    if is_sqlite():
+        marks = ", ".join("?" * len(columns))
+        connection.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+    else:
+        with connection.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+    return len(rows)
+
+
 _select_sql: dict = {}
 
 

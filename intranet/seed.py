@@ -24,7 +24,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from stdnum import luhn
 
-from intranet.db import database, is_sqlite
+from intranet.db import bulk_write, database, is_sqlite
 from intranet.i18n import search_text
 from intranet.models import Department, Governorate, RequestType, Stage, Staff
 from intranet.workflow import format_tracking_number, last_tracking_value, raise_tracking_value
@@ -346,31 +346,6 @@ def _cumulative(weights):
 
 # --- writing ---------------------------------------------------------------------------------------------------
 
-class _Writer:
-    """Bulk insert of tuples: executemany on SQLite, COPY on PostgreSQL (psycopg 3)."""
-
-    def __init__(self):
-        self.sqlite = is_sqlite()
-        self.conn = database.connection()
-        self.copy = not self.sqlite and hasattr(self.conn.cursor(), "copy")
-
-    def write(self, table: str, columns, rows):
-        if not rows:
-            return
-        cols = ", ".join(f'"{c}"' for c in columns)
-        if self.copy:
-            with self.conn.cursor() as cursor, cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row(row)
-        elif self.sqlite:
-            marks = ", ".join("?" * len(columns))
-            self.conn.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', rows)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            with self.conn.cursor() as cursor:
-                cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', rows)
-
-
 def _ensure_staff(departments) -> tuple[dict, list]:
     """Synthetic staff per department (seed-<department>-NN): clerks, or reception facilitators."""
     clerks, reception = {}, []
@@ -456,8 +431,7 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
     day_counts = [0] * CITIZEN_DAYS + _day_counts(n, HISTORY_DAYS + 1, first_day.weekday())
     years = sorted({clock.years[d] for d, c in enumerate(day_counts) if c})
 
-    writer = _Writer()
-    sqlite = writer.sqlite
+    sqlite = is_sqlite()
     restore = []
     if sqlite:  # set outside the transaction (foreign_keys cannot change inside one); restored below
         for pragma, value in SQLITE_SEED_PRAGMAS.items():
@@ -484,7 +458,7 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
             for chunk_start in range(0, n_citizens, batch):
                 size = min(batch, n_citizens - chunk_start)
                 rows = _generate_citizens(rng, first_citizen + chunk_start, size, gov, taken, clock)
-                writer.write("citizen", CITIZEN_COLUMNS, rows)
+                bulk_write("citizen", CITIZEN_COLUMNS, rows)
                 citizen_governorates.extend(row[GOVERNORATE_COLUMN] for row in rows)
                 counts["citizens"] += len(rows)
             del taken
@@ -506,8 +480,8 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
             rid = first_request
             for number, chunk in enumerate(_chunks(day_counts, batch)):
                 requests, history = _generate_requests(ctx, f"requests:{salt}:{number}", chunk, rid, sequences)
-                writer.write("request", REQUEST_COLUMNS, requests)
-                writer.write("history", HISTORY_COLUMNS, history)
+                bulk_write("request", REQUEST_COLUMNS, requests)
+                bulk_write("history", HISTORY_COLUMNS, history)
                 rid += len(requests)
                 counts["requests"] += len(requests)
                 counts["history"] += len(history)
@@ -589,8 +563,8 @@ def seed_payouts(n: int, *, status: str = "approved", seed: int = 1) -> list[int
         raise RuntimeError("Load the definitions first (diwan load-definitions): there is no money request type.")
     clerks, _ = _ensure_staff(departments)
     rng = random.Random(f"payouts:{seed}:{n}")
-    writer = _Writer()
-    with database.atomic(**({"lock_type": "IMMEDIATE"} if writer.sqlite else {})):
+    sqlite = is_sqlite()
+    with database.atomic(**({"lock_type": "IMMEDIATE"} if sqlite else {})):
         first_citizen = _max("SELECT MAX(id) FROM citizen") + 1
         first_request = _max("SELECT MAX(id) FROM request") + 1
         first_payout = _max("SELECT MAX(id) FROM payout") + 1
@@ -600,7 +574,7 @@ def seed_payouts(n: int, *, status: str = "approved", seed: int = 1) -> list[int
         citizens = _generate_citizens(rng, first_citizen, n_citizens, (governorates, _cumulative([1] * len(governorates))),
                                       taken, clock)
         citizens = [row[:6] + (_iban(rng),) + row[7:] for row in citizens]  # every one has an IBAN
-        writer.write("citizen", CITIZEN_COLUMNS, citizens)
+        bulk_write("citizen", CITIZEN_COLUMNS, citizens)
         year = now.year
         sequence = _last_sequences([year])[year]
         stamp = clock.text(CITIZEN_DAYS * DAY)  # yesterday
@@ -619,10 +593,10 @@ def seed_payouts(n: int, *, status: str = "approved", seed: int = 1) -> list[int
             payouts.append((first_payout + i, rid, citizen[0], request_type.id, stage.department_id, citizen[5], amount,
                             current_currency(), citizen[6], citizen[2], status, 1, "[]", "", "", clerk, stamp,
                             stamp if status != "pending" else None, 1))
-        writer.write("request", REQUEST_COLUMNS, requests)
-        writer.write("payout", PAYOUT_COLUMNS, payouts)
+        bulk_write("request", REQUEST_COLUMNS, requests)
+        bulk_write("payout", PAYOUT_COLUMNS, payouts)
         _save_sequences({year: sequence})
-        if not writer.sqlite:
+        if not sqlite:
             for table in ("citizen", "request", "payout"):
                 database.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"(SELECT COALESCE(MAX(id), 1) FROM \"{table}\"))")

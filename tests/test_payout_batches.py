@@ -68,8 +68,10 @@ def test_the_database_refuses_a_payout_in_two_live_exports(boss):
     first = batches.create(boss, ids, "generic")
     second = PayoutBatch.create(reference="OTHER", bank="generic", pain_version="pain.001.001.09", currency="QAR",
                                 created_by=boss.id)
+    first_item = BatchItem.get(BatchItem.batch == first.id)
     item = {"batch": second.id, "payout": ids[0], "seq": 1, "end_to_end": "OTHER-1", "amount": Decimal("1"),
-            "iban": "QA00", "beneficiary": "x"}
+            "iban": "QA00", "beneficiary": "x", "tracking_number": first_item.tracking_number,
+            "national_id": first_item.national_id, "request_type": first_item.request_type_id}
     with pytest.raises(peewee.IntegrityError), db.database.atomic():
         BatchItem.insert(item).execute()  # not a check in our code: the unique index says no
     BatchItem.update(outcome="failed").where(BatchItem.batch == first.id).execute()

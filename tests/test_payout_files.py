@@ -16,7 +16,7 @@ from lxml import etree
 from openpyxl import load_workbook
 
 from intranet import config, i18n
-from intranet.payouts import files
+from intranet.payouts import files, finance_sheet
 
 ARABIC_NAME = "عبدالرحمن بن محمد آل ثاني"
 
@@ -111,7 +111,7 @@ def test_the_currency_decides_the_decimals(tmp_path):
 @pytest.mark.parametrize("write", [
     lambda path, rows: files.write_pain001(path, make_header(), rows),
     lambda path, rows: files.write_csv(path, make_header(), rows, files.DEFAULT_PROFILES["generic"]),
-    lambda path, rows: files.write_xlsx(path, make_header(), rows),
+    lambda path, rows: finance_sheet.write_xlsx(path, make_header(), rows),
 ], ids=["pain001", "csv", "xlsx"])
 @pytest.mark.parametrize("row, refusal", [
     (make_row(2, amount=Decimal("10.125")), "more decimals than QAR allows"),
@@ -124,7 +124,7 @@ def test_every_writer_refuses_what_the_bank_would_get_wrong(tmp_path, write, row
         write(tmp_path / "out", [make_row(1), row])
 
 
-@pytest.mark.parametrize("write", [files.write_pain001, files.write_xlsx], ids=["pain001", "xlsx"])
+@pytest.mark.parametrize("write", [files.write_pain001, finance_sheet.write_xlsx], ids=["pain001", "xlsx"])
 def test_a_failed_export_leaves_no_temporary_file(tmp_path, monkeypatch, write):
     def failing():
         yield from many_rows(1500)
@@ -277,7 +277,7 @@ def test_bad_profiles_are_refused_by_name(raw, refusal):
 def _xlsx(babel_app, tmp_path, language, rows=SMALL):
     path = tmp_path / f"batch-{language}.xlsx"
     with babel_app.test_request_context():
-        files.write_xlsx(path, make_header(language=language), iter(rows))
+        finance_sheet.write_xlsx(path, make_header(language=language), iter(rows))
     sheet = load_workbook(path).worksheets[0]
     return sheet, [list(line) for line in sheet.iter_rows(values_only=True)]
 
@@ -332,7 +332,7 @@ def _bank_files(tmp_path, n):
 
 
 def _finance_file(tmp_path, n):
-    files.write_xlsx(tmp_path / "batch.xlsx", make_header(), many_rows(n))
+    finance_sheet.write_xlsx(tmp_path / "batch.xlsx", make_header(), many_rows(n))
 
 
 def _peak(babel_app, tmp_path, export, n) -> int:

@@ -28,7 +28,8 @@ def released_batch(staff, amounts=AMOUNTS, status="released", reference=REFERENC
                                created_by=staff["boss"].id, released_at=utcnow() if status == "released" else None)
     for seq, payout in enumerate(payouts, start=1):
         BatchItem.create(batch=batch.id, payout=payout.id, seq=seq, end_to_end=f"{prefix}-{seq}", amount=payout.amount,
-                         iban=payout.iban, beneficiary=payout.beneficiary)
+                         iban=payout.iban, beneficiary=payout.beneficiary, tracking_number=payout.request.tracking_number,
+                         national_id=payout.citizen.national_id, request_type=payout.request_type_id)
     return batch
 
 
@@ -244,7 +245,8 @@ def test_putting_failed_payouts_back(staff):
     second = PayoutBatch.create(reference="DIWAN-TEST-0002", bank="test", pain_version="pain.001.001.09",
                                 currency="QAR", created_by=staff["boss"].id)
     BatchItem.create(batch=second.id, payout=failed, seq=1, end_to_end="E2E-2-AGAIN", amount=Decimal("300"),
-                     iban=IBAN, beneficiary="x")  # the failed item no longer holds the payout
+                     iban=IBAN, beneficiary="x", tracking_number="26-0000001-8", national_id="28463400123",
+                     request_type=Payout.get_by_id(failed).request_type_id)  # the failed item no longer holds the payout
     assert returns.put_back(staff["boss"], [failed], True).done == []
     assert audit.verify().ok
 

@@ -160,6 +160,10 @@ class BatchItem(BaseModel):
     amount = pw.DecimalField(max_digits=14, decimal_places=3)
     iban = pw.CharField(max_length=34)
     beneficiary = pw.CharField(max_length=200)
+    # copied too, so that the export reads one table in seq order, whatever the planner thinks of the others
+    tracking_number = pw.CharField(max_length=20)
+    national_id = pw.CharField(max_length=20)
+    request_type = pw.ForeignKeyField(RequestType, on_delete="RESTRICT", backref="+", index=False)
     outcome = pw.CharField(max_length=8, default="")
     outcome_reason = pw.TextField(default="")
     outcome_at = pw.DateTimeField(null=True)

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from peewee import IntegrityError
+from peewee import IntegrityError, Value, fn
 
 from intranet import reference
 from intranet.db import transaction
 from intranet.models import Citizen, Request, RequestType, utcnow
 from intranet.models.payouts import BatchItem, ExportFile, Payout, PayoutBatch
-from intranet.payouts import audit, files
+from intranet.payouts import audit, files, finance_sheet
 from intranet.payouts.service import PayoutRefused
 
 PAGE = 2000  # items read per query while writing the files
@@ -64,33 +64,44 @@ def create(actor, payout_ids, bank: str, language: str = "ar") -> PayoutBatch:
                 pain_version=current_app.config["PAYOUT_PAIN_VERSION"], currency=current_app.config["CURRENCY"],
                 created_by=actor.id)
             batch.reference = f"DIWAN-{batch.created_at:%Y%m%d}-{batch.id:06d}"
-            total, count = Decimal(0), 0
-            for start in range(0, len(ids), 500):
-                rows = list(Payout.select(Payout.id, Payout.amount, Payout.iban, Payout.beneficiary, Payout.status)
-                            .where(Payout.id.in_(ids[start:start + 500])).order_by(Payout.id))
-                if len(rows) != len(ids[start:start + 500]) or any(r.status != "approved" for r in rows):
-                    raise PayoutRefused(_l("Only approved payouts go into a batch: refresh the list and try again."))
-                items = []
-                for row in rows:
-                    count += 1
-                    total += row.amount
-                    items.append({"batch": batch.id, "payout": row.id, "seq": count, "amount": row.amount,
-                                  "end_to_end": f"{batch.reference}-{count}", "iban": row.iban,
-                                  "beneficiary": row.beneficiary})
-                BatchItem.insert_many(items).execute()
-                moved = Payout.update(status="batched", version=Payout.version + 1).where(
-                    Payout.id.in_([r.id for r in rows]) & (Payout.status == "approved")).execute()
-                if moved != len(rows):
-                    raise PayoutRefused(_l("Someone else decided on these payouts a moment ago: try again."))
-            PayoutBatch.update(reference=batch.reference, item_count=count, item_total=total).where(
-                PayoutBatch.id == batch.id).execute()
-            batch.item_count, batch.item_total = count, total
+            for start in range(0, len(ids), CHUNK):
+                _gather(batch, ids[start:start + CHUNK], offset=start)
+            amounts = [row[0] for row in BatchItem.select(BatchItem.amount).where(BatchItem.batch == batch.id).tuples()]
+            batch.item_count, batch.item_total = len(amounts), sum(amounts, Decimal(0))
+            PayoutBatch.update(reference=batch.reference, item_count=batch.item_count,
+                               item_total=batch.item_total).where(PayoutBatch.id == batch.id).execute()
             audit.append(actor, "batch_created", None, batch=batch.id, reference=batch.reference, bank=bank,
-                         count=count, total=str(total))
+                         count=batch.item_count, total=str(batch.item_total))
             audit.append_many(actor, "payout_batched", ((pid, {"batch": batch.id}) for pid in ids))
     except IntegrityError:
         raise PayoutRefused(_l("Some of these payouts were put in another batch a moment ago: refresh the list."))
     return batch
+
+
+CHUNK = 5000  # payouts gathered per statement
+
+
+def _gather(batch, chunk: list[int], offset: int):
+    """One INSERT ... SELECT for a chunk of payouts, numbered on from `offset`, with what the files will say;
+    then the payouts marked batched. Any of them not approved (any more) refuses the whole batch."""
+    number = fn.ROW_NUMBER().over(order_by=[Payout.id]) + offset
+    source = (Payout.select(Value(batch.id), Payout.id, number, Value(f"{batch.reference}-").concat(number),
+                            Payout.amount, Payout.iban, Payout.beneficiary, Request.tracking_number,
+                            Citizen.national_id, Payout.request_type, Value(""), Value(""))
+              .join(Request, on=(Payout.request == Request.id)).switch(Payout)
+              .join(Citizen, on=(Payout.citizen == Citizen.id))
+              .where(Payout.id.in_(chunk) & (Payout.status == "approved")))
+    added = BatchItem.insert_from(source, [
+        BatchItem.batch, BatchItem.payout, BatchItem.seq, BatchItem.end_to_end, BatchItem.amount, BatchItem.iban,
+        BatchItem.beneficiary, BatchItem.tracking_number, BatchItem.national_id, BatchItem.request_type,
+        BatchItem.outcome, BatchItem.outcome_reason,
+    ]).as_rowcount().execute()
+    if added != len(chunk):
+        raise PayoutRefused(_l("Only approved payouts go into a batch: refresh the list and try again."))
+    moved = Payout.update(status="batched", version=Payout.version + 1).where(
+        Payout.id.in_(chunk) & (Payout.status == "approved")).execute()
+    if moved != len(chunk):
+        raise PayoutRefused(_l("Someone else decided on these payouts a moment ago: try again."))
 
 
 def cancel(actor, batch_id: int) -> PayoutBatch:
@@ -163,14 +174,14 @@ def _beat(batch_id: int, token: str, phase: str, done: int):
 
 
 def rows(batch: PayoutBatch):
-    """The batch's items in order, a page at a time (constant memory), as the files' rows."""
+    """The batch's items in order, a page at a time (constant memory), as the files' rows: one table, read by
+    its (batch, seq) index."""
     language = batch.language
     after = 0
     while True:
         page = list(BatchItem.select(BatchItem.seq, BatchItem.end_to_end, BatchItem.beneficiary, BatchItem.iban,
-                                     BatchItem.amount, Request.tracking_number, Request.request_type,
-                                     Citizen.national_id)
-                    .join(Payout).join(Request).switch(Payout).join(Citizen)
+                                     BatchItem.amount, BatchItem.tracking_number, BatchItem.request_type,
+                                     BatchItem.national_id)
                     .where((BatchItem.batch == batch.id) & (BatchItem.seq > after))
                     .order_by(BatchItem.seq).limit(PAGE).tuples())
         if not page:
@@ -249,7 +260,7 @@ def _write(batch, token, folder: Path) -> dict:
         "pain001": files.write_pain001(folder / names["pain001"], head, rows(batch), on_progress=progress("pain001", 0)),
         "csv": files.write_csv(folder / names["csv"], head, rows(batch), profiles()[batch.bank],
                                on_progress=progress("csv", n)),
-        "xlsx": files.write_xlsx(folder / names["xlsx"], head, rows(batch), on_progress=progress("xlsx", 2 * n)),
+        "xlsx": finance_sheet.write_xlsx(folder / names["xlsx"], head, rows(batch), on_progress=progress("xlsx", 2 * n)),
     }
     _beat(batch.id, token, "checking", 3 * n)
     read_back = files.check_pain001(folder / names["pain001"], batch.pain_version)

@@ -1,11 +1,10 @@
-"""The files a payout batch is exported to: the bank's pain.001 (and its check against the ISO schema), the bank's
-CSV in its own layout, and the XLSX finance reads. Pure and streamed: rows come from an iterable (the export job
+"""The files a payout batch is exported to: the bank's pain.001 (and its check against the ISO schema) and the bank's
+CSV in its own layout (the XLSX finance reads is `finance_sheet`). Pure and streamed: rows come from an iterable (the export job
 reads them from the database page by page), nothing here holds more than one row, so 100,000 rows cost what 10 do.
 
 Amounts are Decimals written with exactly the currency's minor units; an amount that does not fit is refused,
 never rounded. Every writer returns the Totals of the rows it wrote, for the job to compare across files.
 """
-import contextlib
 import csv
 import datetime as dt
 import functools
@@ -20,13 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from babel.numbers import get_currency_precision, is_currency
-from flask_babel import force_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from lxml import etree
 from lxml.builder import ElementMaker
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 VERSIONS = ("pain.001.001.03", "pain.001.001.09")
 LANGUAGES = ("ar", "en")
@@ -364,76 +359,4 @@ def write_csv(path, header: Header, rows, profile: BankProfile, on_progress=None
         if profile.header:
             writer.writerow(profile.columns)
         writer.writerows([value(row) for value in values] for row in _tally(rows, header, totals, on_progress))
-    return totals
-
-
-# --- the XLSX finance reads ------------------------------------------------------------------------------------
-
-WIDTHS = (7, 16, 24, 32, 14, 32, 16, 24)
-
-
-def _text(ws, value: str):
-    """A string cell that stays a string: openpyxl would make "=..." (a citizen-typed name) a formula."""
-    if not value.startswith("="):
-        return value
-    cell = WriteOnlyCell(ws, value)
-    cell.data_type = "s"
-    return cell
-
-
-def _bold(ws, value) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value)
-    cell.font = Font(bold=True)
-    return cell
-
-
-def _abandon(ws):
-    """openpyxl keeps a write-only sheet in a temporary file that only a save or the process's exit removes: a
-    long-running consumer would keep each failed export's. Close the sheet (which may fail after an error inside
-    openpyxl itself) and remove the file."""
-    with contextlib.suppress(Exception):
-        ws.close()
-    if ws._writer is not None:
-        with contextlib.suppress(OSError, ValueError):
-            ws._writer.cleanup()
-
-
-def _fill(ws, header: Header, rows, totals: Totals, on_progress):
-    places = get_currency_precision(header.currency)
-    number_format = "#,##0" + ("." + "0" * places if places else "")
-    ws.sheet_view.rightToLeft = header.language == "ar"
-    ws.freeze_panes = "A2"
-    for index, width in enumerate(WIDTHS):
-        ws.column_dimensions[chr(ord("A") + index)].width = width
-    headings = (gettext("No."), gettext("Tracking number"), gettext("Request type"), gettext("Beneficiary"),
-                gettext("National ID"), gettext("IBAN"), gettext("Amount (%(currency)s)", currency=header.currency),
-                gettext("Payment reference"))
-    ws.append([_bold(ws, heading) for heading in headings])
-    amount = WriteOnlyCell(ws)  # one styled cell, refilled: a new one per row would cost a style lookup each
-    amount.number_format = number_format
-    for row in _tally(rows, header, totals, on_progress):
-        amount.value = fitted(row.amount, header.currency)
-        ws.append((row.seq, _text(ws, row.tracking_number), _text(ws, row.request_type), _text(ws, row.beneficiary),
-                   _text(ws, row.national_id), _text(ws, row.iban), amount, _text(ws, row.end_to_end)))
-    total = _bold(ws, totals.total)
-    total.number_format = number_format
-    ws.append((_bold(ws, gettext("Total")), ngettext("%(num)d payout", "%(num)d payouts", totals.count),
-               None, None, None, None, total))
-
-
-def write_xlsx(path, header: Header, rows, on_progress=None) -> Totals:
-    """One sheet, headings in the header's language (right to left for Arabic), one line per payout, amounts as
-    numbers in the currency's decimals and IBANs as text, then the totals of the lines written. No title row,
-    so finance can filter and pivot from the first line; the batch's id is the workbook's title."""
-    totals = Totals()
-    workbook = Workbook(write_only=True)
-    workbook.properties.title = header.message_id
-    with force_locale(header.language):
-        ws = workbook.create_sheet(gettext("Payouts"))
-        try:
-            _fill(ws, header, rows, totals, on_progress)
-            workbook.save(path)
-        except BaseException:
-            _abandon(ws)
-            raise
     return totals
