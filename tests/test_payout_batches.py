@@ -282,7 +282,7 @@ KILL_BATCH = 10_000
 def start_consumer(app, queue_url, tmp_path, name):
     env = dict(os.environ, INTRANET_HUEY_URL=queue_url, INTRANET_DATABASE_URL=app.config["DATABASE_URL"],
                INTRANET_INSTANCE_DIR=str(tmp_path), INTRANET_SECRET_KEY="test",
-               INTRANET_PAYOUT_ARCHIVE_DIR=str(app.config["PAYOUT_ARCHIVE_DIR"]), INTRANET_PAYOUT_EXPORT_LEASE_SECONDS="2")
+               INTRANET_PAYOUT_ARCHIVE_DIR=str(app.config["PAYOUT_ARCHIVE_DIR"]), INTRANET_PAYOUT_EXPORT_LEASE_SECONDS="1")
     return subprocess.Popen([sys.executable, "-m", "huey.bin.huey_consumer", "jobs.huey", "-k", "thread", "-w", "1",
                              "-d", "0.05", "-m", "0.1", "-n"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=open(tmp_path / f"{name}.log", "w"), start_new_session=True)
