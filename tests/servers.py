@@ -4,6 +4,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -81,3 +82,27 @@ class Redis:
         pid_file = self.dir / "redis.pid"
         if pid_file.exists():
             os.kill(int(pid_file.read_text().strip()), 15)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def huey_consumer(app, queue_url: str, log_path, workers: int = 1, **settings) -> subprocess.Popen:
+    """A real `huey_consumer jobs.huey` (thread workers, periodic tasks off) on the test's database, in a
+    session of its own so that a test can kill it with everything it started; `settings` become INTRANET_*."""
+    env = dict(os.environ, INTRANET_HUEY_URL=queue_url, INTRANET_DATABASE_URL=app.config["DATABASE_URL"],
+               INTRANET_INSTANCE_DIR=str(Path(log_path).parent), INTRANET_SECRET_KEY="test",
+               **{f"INTRANET_{name.upper()}": str(value) for name, value in settings.items()})
+    return subprocess.Popen([sys.executable, "-m", "huey.bin.huey_consumer", "jobs.huey", "-k", "thread",
+                             "-w", str(workers), "-d", "0.05", "-m", "0.1", "-n"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), start_new_session=True)
+
+
+def wait_for(condition, seconds: float, every: float = 0.05) -> bool:
+    """Poll `condition` until it holds or the seconds are up; its last answer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return condition()

@@ -9,7 +9,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -23,8 +22,8 @@ from intranet.models import Notification, NotificationAttempt, utcnow
 from intranet.notify import delivery, gateways
 from tests.factories import make_citizen, make_request
 from tests.loopback import LoopbackServer
+from tests.servers import huey_consumer, wait_for
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "gw-secret-token"
 NOON = datetime(2025, 3, 10, 9, 0, 0, 1)  # 12:00 in Doha (UTC+3), outside the quiet hours
 AR_SMS = "تم استلام طلبكم رقم HC-2025-000123، وسنبلغكم بكل خطوة."
@@ -575,22 +574,9 @@ def test_trigger_soon_schedules_once_per_interval(app, monkeypatch):
 # --- through a real consumer process, killed in the middle of a batch ---------------------------------------
 
 def start_consumer(app, queue_url, tmp_path, gateway, name):
-    env = dict(os.environ, INTRANET_HUEY_URL=queue_url, INTRANET_DATABASE_URL=app.config["DATABASE_URL"],
-               INTRANET_INSTANCE_DIR=str(tmp_path), INTRANET_SECRET_KEY="test", INTRANET_SMS_GATEWAY="http",
-               INTRANET_SMS_GATEWAY_URL=gateway.url, INTRANET_SMS_GATEWAY_TOKEN=TOKEN, INTRANET_QUIET_HOURS="off",
-               INTRANET_SMS_GATEWAY_TIMEOUT="2")
-    return subprocess.Popen([sys.executable, "-m", "huey.bin.huey_consumer", "jobs.huey", "-k", "thread", "-w", "2",
-                             "-d", "0.05", "-m", "0.1", "-n"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=open(tmp_path / f"{name}.log", "w"), start_new_session=True)
-
-
-def wait_for(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
+    return huey_consumer(app, queue_url, tmp_path / f"{name}.log", workers=2, sms_gateway="http",
+                         sms_gateway_url=gateway.url, sms_gateway_token=TOKEN, quiet_hours="off",
+                         sms_gateway_timeout=2)
 
 
 def test_consumer_killed_mid_batch_then_restarted_no_duplicate_none_lost(configured, people, gateway, tmp_path, app):

@@ -4,10 +4,7 @@ import datetime as dt
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
-import time
 from decimal import Decimal
 
 import openpyxl
@@ -22,8 +19,8 @@ from intranet.payouts.service import PayoutRefused
 from intranet.seed import seed_payouts
 from tests.conftest import csrf_token
 from tests.factories import make_staff
+from tests.servers import huey_consumer, wait_for
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
@@ -280,21 +277,8 @@ KILL_BATCH = 10_000
 
 
 def start_consumer(app, queue_url, tmp_path, name):
-    env = dict(os.environ, INTRANET_HUEY_URL=queue_url, INTRANET_DATABASE_URL=app.config["DATABASE_URL"],
-               INTRANET_INSTANCE_DIR=str(tmp_path), INTRANET_SECRET_KEY="test",
-               INTRANET_PAYOUT_ARCHIVE_DIR=str(app.config["PAYOUT_ARCHIVE_DIR"]), INTRANET_PAYOUT_EXPORT_LEASE_SECONDS="1")
-    return subprocess.Popen([sys.executable, "-m", "huey.bin.huey_consumer", "jobs.huey", "-k", "thread", "-w", "1",
-                             "-d", "0.05", "-m", "0.1", "-n"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=open(tmp_path / f"{name}.log", "w"), start_new_session=True)
-
-
-def wait_for(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
+    return huey_consumer(app, queue_url, tmp_path / f"{name}.log", payout_export_lease_seconds=1,
+                         payout_archive_dir=app.config["PAYOUT_ARCHIVE_DIR"])
 
 
 @pytest.mark.slow
@@ -318,7 +302,7 @@ def test_consumer_killed_at_random_points_ten_times_each_batch_released_once(bos
             assert batches.start_export(boss, batch_id, batch.version, True)  # one at a time: the sweeper sees it only
             send(queue, export_batch.s(batch_id))
             point = rng.randrange(1, 3 * KILL_BATCH + 2)  # a row of one of the three files, or the check after them
-            assert wait_for(lambda: state(batch_id)[0] == "released" or state(batch_id)[1] >= point, 120), \
+            assert wait_for(lambda: state(batch_id)[0] == "released" or state(batch_id)[1] >= point, 120, every=0.01), \
                 (tmp_path / f"consumer-{round_}.log").read_text()[-3000:]
             os.killpg(consumer.pid, signal.SIGKILL)  # no goodbye: the run's lease and its half-written folder stay
             consumer.wait(10)

@@ -1,5 +1,4 @@
 """The supervisor's approval screen: filters, totals of the ticked payouts, decisions after a fresh password."""
-from decimal import Decimal
 
 import pytest
 

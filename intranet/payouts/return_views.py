@@ -16,6 +16,7 @@ from intranet.models import Staff
 from intranet.models.payouts import BankReturn, PayoutBatch
 from intranet.payouts import returns
 from intranet.payouts.service import PayoutRefused
+from intranet.payouts.views import ask_first, flash_decision
 
 bp = Blueprint("payout_returns", __name__, url_prefix="/payouts")
 PAGE = 50
@@ -97,19 +98,13 @@ def put_back():
     back = url_for("payout_returns.failed")
     if current_user.role != "supervisor":
         abort(403)
-    if not ids:
-        flash(_("Tick the failed payouts to put back first."), "error")
-        return redirect(back, 303)
-    if not reauth.fresh(user=current_user):
-        flash(_("Enter your password again, then put the payouts back."), "info")
-        return redirect(url_for("reauth.confirm", next=back), 303)
+    if (first := ask_first(ids, back, _("Tick the failed payouts to put back first."),
+                           _("Enter your password again, then put the payouts back."))) is not None:
+        return first
     try:
         decision = returns.put_back(current_user, ids, True)
     except PayoutRefused as refused:
         flash(refused.message, "error")
         return redirect(back, 303)
-    if decision.done:
-        flash(_("Put back for batching: %(n)d payout(s).", n=len(decision.done)), "success")
-    for payout_id, why in decision.refused.items():
-        flash(_("Payout %(id)d: %(why)s", id=payout_id, why=why), "error")
+    flash_decision(decision, _("Put back for batching: %(n)d payout(s).", n=len(decision.done)))
     return redirect(back, 303)

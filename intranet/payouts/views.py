@@ -96,12 +96,9 @@ def decide():
     """Approve or reject the ticked payouts; every refusal is reported with its reason."""
     ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
     back = url_for("payouts.index", **{k: v for k, v in request.args.items() if k != "after"})
-    if not ids:
-        flash(_("Tick the payouts to decide on first."), "error")
-        return redirect(back, 303)
-    if not reauth.fresh(user=current_user):
-        flash(_("Enter your password again, then decide."), "info")
-        return redirect(url_for("reauth.confirm", next=back), 303)
+    if (first := ask_first(ids, back, _("Tick the payouts to decide on first."),
+                           _("Enter your password again, then decide."))) is not None:
+        return first
     try:
         if request.form.get("decision") == "reject":
             decision = service.reject(current_user, ids, request.form.get("reason", ""), True)
@@ -110,11 +107,27 @@ def decide():
     except service.PayoutRefused as refused:
         flash(refused.message, "error")
         return redirect(back, 303)
+    flash_decision(decision, _("Decided: %(n)d payout(s).", n=len(decision.done)))
+    return redirect(back, 303)
+
+
+def ask_first(ids, back: str, nothing_ticked: str, password_again: str):
+    """The answer when nothing is ticked, or when the password must be entered again first; None to go on."""
+    if not ids:
+        flash(nothing_ticked, "error")
+        return redirect(back, 303)
+    if not reauth.fresh(user=current_user):
+        flash(password_again, "info")
+        return redirect(url_for("reauth.confirm", next=back), 303)
+    return None
+
+
+def flash_decision(decision: service.Decision, done_message: str):
+    """What was done, then each refusal with its reason."""
     if decision.done:
-        flash(_("Decided: %(n)d payout(s).", n=len(decision.done)), "success")
+        flash(done_message, "success")
     for payout_id, why in decision.refused.items():
         flash(_("Payout %(id)d: %(why)s", id=payout_id, why=why), "error")
-    return redirect(back, 303)
 
 
 @bp.get("/iban-changes")
