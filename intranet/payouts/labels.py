@@ -14,6 +14,16 @@ EXPORT_PHASE_LABELS = {
     "csv": _l("Writing the bank's CSV"), "xlsx": _l("Writing the finance sheet"),
     "checking": _l("Checking the pain.001 against its schema"), "done": _l("Done"), "failed": _l("Stopped"),
 }
+AUDIT_ACTION_LABELS = {
+    "payout_created": _l("Payout made"), "payout_approved": _l("Approved"), "payout_rejected": _l("Rejected"),
+    "iban_change_requested": _l("IBAN change asked for"), "iban_changed": _l("IBAN change confirmed"),
+    "iban_change_refused": _l("IBAN change refused"), "batch_created": _l("Batch made"),
+    "payout_batched": _l("Put in a batch"), "batch_cancelled": _l("Batch cancelled"),
+    "payout_unbatched": _l("Taken out with its batch"), "export_started": _l("Export started"),
+    "export_retried": _l("Export started again"), "batch_released": _l("Files released"),
+    "file_downloaded": _l("File downloaded"), "bank_return_imported": _l("Bank return file imported"),
+    "payout_paid": _l("Paid"), "payout_failed": _l("Failed"), "payout_put_back": _l("Put back for batching"),
+}
 ITEM_OUTCOME_LABELS = {"paid": _l("Paid"), "failed": _l("Failed"), "removed": _l("Removed with the batch")}
 
 
@@ -22,4 +32,5 @@ def init_app(app):
 
     bank_profiles(app.config["PAYOUT_BANK_PROFILES"])  # a wrong bank layout stops the start, not an export
     app.jinja_env.globals.update(PAYOUT_STATUS_LABELS=PAYOUT_STATUS_LABELS, BATCH_STATUS_LABELS=BATCH_STATUS_LABELS,
-                                 EXPORT_PHASE_LABELS=EXPORT_PHASE_LABELS, ITEM_OUTCOME_LABELS=ITEM_OUTCOME_LABELS)
+                                 EXPORT_PHASE_LABELS=EXPORT_PHASE_LABELS, ITEM_OUTCOME_LABELS=ITEM_OUTCOME_LABELS,
+                                 AUDIT_ACTION_LABELS=AUDIT_ACTION_LABELS)
