@@ -20,6 +20,9 @@ def create_app(config: dict | None = None) -> Flask:
     from intranet.payouts import return_views as payout_return_views
     from intranet.payouts import views as payout_views
     from intranet.queues import labels
+    from intranet.reports import views as report_views
+    from intranet.stats import dashboard_views
+    from intranet.stats import views as stats_views
     from intranet.queues import views as queue_views
     from intranet.reception import receipt_views, ticket_views
     from intranet.reception import views as reception_views
@@ -38,7 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (auth_views.bp, health_bp, queue_views.bp, reception_views.bp, receipt_views.bp,
                       ticket_views.bp, api.bp, client_views.bp, import_views.bp, desk_views.bp, delivery_receipts.bp,
                       template_views.bp, reauth_views.bp, payout_audit_views.bp, payout_views.bp,
-                      payout_batch_views.bp, payout_return_views.bp):
+                      payout_batch_views.bp, payout_return_views.bp, dashboard_views.bp, stats_views.bp,
+                      report_views.bp):
         app.register_blueprint(blueprint)
 
     from intranet.cli import register

@@ -126,6 +126,12 @@ def load(overrides: dict | None = None) -> dict:
         "PAYOUT_DEBTOR_BIC": _env("PAYOUT_DEBTOR_BIC", "QNBAQAQA"),
         "PAYOUT_BANK_PROFILES": _env("PAYOUT_BANK_PROFILES", ""),
         "PAYOUT_EXPORT_LEASE_SECONDS": int(_env("PAYOUT_EXPORT_LEASE_SECONDS", 60)),
+        # statistics and printed documents (issue 8): where PDFs are archived, when the evening's daily summary is
+        # produced (local time), the days of the month of the alert and execution statements
+        "REPORT_ARCHIVE_DIR": Path(_env("REPORT_ARCHIVE_DIR", instance / "reports")),
+        "DAILY_SUMMARY_TIME": _env("DAILY_SUMMARY_TIME", "20:00"),
+        "ALERT_STATEMENT_DAYS": _env("ALERT_STATEMENT_DAYS", "1,15"),
+        "EXECUTION_STATEMENT_DAYS": _env("EXECUTION_STATEMENT_DAYS", "8,22"),
     }
     settings.update(overrides)
     if not settings.get("SECRET_KEY"):

@@ -94,3 +94,8 @@ def can_follow_up_unreachable(user) -> bool:
 def can_see_payouts(user) -> bool:
     """The approval screen: supervisors decide, administrators look."""
     return user.role in ("supervisor", "admin")
+
+
+def can_see_statistics(user) -> bool:
+    """The dashboard, the statistics and the printed documents: supervisors and administrators."""
+    return user.role in ("supervisor", "admin")

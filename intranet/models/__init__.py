@@ -12,12 +12,13 @@ from intranet.models.payouts import (  # noqa: E402
     AuditEntry, BankReturn, BatchItem, ExportDownload, ExportFile, IbanChange, Payout, PayoutApproval, PayoutBatch,
     PayoutParty,
 )
+from intranet.models.stats import CountedDay, DailyCount, OpenSnapshot, ReportFile  # noqa: E402
 
 MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, TrackingSequence, Request,
           HistoryEntry, Attachment, Notification, VisitorTicket, CitizenChange,
           ApiClient, InboxEntry, WebhookDelivery, WebhookAttempt, ImportBatch, NotificationAttempt, MessageTemplate,
           Payout, PayoutParty, PayoutApproval, IbanChange, AuditEntry, PayoutBatch, BatchItem, ExportFile,
-          ExportDownload, BankReturn]
+          ExportDownload, BankReturn, DailyCount, OpenSnapshot, CountedDay, ReportFile]
 
 __all__ = [
     "ROLES", "CHANNELS", "OPEN_STATUSES", "CLOSED_STATUSES", "STATUSES", "MODELS", "utcnow",
@@ -25,5 +26,6 @@ __all__ = [
     "Request", "HistoryEntry", "Attachment", "Notification", "VisitorTicket",
     "NotificationAttempt", "MessageTemplate", "Payout", "PayoutParty", "PayoutApproval", "IbanChange",
     "AuditEntry", "PayoutBatch", "BatchItem", "ExportFile", "ExportDownload", "BankReturn", "ApiClient",
-    "InboxEntry", "WebhookDelivery", "WebhookAttempt", "ImportBatch",
+    "InboxEntry", "WebhookDelivery", "WebhookAttempt", "ImportBatch", "DailyCount", "OpenSnapshot", "CountedDay",
+    "ReportFile",
 ]

@@ -25,6 +25,7 @@ class Notification(BaseModel):
     recipient = pw.CharField(max_length=200)
     subject = pw.CharField(max_length=300, default="")  # e-mail only
     body = pw.TextField()
+    attachment = pw.CharField(max_length=300, default="")  # e-mail only: a file to attach (an archived report)
     # one message per event and recipient, whatever retries or double clicks happen
     dedupe_key = pw.CharField(max_length=200, unique=True)
     status = pw.CharField(max_length=12, default="queued")

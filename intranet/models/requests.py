@@ -89,6 +89,7 @@ class Request(BaseModel):
         indexes = (
             (("citizen", "received_at"), False),
             (("status", "due_at"), False),
+            (("closed_at",), False),  # what was still open at the end of a past day, for the statistics
         )
 
     @classmethod
@@ -131,7 +132,7 @@ class HistoryEntry(BaseModel):
 
     class Meta:
         table_name = "history"
-        indexes = ((("request", "id"), False),)
+        indexes = ((("request", "id"), False), (("created_at",), False))  # a day's history, for the statistics
 
 
 class Attachment(BaseModel):

@@ -1,0 +1,74 @@
+"""Statistics kept for the supervisor's dashboard and the printed summaries: what happened on each local day,
+counted from history once the day is over (the same figures however often it is counted again), and the open
+items' time left at the end of each day."""
+import peewee as pw
+
+from intranet.db import BaseModel
+from intranet.models.people import Department, Governorate, utcnow
+from intranet.models.requests import RequestType
+
+# what a history entry counts as: submit -> received; accept -> accepted (on to the next stage) or completed
+# (the last stage); return, reject, resubmit
+EVENTS = ("received", "accepted", "completed", "returned", "rejected", "resubmitted")
+SLA_STATES = ("on_track", "at_risk", "overdue")
+
+
+class DailyCount(BaseModel):
+    day = pw.DateField()  # the office's local date
+    department = pw.ForeignKeyField(Department, on_delete="RESTRICT", backref="+", index=False)
+    request_type = pw.ForeignKeyField(RequestType, on_delete="RESTRICT", backref="+", index=False)
+    channel = pw.CharField(max_length=12)
+    governorate = pw.ForeignKeyField(Governorate, null=True, on_delete="RESTRICT", backref="+", index=False)
+    event = pw.CharField(max_length=12)
+    count = pw.IntegerField()
+
+    class Meta:
+        table_name = "daily_count"
+        indexes = ((("day", "department"), False),)
+
+
+class OpenSnapshot(BaseModel):
+    """The open items at the end of a day, per department, type and clerk: how many, how many at risk and
+    overdue (for the SLA chart over time and the printed summary of that day)."""
+    day = pw.DateField()
+    department = pw.ForeignKeyField(Department, on_delete="RESTRICT", backref="+", index=False)
+    request_type = pw.ForeignKeyField(RequestType, on_delete="RESTRICT", backref="+", index=False)
+    state = pw.CharField(max_length=10)
+    count = pw.IntegerField()
+
+    class Meta:
+        table_name = "open_snapshot"
+        indexes = ((("day", "department"), False),)
+
+
+class CountedDay(BaseModel):
+    """A day whose counts and snapshot are written (the job counts each day once it is over)."""
+    day = pw.DateField(unique=True)
+    counted_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "counted_day"
+
+
+
+
+
+# the printed documents (issue 8): the evening's daily summary and the twice-monthly statements, archived
+REPORT_KINDS = ("daily_summary", "alert_statement", "execution_statement")
+
+
+class ReportFile(BaseModel):
+    """An archived PDF: which document, for which day, in which language; produced again for the same day it
+    replaces the file (the same figures: they come from history)."""
+    kind = pw.CharField(max_length=20)
+    day = pw.DateField()
+    language = pw.CharField(max_length=5, default="ar")
+    path = pw.CharField(max_length=300)  # within REPORT_ARCHIVE_DIR
+    sha256 = pw.CharField(max_length=64)
+    size = pw.IntegerField()
+    pages = pw.IntegerField(default=0)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "report_file"
+        indexes = ((("kind", "day", "language"), True),)
