@@ -11,7 +11,7 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from peewee import JOIN, Case, fn
+from peewee import JOIN, SQL, Case, fn
 
 from intranet.db import transaction
 from intranet.models import HistoryEntry, Request, Stage, utcnow
@@ -21,6 +21,8 @@ from intranet.queues.filters import AT_RISK_DAYS
 KEYS = ("department", "request_type", "channel", "governorate")
 SNAPSHOT_DAYS = 90  # how far back the first count writes end-of-day snapshots (the SLA chart's longest range)
 AGE_BUCKETS = ((0, 7), (8, 14), (15, 30), (31, 45), (46, None))  # days since received
+# GROUP BY the selected columns by position: PostgreSQL does not see two CASE expressions with parameters as one
+ORDINALS = tuple(SQL(str(n)) for n in range(1, 7))
 
 
 def zone() -> ZoneInfo:
@@ -65,7 +67,7 @@ def count_day(day: dt.date) -> list[tuple]:
              .join(Stage, on=(Stage.id == stage), join_type=JOIN.INNER)
              .where((HistoryEntry.created_at >= start) & (HistoryEntry.created_at < end)
                     & HistoryEntry.action.in_(("submit", "accept", "return", "reject", "resubmit")))
-             .group_by(Stage.department, Request.request_type, Request.channel, Request.governorate, event))
+             .group_by(*ORDINALS[:5]))
     return [tuple(row) for row in query.tuples()]
 
 
@@ -76,7 +78,7 @@ def open_at(moment: dt.datetime) -> list[tuple]:
     state = Case(None, [(Request.due_at < moment, "overdue"), (Request.due_at <= soon, "at_risk")], "on_track")
     was_open = (Request.received_at < moment) & (Request.closed_at.is_null() | (Request.closed_at >= moment))
     query = (Request.select(Request.department, Request.request_type, state, fn.COUNT(Request.id))
-             .where(was_open).group_by(Request.department, Request.request_type, state))
+             .where(was_open).group_by(*ORDINALS[:3]))
     return [tuple(row) for row in query.tuples()]
 
 
@@ -176,11 +178,11 @@ def open_now(department=None, now: dt.datetime | None = None) -> dict:
         base = base.where(Request.department == department)
     by_type: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SLA_STATES, 0))
     for dept, type_id, sla, count in (base.select(Request.department, Request.request_type, state, fn.COUNT(Request.id))
-                                      .group_by(Request.department, Request.request_type, state).tuples()):
+                                      .group_by(*ORDINALS[:3]).tuples()):
         by_type[(dept, type_id)][sla] += count
     bucket = Case(None, [(Request.received_at > now - dt.timedelta(days=high + 1), index)
                          for index, (_, high) in enumerate(AGE_BUCKETS) if high is not None], len(AGE_BUCKETS) - 1)
-    counted = dict(base.select(bucket, fn.COUNT(Request.id)).group_by(bucket).tuples())
+    counted = dict(base.select(bucket, fn.COUNT(Request.id)).group_by(*ORDINALS[:1]).tuples())
     buckets = {limits: counted.get(index, 0) for index, limits in enumerate(AGE_BUCKETS)}
     overdue = fn.SUM(Case(None, [((Request.due_at < now) & Request.paused_at.is_null(), 1)], 0))
     clerks = {assignee: (count, int(late or 0)) for assignee, count, late in (

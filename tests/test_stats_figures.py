@@ -1,0 +1,135 @@
+"""The figures behind the dashboard and the printed summaries, against a dataset with known answers: requests
+returned and resubmitted, steps just before and just after the office's midnight, a day counted once and again."""
+import datetime as dt
+
+import pytest
+
+from intranet import workflow
+from intranet.models import Department, HistoryEntry, Request, RequestType
+from intranet.models.stats import CountedDay, DailyCount, OpenSnapshot
+from intranet.stats import figures
+from tests.factories import make_request, make_staff
+
+DAY = dt.date(2026, 11, 10)  # the office is in Asia/Qatar, UTC+3: local midnight is 21:00 UTC the day before
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    """A local time on `day` as naive UTC."""
+    return dt.datetime.combine(day, dt.time(hour, minute)) - dt.timedelta(hours=3)
+
+
+def dated(entry: HistoryEntry, when: dt.datetime):
+    HistoryEntry.update(created_at=when).where(HistoryEntry.id == entry.id).execute()
+
+
+def last_entry(req) -> HistoryEntry:
+    return HistoryEntry.select().where(HistoryEntry.request == req.id).order_by(HistoryEntry.id.desc()).get()
+
+
+def received(req, when):
+    """The submission happened at `when`: its history entry and the request's dates (45 days from then)."""
+    dated(last_entry(req), when)
+    Request.update(received_at=when, due_at=when + dt.timedelta(days=45)).where(Request.id == req.id).execute()
+
+
+def step(action, clerk, req, when, **kwargs):
+    fresh = Request.get_by_id(req.id)
+    if action != "resubmit" and fresh.assignee_id != clerk.id and fresh.status == "open":
+        workflow.claim(clerk, fresh, fresh.version)
+        dated(last_entry(fresh), when)
+        fresh = Request.get_by_id(req.id)
+    assert getattr(workflow, action)(clerk, fresh, fresh.version, **kwargs).entry.action == action.rstrip("_")
+    dated(last_entry(fresh), when)
+    Request.update(closed_at=when).where((Request.id == req.id) & Request.closed_at.is_null(False)).execute()
+    return Request.get_by_id(req.id)
+
+
+@pytest.fixture
+def known(ctx):
+    """A: received on DAY 10:00, accepted at 23:50 (DAY) and again at 00:10 (DAY+1, after midnight).
+    B: received on DAY, returned to the citizen the same day, resubmitted on DAY+1.
+    C: received at 23:55 on DAY-1 (that day's), rejected at 00:05 on DAY (this day's).
+    D: an electronic inquiry received on DAY, completed at once (one stage)."""
+    health = make_staff("h1", "clerk", "health")
+    comp = make_staff("c1", "clerk", "compensation")
+    citizens = make_staff("ci1", "clerk", "citizens")
+    desk = make_staff("desk", "reception", "reception")
+    a = make_request("health_care", actor=desk)
+    received(a, at(DAY, 10))
+    a = step("accept", health, a, at(DAY, 23, 50))
+    a = step("accept", comp, a, at(DAY + dt.timedelta(days=1), 0, 10))
+    b = make_request("health_care", actor=desk)
+    received(b, at(DAY, 11))
+    b = step("return_", health, b, at(DAY, 12), comment="ناقص", missing=("invoice",))
+    b = step("resubmit", desk, b, at(DAY + dt.timedelta(days=1), 9))
+    c = make_request("health_care", actor=desk)
+    received(c, at(DAY - dt.timedelta(days=1), 23, 55))
+    c = step("reject", health, c, at(DAY, 0, 5), comment="غير مستحق")
+    d = make_request("inquiry", actor=desk, channel="electronic")
+    received(d, at(DAY, 14))
+    d = step("accept", citizens, d, at(DAY, 15))
+    return {"a": a, "b": b, "c": c, "d": d}
+
+
+def dept(code):
+    return Department.get(Department.code == code).id
+
+
+def kind(code):
+    return RequestType.get(RequestType.code == code).id
+
+
+def test_a_day_counts_what_happened_in_its_local_hours(known):
+    by_department = figures.counts(DAY, DAY, by=("department",))
+    assert by_department[(dept("health"),)] == {
+        "received": 2, "accepted": 1, "completed": 0, "returned": 1, "rejected": 1, "resubmitted": 0}
+    assert by_department[(dept("citizens"),)]["received"] == 1 and by_department[(dept("citizens"),)]["completed"] == 1
+    after = figures.counts(DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=1), by=("department",))
+    assert after[(dept("compensation"),)]["accepted"] == 1  # 00:10 belongs to the next day
+    assert after[(dept("health"),)]["resubmitted"] == 1
+    before = figures.counts(DAY - dt.timedelta(days=1), DAY - dt.timedelta(days=1), by=("department",))
+    assert before[(dept("health"),)]["received"] == 1  # 23:55 the day before
+    channels = figures.counts(DAY, DAY, by=("channel",))
+    assert channels[("walk_in",)]["received"] == 2 and channels[("electronic",)]["received"] == 1
+
+
+def test_counting_a_day_again_gives_the_same_figures(known):
+    live = figures.counts(DAY, DAY, by=("department", "request_type", "channel"))
+    figures.close_day(DAY)
+    assert CountedDay.select().where(CountedDay.day == DAY).exists()
+    assert figures.counts(DAY, DAY, by=("department", "request_type", "channel")) == live  # from the rows now
+    first = sorted(DailyCount.select(DailyCount.department, DailyCount.request_type, DailyCount.event,
+                                     DailyCount.count).where(DailyCount.day == DAY).tuples())
+    health = make_staff("h2", "clerk", "health")
+    late = make_request("health_care")
+    step("accept", health, late, at(DAY + dt.timedelta(days=2), 10))  # later work changes nothing of DAY
+    figures.close_day(DAY)
+    assert sorted(DailyCount.select(DailyCount.department, DailyCount.request_type, DailyCount.event,
+                                    DailyCount.count).where(DailyCount.day == DAY).tuples()) == first
+    span = figures.counts(DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1), by=("request_type",))
+    assert span[(kind("health_care"),)]["received"] == 3 and span[(kind("inquiry"),)]["received"] == 1
+
+
+def test_open_items_at_the_end_of_a_day(known):
+    end = figures.day_bounds(DAY)[1]
+    opened = {(d, t, s): n for d, t, s, n in figures.open_at(end)}
+    # A (its second accept came after midnight) and B (waiting for the citizen); C and D were closed on DAY
+    assert sum(opened.values()) == 2
+    figures.close_day(DAY)
+    states = figures.snapshots(DAY, DAY)[DAY]
+    assert sum(states.values()) == 2 and OpenSnapshot.select().where(OpenSnapshot.day == DAY).count() >= 1
+
+
+def test_close_missing_counts_each_past_day_once(known):
+    today = DAY + dt.timedelta(days=3)
+    done = figures.close_missing(today)
+    assert DAY in done and DAY + dt.timedelta(days=2) in done and today not in done
+    assert figures.close_missing(today) == []
+
+
+def test_open_now_by_state_age_and_clerk(known):
+    now = at(DAY + dt.timedelta(days=50), 12)
+    found = figures.open_now(now=now)
+    total = sum(sum(states.values()) for states in found["by_type"].values())
+    assert total == 2 and sum(found["ages"].values()) == 2
+    assert found["ages"][(46, None)] == 2  # received 50 days earlier
