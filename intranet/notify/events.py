@@ -112,14 +112,16 @@ def on_change(req, entry):
         queue_citizen(event, req, entry)
 
 
-def queue_staff_email(staff, event: str, language: str, context: dict, dedupe_key: str):
-    """A staff e-mail (the morning digests); None when the person has no address or it was already queued."""
+def queue_staff_email(staff, event: str, language: str, context: dict, dedupe_key: str, attachment: str = ""):
+    """A staff e-mail (the morning digests, the printed reports with `attachment`: a file's path); None when the
+    person has no address or it was already queued."""
     if not staff.email:
         return None
     subject, body = templates.message(event, "email", language, context)
     new_id = insert_row(Notification, {
         "staff": staff.id, "event": event, "channel": "email", "language": language, "recipient": staff.email,
-        "subject": subject, "body": body, "dedupe_key": dedupe_key}, ignore_conflict=True)
+        "subject": subject, "body": body, "dedupe_key": dedupe_key, "attachment": attachment or ""},
+        ignore_conflict=True)
     if new_id is None:
         return None
     _trigger()

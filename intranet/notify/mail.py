@@ -44,7 +44,18 @@ def build_message(notification, sender: str) -> EmailMessage:
     message.set_content(notification.body or "", charset="utf-8")
     if getattr(notification, "language", None):  # after set_content, which drops Content-* headers
         message["Content-Language"] = notification.language
+    if getattr(notification, "attachment", ""):
+        _attach(message, notification.attachment)
     return message
+
+
+def _attach(message: EmailMessage, path: str):
+    """The file as an application/pdf part under its own name (an archived report). A relative path is within
+    REPORT_ARCHIVE_DIR. A missing file raises OSError: the delivery records the attempt and tries again later."""
+    file = Path(path)
+    if not file.is_absolute() and has_app_context():
+        file = Path(current_app.config["REPORT_ARCHIVE_DIR"]) / file
+    message.add_attachment(file.read_bytes(), maintype="application", subtype="pdf", filename=file.name)
 
 
 class Mailer(abc.ABC):

@@ -23,26 +23,33 @@ SUBJECT_MAX_CHARACTERS = 200
 _CITIZEN = ("tracking_number", "request_type", "citizen_name", "received_date", "due_date", "stage", "reason",
             "missing")
 _STAFF = ("staff_name", "department", "date", "at_risk_count", "overdue_count", "items")
+# the printed documents e-mailed to supervisors with the PDF attached (intranet/reports)
+REPORT_EVENTS = ("daily_summary", "alert_statement", "execution_statement")
+_REPORT = ("staff_name", "day", "items")
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     **{event: _CITIZEN for event in CITIZEN_EVENTS},
     "completed": (*_CITIZEN, "amount"), "payout_sent": (*_CITIZEN, "amount"),
     **{event: _STAFF for event in STAFF_EVENTS},
+    **{event: _REPORT for event in REPORT_EVENTS},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     **{event: ("tracking_number",) for event in CITIZEN_EVENTS},
     "returned": ("tracking_number", "missing", "reason"), "rejected": ("tracking_number", "reason"),
     "payout_sent": ("tracking_number", "amount"),
     **{event: ("items",) for event in STAFF_EVENTS},
+    **{event: ("day",) for event in REPORT_EVENTS},
 }
 # which channels each event is written for (staff digests are e-mails only)
 EVENT_CHANNELS = {**{event: ("sms", "email") for event in CITIZEN_EVENTS},
-                  **{event: ("email",) for event in STAFF_EVENTS}}
+                  **{event: ("email",) for event in STAFF_EVENTS + REPORT_EVENTS}}
 
 EVENT_LABELS = {
     "request_received": _l("Request received"), "moved_on": _l("Moved to the next stage"),
     "returned": _l("Returned for correction"), "rejected": _l("Rejected"), "completed": _l("Completed"),
     "payout_sent": _l("Payout sent"), "clerk_digest": _l("Clerk's morning digest"),
     "department_digest": _l("Department digest for supervisors"),
+    "daily_summary": _l("Daily summary for supervisors"), "alert_statement": _l("Alert statement"),
+    "execution_statement": _l("Execution statement"),
 }
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("E-mail")}
 LANGUAGE_LABELS = {"ar": _l("Arabic"), "en": _l("English")}
@@ -55,6 +62,7 @@ PLACEHOLDER_LABELS = {
     "department": _l("the department"), "date": _l("the date of the digest"),
     "at_risk_count": _l("how many items are at risk of running late"),
     "overdue_count": _l("how many items are overdue"), "items": _l("the list of items, one per line"),
+    "day": _l("the day the document is for"),
 }
 
 # The default wording. Arabic SMS stay within two UCS-2 parts (134 characters) for the common case.
@@ -156,6 +164,30 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
         "{department}: {at_risk_count} at risk, {overdue_count} overdue",
         "Good morning {staff_name},\n\nItems of {department} on {date} that need attention: {at_risk_count} "
         "at risk and {overdue_count} overdue.\n\n{items}\n\n" + _SIGNATURE["en"]),
+    ("daily_summary", "email", "ar"): (
+        "الملخص اليومي ليوم {day}",
+        "مساء الخير {staff_name}،\n\nمرفق الملخص اليومي ليوم {day} للطباعة والتوقيع: {items}.\n\n"
+        + _SIGNATURE["ar"]),
+    ("daily_summary", "email", "en"): (
+        "Daily summary of {day}",
+        "Good evening {staff_name},\n\nThe daily summary of {day} is attached, to print and sign: {items}.\n\n"
+        + _SIGNATURE["en"]),
+    ("alert_statement", "email", "ar"): (
+        "كشف التنبيه ليوم {day}",
+        "السيد/السيدة {staff_name}،\n\nمرفق كشف التنبيه ليوم {day}: ما يستحق خلال ثلاثين يوماً وما تأخر، "
+        "لكل إدارة: {items}.\n\n" + _SIGNATURE["ar"]),
+    ("alert_statement", "email", "en"): (
+        "Alert statement of {day}",
+        "Dear {staff_name},\n\nThe alert statement of {day} is attached: what falls due in the next 30 days and "
+        "what is overdue, per department: {items}.\n\n" + _SIGNATURE["en"]),
+    ("execution_statement", "email", "ar"): (
+        "كشف التنفيذ ليوم {day}",
+        "السيد/السيدة {staff_name}،\n\nمرفق كشف التنفيذ ليوم {day}: ما أُنجز وما رُفض أو أُعيد مع السبب، "
+        "لكل إدارة: {items}.\n\n" + _SIGNATURE["ar"]),
+    ("execution_statement", "email", "en"): (
+        "Execution statement of {day}",
+        "Dear {staff_name},\n\nThe execution statement of {day} is attached: what was completed, rejected or "
+        "returned, with the reasons, per department: {items}.\n\n" + _SIGNATURE["en"]),
 }
 
 # {{ and }} are literal braces; {name} a placeholder; any other brace or {...} is an error
@@ -349,7 +381,7 @@ def sample_context(event: str, language: str) -> dict:
         "staff_name": "خالد المري" if ar else "Khalid Al-Marri",
         "department": "الشؤون الصحية" if ar else "Health Affairs",
         "date": format_date(date(2025, 5, 13), "full", locale=language),
-        "at_risk_count": 3, "overdue_count": 1,
+        "at_risk_count": 3, "overdue_count": 1, "day": format_date(date(2025, 5, 13), "full", locale=language),
         "items": ("EL-2500417-3 — مساعدة علاجية — متبقٍ يومان\nWI-2500388-1 — مساعدة علاجية — متأخر 4 أيام" if ar
                   else "EL-2500417-3 — Medical treatment assistance — 2 days left\n"
                        "WI-2500388-1 — Medical treatment assistance — 4 days overdue"),

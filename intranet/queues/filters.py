@@ -29,6 +29,7 @@ class QueueFilters:
     age: str = ""
     sort: str = "due"
     q: str = ""
+    clerk: str = ""  # a staff id: the items one clerk holds (the dashboard's per-clerk links)
 
     @classmethod
     def from_args(cls, args) -> "QueueFilters":

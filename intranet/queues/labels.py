@@ -34,7 +34,8 @@ def document_name(request_type, code) -> str:
 def init_app(app):
     from intranet.auth.permissions import (can_edit_message_templates, can_enter_requests, can_see_payouts,
                                            can_follow_up_unreachable, can_import_requests, can_manage_api_clients,
-                                           can_open_queues, can_print_receipt, can_reassign, can_take_from)
+                                           can_open_queues, can_print_receipt, can_reassign, can_see_statistics,
+                                           can_take_from)
     from intranet.queues.filters import AGES, SLA_STATES, SORTS, TABS, QueueFilters, sla_state
     from intranet.workflow import allowed_actions
 
@@ -45,6 +46,6 @@ def init_app(app):
         empty_filters=QueueFilters, can_print_receipt=can_print_receipt,
         can_import_requests=can_import_requests, can_manage_api_clients=can_manage_api_clients,
         can_edit_message_templates=can_edit_message_templates, can_follow_up_unreachable=can_follow_up_unreachable,
-        can_see_payouts=can_see_payouts)
+        can_see_payouts=can_see_payouts, can_see_statistics=can_see_statistics)
     app.jinja_env.globals.update(ACTION_LABELS=ACTION_LABELS, HISTORY_LABELS=HISTORY_LABELS,
                                  STATUS_LABELS=STATUS_LABELS, CHANNEL_LABELS=CHANNEL_LABELS)

@@ -36,6 +36,8 @@ def _conditions(department, filters, user, now):
         optional.append(Request.stage == int(filters.stage))
     if filters.channel:
         optional.append(Request.channel == filters.channel)
+    if filters.clerk.isdigit():
+        optional.append(Request.assignee == int(filters.clerk))
     return conditions + [c for c in optional if c is not None]
 
 

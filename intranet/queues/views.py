@@ -8,7 +8,7 @@ from intranet import files, workflow
 from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
 from intranet.i18n import localized
-from intranet.models import Attachment, Department, Governorate, RequestType, Stage
+from intranet.models import Attachment, Department, Governorate, RequestType, Stage, Staff
 from intranet.notify import staff as staff_notices
 from intranet.queues import services
 from intranet.queues.filters import QueueFilters, filter_choices
@@ -63,7 +63,8 @@ def queue(department_code):
                       Stage.select(Stage, RequestType).join(RequestType).where(Stage.department == department.id)
                       .order_by(Stage.request_type, Stage.position),
                       Governorate.select().order_by(Governorate.id), localized),
-                  assign_form=_assign_form(department) if permissions.can_reassign(current_user) else None)
+                  assign_form=_assign_form(department) if permissions.can_reassign(current_user) else None,
+                  clerk=Staff.get_or_none(Staff.id == int(filters.clerk)) if filters.clerk.isdigit() else None)
 
 
 @bp.route("/queues/<department_code>/counts")

@@ -121,9 +121,11 @@ def close_missing(today: dt.date | None = None) -> list[dt.date]:
 # --- sums over a range -----------------------------------------------------------------------------------
 
 def counts(start: dt.date, end: dt.date, by=("department", "request_type"), department=None,
-           request_type=None) -> dict[tuple, dict[str, int]]:
+           request_type=None, live: dict | None = None) -> dict[tuple, dict[str, int]]:
     """{key: {event: count}} over the local days [start, end], grouped by `by` (among "day" and KEYS): the
-    counted days from their rows, the others (today, or a day the job has not reached) live from history."""
+    counted days from their rows, the others (today, or a day the job has not reached) live from history.
+    `live` (a dict) keeps each live day's rows for the next call: a page grouping the same days several ways."""
+    live = {} if live is None else live
     assert set(by) <= {"day", *KEYS}, by
     today = local_today()
     counted = {row.day for row in CountedDay.select(CountedDay.day).where(
@@ -142,7 +144,9 @@ def counts(start: dt.date, end: dt.date, by=("department", "request_type"), depa
     day = start
     while day <= min(end, today):
         if day not in counted:
-            for d, t, c, g, event, count in count_day(day):
+            if day not in live:
+                live[day] = count_day(day)
+            for d, t, c, g, event, count in live[day]:
                 values = {"day": day, "department": d, "request_type": t, "channel": c, "governorate": g}
                 if (department is None or d == department) and (request_type is None or t == request_type):
                     totals[tuple(values[key] for key in by)][event] += count
@@ -167,7 +171,7 @@ def snapshots(start: dt.date, end: dt.date, department=None) -> dict[dt.date, di
 
 def open_now(department=None, now: dt.datetime | None = None) -> dict:
     """The open items now (the partial indexes over open work): per (department, type) their SLA states, per
-    age bucket, and per clerk their workload and overdue count."""
+    age bucket, and per (clerk, department) their workload and overdue count."""
     now = now or utcnow()
     soon = now + dt.timedelta(days=AT_RISK_DAYS)
     paused = Request.paused_at.is_null(False)
@@ -185,8 +189,8 @@ def open_now(department=None, now: dt.datetime | None = None) -> dict:
     counted = dict(base.select(bucket, fn.COUNT(Request.id)).group_by(*ORDINALS[:1]).tuples())
     buckets = {limits: counted.get(index, 0) for index, limits in enumerate(AGE_BUCKETS)}
     overdue = fn.SUM(Case(None, [((Request.due_at < now) & Request.paused_at.is_null(), 1)], 0))
-    clerks = {assignee: (count, int(late or 0)) for assignee, count, late in (
-        base.select(Request.assignee, fn.COUNT(Request.id), overdue).where(Request.assignee.is_null(False))
-        .group_by(Request.assignee).tuples())}
+    clerks = {(assignee, dept): (count, int(late or 0)) for assignee, dept, count, late in (
+        base.select(Request.assignee, Request.department, fn.COUNT(Request.id), overdue)
+        .where(Request.assignee.is_null(False)).group_by(Request.assignee, Request.department).tuples())}
     return {"by_type": dict(by_type), "ages": buckets, "clerks": clerks}
 

@@ -1,0 +1,139 @@
+"""The printed documents' own figures, as they stood at a past moment: the items open then (in the department
+that held them then, with the clerk who held them then), visitors served on a day, and what was decided between
+two moments with its reason.
+
+A request changed since the moment (`updated_at` later) has its department and holder at that moment read back
+from its history; the others are as they stand. Counts of what happened on a day come from `stats.figures`.
+"""
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from peewee import JOIN
+
+from intranet.models import Department, HistoryEntry, Request, RequestType, Stage, Staff, VisitorTicket
+from intranet.queues.filters import AT_RISK_DAYS
+
+# what changes who holds a request: a claim gives it to the actor, an assignment to the clerk named, the rest
+# (release, moves between stages, decisions) leave it unassigned
+_HOLDING = ("claim", "assign", "release", "accept", "return", "reject", "resubmit")
+DECISIONS = ("completed", "rejected", "returned")
+
+
+@dataclass
+class OpenItem:
+    id: int
+    tracking_number: str
+    request_type_id: int
+    department_id: int
+    received_at: dt.datetime
+    due_at: dt.datetime
+    assignee_id: int | None
+    days_left: int = 0
+    state: str = "on_track"
+    clerk: str = ""
+
+
+def sla_state(due_at: dt.datetime, moment: dt.datetime) -> str:
+    """The same rule as the statistics: overdue once due, at risk within AT_RISK_DAYS."""
+    if due_at < moment:
+        return "overdue"
+    return "at_risk" if due_at <= moment + dt.timedelta(days=AT_RISK_DAYS) else "on_track"
+
+
+def departments() -> list[Department]:
+    """The departments that work a stage, in a fixed order: one page each."""
+    working = Stage.select(Stage.department).distinct()
+    return list(Department.select().where(Department.id.in_(working)).order_by(Department.id))
+
+
+def open_at(moment: dt.datetime) -> list[OpenItem]:
+    """Every request open at `moment` (naive UTC): received before it and not closed by then."""
+    was_open = (Request.received_at < moment) & (Request.closed_at.is_null() | (Request.closed_at >= moment))
+    rows = (Request.select(Request.id, Request.tracking_number, Request.request_type, Request.department,
+                           Request.received_at, Request.due_at, Request.assignee, Request.updated_at)
+            .where(was_open).tuples())
+    items, changed = [], {}
+    for rid, number, type_id, dept, received, due, assignee, updated in rows:
+        item = OpenItem(rid, number, type_id, dept, received, due, assignee)
+        item.days_left, item.state = (due - moment).days, sla_state(due, moment)
+        items.append(item)
+        if updated is not None and updated >= moment:
+            changed[rid] = item
+    _as_it_was(changed, moment)
+    _clerk_names(items)
+    return items
+
+
+def _as_it_was(changed: dict, moment: dt.datetime):
+    """Department and holder at `moment` of the requests changed since, from their history before it."""
+    ids = list(changed)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        entries = (HistoryEntry.select(HistoryEntry.request, HistoryEntry.action, HistoryEntry.actor,
+                                       HistoryEntry.details, Stage.department)
+                   .join(Stage, JOIN.LEFT_OUTER, on=(HistoryEntry.to_stage == Stage.id))
+                   .where(HistoryEntry.request.in_(chunk) & (HistoryEntry.created_at < moment))
+                   .order_by(HistoryEntry.id).tuples())
+        for rid, action, actor, details, dept in entries:
+            item = changed[rid]
+            if dept is not None:
+                item.department_id = dept
+            if action == "claim":
+                item.assignee_id = actor
+            elif action == "assign":
+                item.assignee_id = json.loads(details or "{}").get("assignee")
+            elif action in _HOLDING:
+                item.assignee_id = None
+
+
+def _clerk_names(items):
+    ids = {item.assignee_id for item in items if item.assignee_id}
+    names = dict(Staff.select(Staff.id, Staff.full_name).where(Staff.id.in_(list(ids))).tuples()) if ids else {}
+    for item in items:
+        item.clerk = names.get(item.assignee_id, "")
+
+
+def visitors(start: dt.datetime, end: dt.datetime) -> dict:
+    """Walk-in visitors called to a desk in [start, end) and served (or being served), with the average wait
+    from the ticket to the call (a timedelta, None when nobody was served)."""
+    rows = (VisitorTicket.select(VisitorTicket.issued_at, VisitorTicket.called_at)
+            .where((VisitorTicket.called_at >= start) & (VisitorTicket.called_at < end)
+                   & VisitorTicket.status.in_(("done", "serving"))).tuples())
+    waits = [called - issued for issued, called in rows]
+    average = sum(waits, dt.timedelta()) / len(waits) if waits else None
+    return {"served": len(waits), "average_wait": average}
+
+
+@dataclass
+class Decision:
+    tracking_number: str
+    request_type_id: int
+    department_id: int
+    outcome: str  # completed, rejected, returned
+    at: dt.datetime
+    actor: str
+    reason: str
+
+
+def decisions(start: dt.datetime, end: dt.datetime) -> list[Decision]:
+    """What was completed, rejected or returned in [start, end), in the department of the stage that decided,
+    with the comment given; oldest first."""
+    outcome = {"reject": "rejected", "return": "returned"}
+    query = (HistoryEntry.select(HistoryEntry.action, HistoryEntry.created_at, HistoryEntry.comment,
+                                 Request.tracking_number, Request.request_type.alias("type_id"),
+                                 Stage.department.alias("department_id"), Staff.full_name)
+             .join(Request, on=(HistoryEntry.request == Request.id))
+             .join_from(HistoryEntry, Stage, on=(HistoryEntry.from_stage == Stage.id))
+             .join_from(HistoryEntry, Staff, JOIN.LEFT_OUTER, on=(HistoryEntry.actor == Staff.id))
+             .where((HistoryEntry.created_at >= start) & (HistoryEntry.created_at < end)
+                    & (((HistoryEntry.action == "accept") & (HistoryEntry.to_status == "completed"))
+                       | HistoryEntry.action.in_(("reject", "return"))))
+             .order_by(HistoryEntry.created_at, HistoryEntry.id).dicts())
+    return [Decision(row["tracking_number"], row["type_id"], row["department_id"],
+                     outcome.get(row["action"], "completed"), row["created_at"], row["full_name"] or "",
+                     (row["comment"] or "").strip()) for row in query]
+
+
+def type_names(language: str) -> dict[int, str]:
+    return {row.id: row.name(language) for row in RequestType.select()}

@@ -1,0 +1,75 @@
+"""The supervisor's dashboard: the period's figures per department and type, open items by time left, who holds
+what, and each overdue count a link to the queue filtered to exactly those items."""
+import datetime as dt
+import re
+
+import pytest
+
+from intranet import workflow
+from intranet.models import Request, utcnow
+from intranet.stats import figures
+from tests.factories import make_request, make_staff
+from tests.test_stats_figures import DAY, known  # noqa: F401  (the dataset with known answers)
+
+PATH = "/dashboard/"
+
+
+@pytest.fixture
+def late(data):
+    """Three open health-care requests held by clerk h9: two overdue (one paused: it counts as on track), one
+    due in three days; and one unassigned overdue request."""
+    with data():
+        clerk = make_staff("h9", "clerk", "health")
+        made = []
+        for days_left, paused in ((-5, False), (-1, True), (3, False), (-2, False)):
+            req = make_request("health_care")
+            if len(made) < 3:
+                workflow.claim(clerk, req, req.version)
+            Request.update(due_at=utcnow() + dt.timedelta(days=days_left),
+                           paused_at=utcnow() if paused else None).where(Request.id == req.id).execute()
+            made.append(req.id)
+        return {"clerk": clerk.id, "ids": made}
+
+
+def cell(page, row_id, column):
+    row = re.search(rf'<tr id="{row_id}">(.*?)</tr>', page, re.S).group(1)
+    return re.sub(r"<[^>]+>", "", re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)[column]).strip()
+
+
+def test_only_supervisors_and_administrators(client, auth):
+    assert client.get(PATH).status_code == 302
+    auth.login("health1")
+    assert client.get(PATH).status_code == 403
+    auth.logout()
+    auth.login("admin1")
+    assert client.get(PATH).status_code == 200
+
+
+def test_a_range_shows_the_known_figures(client, auth, known):  # noqa: F811
+    auth.login("supervisor1")
+    page = client.get(f"{PATH}?period=range&from={DAY}&to={DAY}").text
+    assert cell(page, "row-health-health_care", 2) == "2"  # received on DAY in Health
+    assert [cell(page, "row-health-health_care", n) for n in (3, 4, 5, 6)] == ["1", "1", "1", "0"]
+    assert cell(page, "row-citizens-inquiry", 6) == "1"  # completed
+    figures.close_day(DAY)  # counted: the same page from the day's rows
+    assert cell(client.get(f"{PATH}?period=range&from={DAY}&to={DAY}").text, "row-health-health_care", 2) == "2"
+
+
+def test_open_items_by_time_left_and_who_holds_them(client, auth, late, data):
+    auth.login("supervisor1")
+    page = client.get(PATH).text
+    assert [cell(page, "row-health-health_care", n) for n in (7, 8, 9)] == ["1", "1", "2"]
+    held = re.search(rf'<tr id="clerk-{late["clerk"]}-health">(.*?)</tr>', page, re.S).group(1)
+    assert re.findall(r">(\d+)</a>", held) == ["3", "1"]
+    link = re.search(r'class="overdue-link" href="([^"]+)"', held).group(1).replace("&amp;", "&")
+    queue = client.get(link).text
+    assert queue.count('id="request-row-') == 1 and f'id="request-row-{late["ids"][0]}"' in queue  # exactly those
+
+
+def test_a_wrong_range_is_refused_with_a_reason(client, auth):
+    auth.login("supervisor1")
+    for query in ("from=2026-13-01&to=2026-11-01", "from=2026-11-10&to=2026-11-01", "from=2020-01-01&to=2026-11-01",
+                  "from=2026-11-01&to=2099-01-01"):
+        response = client.get(f"{PATH}?period=range&{query}")
+        assert response.status_code == 422 and 'id="period-error"' in response.text, query
+    assert "اكتب" in client.get(f"{PATH}?period=range&from=x&to=y").text  # in the reader's language
