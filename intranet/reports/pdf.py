@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 
 from intranet.reports import figures, statements, summary
@@ -28,7 +29,7 @@ def render_html(kind: str, day: dt.date, language: str, pdf: bool = False, doc=N
     with force_locale(language):
         return render_template(TEMPLATES[kind], doc=doc, kind=kind, slug=KIND_SLUGS[kind], day=day,
                                language=language, pdf=pdf, type_names=figures.type_names(language),
-                               page_counter=page_counter())
+                               page_counter=page_counter(), wait_text=wait_text)
 
 
 def css_string(text: str) -> Markup:
@@ -50,6 +51,14 @@ def page_counter() -> Markup:
         elif piece:
             parts.append(css_string(piece))
     return Markup(" ".join(parts))
+
+
+def wait_text(delta) -> str:
+    """An average waiting time in whole minutes, or a dash when nobody waited."""
+    if delta is None:
+        return "—"
+    minutes = round(delta.total_seconds() / 60)
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
 def stylesheet_path() -> Path:

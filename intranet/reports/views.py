@@ -1,4 +1,98 @@
-"""The archive of printed documents and their print views."""
-from flask import Blueprint
+"""The archive of printed documents, their print views (HTML for the browser's print, PDF) and the form that
+produces a past day's document on demand."""
+import datetime as dt
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from intranet.auth import permissions
+from intranet.i18n import locale_code
+from intranet.models.stats import ReportFile
+from intranet.reports import archive, pdf
+from intranet.reports.forms import KIND_LABELS, LANGUAGE_LABELS, ProduceForm
+from intranet.stats import figures as stats
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+bp.add_app_template_filter(pdf.css_string, "css_string")
+bp.add_app_template_global(pdf.wait_text, "wait_text")
+SLUG = "<any(daily, alert, execution):slug>"
+
+
+@bp.before_request
+@login_required
+def supervisors_only():
+    """The printed documents are for supervisors and administrators."""
+    if not permissions.can_see_statistics(current_user):
+        abort(403)
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        abort(404)
+
+
+def _language() -> str:
+    chosen = request.args.get("lang") or request.args.get("language")
+    return chosen if chosen in pdf.LANGUAGES else locale_code()
+
+
+@bp.route("/")
+def index():
+    """The archived PDFs, the latest first, and the form to produce one."""
+    return _index(ProduceForm(day=None))
+
+
+def _index(form, status=200):
+    rows, next_after = archive.listing(request.args.get("after", type=int))
+    return render_template("reports/index.html", rows=rows, next_after=next_after, form=form,
+                           today=stats.local_today(), KIND_LABELS=KIND_LABELS,
+                           LANGUAGE_LABELS=LANGUAGE_LABELS), status
+
+
+@bp.route("/produce", methods=["POST"])
+def produce():
+    """Produce a document for a past day in the background; the archive shows it when done."""
+    form = ProduceForm()
+    if not form.validate_on_submit():
+        return _index(form, 400)
+    from jobs.reports import produce_report  # jobs import the application, not the other way round
+    produce_report(form.kind.data, form.day.data.isoformat(), form.language.data)
+    flash(_("The document is being produced; it appears in the list below when done (reload the page)."), "info")
+    return redirect(url_for("reports.index"), 303)
+
+
+@bp.route(f"/{SLUG}/<day>")
+def document(slug, day):
+    """A document as a page to print from the browser (no navigation: only the sheets)."""
+    return pdf.render_html(pdf.SLUGS[slug], _day(day), _language())
+
+
+@bp.route(f"/{SLUG}/<day>.pdf")
+def document_pdf(slug, day):
+    """The same document as a PDF, made now from the same figures."""
+    kind, when, language = pdf.SLUGS[slug], _day(day), _language()
+    content, _pages = pdf.render_pdf(kind, when, language)
+    return _pdf_response(content, archive.relative_path(kind, when, language).rpartition("/")[2])
+
+
+@bp.route("/files/<int:report_id>")
+def open_file(report_id):
+    """An archived PDF as it was written (checked against its SHA-256)."""
+    report = ReportFile.get_or_none(ReportFile.id == report_id) or abort(404)
+    try:
+        content = archive.read(report)
+    except archive.ArchiveError:
+        return render_template("errors/error.html", status=409, title=_("This file cannot be opened"),
+                               message=_("The archived file is missing or no longer matches what was written. "
+                                         "Produce the document again with the form on the archive page.")), 409
+    return _pdf_response(content, archive.file_name(report))
+
+
+def _pdf_response(content: bytes, name: str):
+    response = make_response(content)
+    response.content_type = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    return response

@@ -10,9 +10,9 @@ import datetime as dt
 from collections import defaultdict
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from peewee import JOIN, SQL, Case, fn
 
+from intranet.config import setting
 from intranet.db import transaction
 from intranet.models import HistoryEntry, Request, Stage, utcnow
 from intranet.models.stats import EVENTS, SLA_STATES, CountedDay, DailyCount, OpenSnapshot
@@ -26,7 +26,7 @@ ORDINALS = tuple(SQL(str(n)) for n in range(1, 7))
 
 
 def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    return ZoneInfo(setting("TIMEZONE", "Asia/Qatar"))
 
 
 def local_today(now: dt.datetime | None = None) -> dt.date:

@@ -34,7 +34,8 @@ def supervisors_only():
 def _caption(title: str, start, end, department) -> str:
     days = format_date(start, "long") if start == end else _(
         "%(first)s to %(last)s", first=format_date(start, "long"), last=format_date(end, "long"))
-    return f"{title}, {days}" + (f" ({localized(department)})" if department else "")
+    caption = _("%(table)s, %(days)s", table=title, days=days)
+    return f"{caption} ({localized(department)})" if department else caption
 
 
 def _totals(rows) -> list:
@@ -117,7 +118,8 @@ def _quick_links(form):
     links = []
     for name, label in QUICK_RANGES.items():
         first, last = quick_range(name, form.today)
-        args = {"from": first.isoformat(), "to": last.isoformat(), "department": form.department.data or None}
+        department = None if form.department.errors else form.department.data or None
+        args = {"from": first.isoformat(), "to": last.isoformat(), "department": department}
         links.append((label, args, (first, last) == form.days))
     return links
 

@@ -1,0 +1,73 @@
+"""The printed documents' tasks: the daily summary every evening at DAILY_SUMMARY_TIME, the statements on their
+days of the month (checked each morning at STATEMENT_TIME), and a document produced on demand.
+
+Huey's scheduler hands periodic tasks a naive UTC timestamp (`huey.utc`, the default of make_huey), and its
+`crontab(hour=20)` would test that UTC time: 20:00 UTC is 23:00 in Qatar. So the schedule is a function that
+converts the timestamp to TIMEZONE first (jobs/digests.py does the same for the digests).
+"""
+import datetime as dt
+from functools import cache
+
+from flask import has_app_context
+
+from jobs import huey
+from jobs.digests import is_digest_time
+from jobs.tasks import in_app_context
+
+STATEMENT_TIME = "07:00"  # the statements of the day, before the office opens: figures as at its start
+
+
+@cache
+def _schedule() -> tuple[str, str]:
+    # the environment's settings, read without building the app: the scheduler asks every minute
+    from intranet.config import load
+    settings = load()
+    return settings["DAILY_SUMMARY_TIME"], settings["TIMEZONE"]
+
+
+def _at_summary_time(timestamp) -> bool:
+    time, zone = _schedule()
+    return is_digest_time(timestamp, time, zone, utc=huey.utc)
+
+
+def _at_statement_time(timestamp) -> bool:
+    return is_digest_time(timestamp, STATEMENT_TIME, _schedule()[1], utc=huey.utc)
+
+
+def _produce_and_send(kind: str, day: dt.date) -> dict:
+    from intranet.reports import archive
+    report = archive.produce(kind, day)
+    return {"kind": kind, "day": day.isoformat(), "pages": report.pages, "queued": archive.send(report)}
+
+
+@huey.periodic_task(_at_summary_time, retries=2, retry_delay=300)
+@in_app_context
+def produce_daily_summary():
+    """Today's summary as a PDF, archived (replacing an earlier one of today) and e-mailed once to each
+    supervisor."""
+    from intranet.stats.figures import local_today
+    return _produce_and_send("daily_summary", local_today())
+
+
+@huey.periodic_task(_at_statement_time, retries=2, retry_delay=300)
+@in_app_context
+def produce_statements():
+    """The alert and execution statements whose day of the month is today (none on other days)."""
+    from intranet.reports import statements
+    from intranet.stats.figures import local_today
+    today = local_today()
+    return [_produce_and_send(kind, today) for kind in statements.KINDS if statements.is_due(kind, today)]
+
+
+def _produce(kind, day, language):
+    from intranet.reports import archive
+    return archive.produce(kind, dt.date.fromisoformat(day), language).id
+
+
+@huey.task(retries=1, retry_delay=60)
+def produce_report(kind: str, day: str, language: str = "ar"):
+    """A document produced on demand from the archive page (no e-mail). Huey's immediate mode (the tests) runs
+    it in the caller's app context."""
+    if has_app_context():
+        return _produce(kind, day, language)
+    return in_app_context(_produce)(kind, day, language)
