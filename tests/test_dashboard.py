@@ -73,3 +73,20 @@ def test_a_wrong_range_is_refused_with_a_reason(client, auth):
         response = client.get(f"{PATH}?period=range&{query}")
         assert response.status_code == 422 and 'id="period-error"' in response.text, query
     assert "اكتب" in client.get(f"{PATH}?period=range&from=x&to=y").text  # in the reader's language
+
+
+def test_every_table_downloads_as_csv_and_xlsx(client, auth, late):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    auth.login("supervisor1")
+    page = client.get(PATH).text
+    assert 'href="/dashboard/export/by-type.csv' in page and 'href="/dashboard/export/clerks.xlsx' in page
+    rows = list(csv.reader(io.StringIO(client.get(f"{PATH}export/by-type.csv").data.decode("utf-8-sig"))))
+    health = next(row for row in rows if row[1] == "منحة رعاية صحية")
+    assert rows[0][0] == "الإدارة" and health[-3:] == ["1", "1", "2"]  # on track, at risk, overdue, as on the page
+    sheet = load_workbook(io.BytesIO(client.get(f"{PATH}export/clerks.xlsx").data)).active
+    assert sheet.sheet_view.rightToLeft and [c.value for c in sheet[2]][2:] == [3, 1]
+    assert client.get(f"{PATH}export/by-type.csv?period=range&from=x&to=y").status_code == 422

@@ -13,7 +13,7 @@ from intranet.i18n import locale_code, localized
 from intranet.models import Department
 from intranet.models.stats import SLA_STATES
 from intranet.queues.filters import SLA_STATES as SLA_LABELS
-from intranet.stats import charts, dashboard, figures
+from intranet.stats import charts, dashboard, export, figures
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -57,19 +57,53 @@ def _charts(data) -> dict:
     return made
 
 
-@bp.get("/")
-def index():
+EVENT_COLUMNS = ("received", "accepted", "returned", "rejected", "completed")
+
+
+def _tables(data) -> dict[str, export.Table]:
+    """The dashboard's two tables as files: what the page shows, cell for cell."""
+    headings = [_("Department"), _("Request type"), _("Received"), _("Accepted"), _("Returned"), _("Rejected"),
+                _("Completed"), _("Open: on track"), _("Open: at risk"), _("Open: overdue")]
+
+    def line(first, second, row):
+        return [first, second, *(row.events[e] for e in EVENT_COLUMNS), *(row.open[s] for s in SLA_STATES)]
+    by_type = export.Table(_("The period's steps and the open items now, by department and request type"), headings,
+                           [line(localized(r.department), localized(r.request_type), r) for r in data["rows"]],
+                           footer=[line(_("Total"), "", data["totals"])])
+    clerks = export.Table(_("Open items held by each clerk, and how many are overdue"),
+                          [_("Clerk"), _("Department"), _("Open items held"), _("Overdue")],
+                          [[c["staff"].full_name, localized(c["department"]), c["held"], c["overdue"]]
+                           for c in data["clerks"]])
+    return {"by-type": by_type, "clerks": clerks}
+
+
+def _chosen():
+    """The period and department the URL asks for, or the reason it cannot be shown."""
     today = figures.local_today()
     departments = list(Department.select().order_by(Department.id))
     chosen = request.args.get("department", type=int)
     department = chosen if chosen in {d.id for d in departments} else None
-    error, status = None, 200
     try:
-        period = dashboard.period_from(request.args, today)
+        return today, departments, department, dashboard.period_from(request.args, today), None
     except dashboard.PeriodInvalid as invalid:
-        error, status = invalid.message, 422
-        period = dashboard.Period("today", today, today)
+        return today, departments, department, dashboard.Period("today", today, today), invalid.message
+
+
+@bp.get("/")
+def index():
+    today, departments, department, period, error = _chosen()
     data = dashboard.build(period, department)
-    return render("stats/dashboard.html", status=status, period=period, data=data, charts=_charts(data),
-                  departments=departments, department=department, error=error, today=today,
-                  PERIODS=dashboard.PERIODS, age_label=age_label, args=request.args)
+    keep = {k: v for k, v in request.args.items() if k in ("period", "from", "to", "department")}
+    return render("stats/dashboard.html", status=422 if error else 200, period=period, data=data,
+                  charts=_charts(data), departments=departments, department=department, error=error, today=today,
+                  PERIODS=dashboard.PERIODS, age_label=age_label, args=request.args, keep=keep)
+
+
+@bp.get("/export/<any('by-type', clerks):table>.<any(csv, xlsx):kind>")
+def export_table(table, kind):
+    """A dashboard table as CSV or XLSX, for the same period and department."""
+    _today, _departments, department, period, error = _chosen()
+    if error:
+        abort(422, error)
+    stem = f"dashboard-{table}-{period.start.isoformat()}-{period.end.isoformat()}"
+    return export.respond(_tables(dashboard.build(period, department))[table], kind, stem)

@@ -38,8 +38,9 @@ def _caption(title: str, start, end, department) -> str:
     return f"{caption} ({localized(department)})" if department else caption
 
 
-def _totals(rows) -> list:
-    return [_("Total"), *(sum(row[i] for row in rows) for i in range(1, len(rows[0])))] if rows else []
+def _footer(rows) -> list[list]:
+    """The totals row under the rows (none under no rows)."""
+    return [[_("Total"), *(sum(row[i] for row in rows) for i in range(1, len(rows[0])))]] if rows else []
 
 
 def governorate_table(start, end, department=None) -> Table:
@@ -51,7 +52,7 @@ def governorate_table(start, end, department=None) -> Table:
     rows = [[name, *(found.get(key, {}).get(event, 0) for event in GOVERNORATE_EVENTS)] for name, key in places]
     headings = event_headings()
     return Table(_caption(_("Requests by governorate"), start, end, department),
-                 [_("Governorate"), *(headings[event] for event in GOVERNORATE_EVENTS)], rows, [_totals(rows)])
+                 [_("Governorate"), *(headings[event] for event in GOVERNORATE_EVENTS)], rows, _footer(rows))
 
 
 def _types_shown(found, department):
@@ -77,7 +78,7 @@ def type_table(start, end, department=None) -> Table:
     headings = event_headings()
     return Table(_caption(_("Requests by type"), start, end, department),
                  [_("Request type"), headings["received"], _("Received at the desk"), _("Received electronically"),
-                  *(headings[event] for event in TYPE_EVENTS)], rows, [_totals(rows)])
+                  *(headings[event] for event in TYPE_EVENTS)], rows, _footer(rows))
 
 
 TABLES = {"governorates": governorate_table, "types": type_table}
