@@ -13,6 +13,7 @@ from peewee import JOIN
 
 from intranet.models import Department, HistoryEntry, Request, RequestType, Stage, Staff, VisitorTicket
 from intranet.queues.filters import AT_RISK_DAYS
+from intranet.stats import figures as stats
 
 # what changes who holds a request: a claim gives it to the actor, an assignment to the clerk named, the rest
 # (release, moves between stages, decisions) leave it unassigned
@@ -47,8 +48,9 @@ def departments() -> list[Department]:
     return list(Department.select().where(Department.id.in_(working)).order_by(Department.id))
 
 
-def open_at(moment: dt.datetime) -> list[OpenItem]:
-    """Every request open at `moment` (naive UTC): received before it and not closed by then."""
+def open_at(moment: dt.datetime, day: dt.date) -> list[OpenItem]:
+    """Every request open at `moment` (naive UTC): received before it and not closed by then; days left are
+    counted in whole local days from `day` to the day the answer is due (negative: overdue)."""
     was_open = (Request.received_at < moment) & (Request.closed_at.is_null() | (Request.closed_at >= moment))
     rows = (Request.select(Request.id, Request.tracking_number, Request.request_type, Request.department,
                            Request.received_at, Request.due_at, Request.assignee, Request.updated_at)
@@ -56,7 +58,7 @@ def open_at(moment: dt.datetime) -> list[OpenItem]:
     items, changed = [], {}
     for rid, number, type_id, dept, received, due, assignee, updated in rows:
         item = OpenItem(rid, number, type_id, dept, received, due, assignee)
-        item.days_left, item.state = (due - moment).days, sla_state(due, moment)
+        item.days_left, item.state = (stats.local_today(due) - day).days, sla_state(due, moment)
         items.append(item)
         if updated is not None and updated >= moment:
             changed[rid] = item

@@ -67,7 +67,7 @@ def alert(day: dt.date) -> Statement:
     moment = stats.day_bounds(day)[0]
     horizon = moment + dt.timedelta(days=ALERT_DAYS_AHEAD)
     sections = {dept.id: Section(dept) for dept in figures.departments()}
-    for item in sorted(figures.open_at(moment), key=lambda item: (item.due_at, item.id)):
+    for item in sorted(figures.open_at(moment, day), key=lambda item: (item.due_at, item.id)):
         section = sections.get(item.department_id)
         if section is None:
             continue

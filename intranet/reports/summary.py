@@ -68,7 +68,7 @@ def build(day: dt.date) -> DailySummary:
             page.totals[channel][event] += events.get(event, 0)
             totals[channel][event] += events.get(event, 0)
     sla = dict.fromkeys(SLA_STATES, 0)
-    _open_items(pages, figures.open_at(end), sla)
+    _open_items(pages, figures.open_at(end, day), sla)
     return DailySummary(day, list(pages.values()), totals, sla, figures.visitors(start, end))
 
 

@@ -14,6 +14,7 @@ from intranet.models import Department
 from intranet.models.stats import SLA_STATES
 from intranet.queues.filters import SLA_STATES as SLA_LABELS
 from intranet.stats import charts, dashboard, export, figures
+from intranet.stats.views import event_headings
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -34,6 +35,7 @@ def age_label(limits) -> str:
 def _charts(data) -> dict:
     """Each chart with the table of its numbers."""
     locale = locale_code()
+    names = event_headings()
     made = {}
 
     def add(name, draw, labels, series, title, label_header, **options):
@@ -42,7 +44,7 @@ def _charts(data) -> dict:
 
     trend = data["trend"]
     add("trend", charts.trend_chart, trend["days"],
-        [(_("Received"), trend["received"]), (_("Completed"), trend["completed"])],
+        [(names["received"], trend["received"]), (names["completed"], trend["completed"])],
         _("Received and completed per day"), _("Day"))
     days = data["sla_days"]
     add("sla", charts.stacked_bar_chart, days,
@@ -53,7 +55,7 @@ def _charts(data) -> dict:
         _("Open items by age"), _("Age"))
     governorates = data["governorates"]
     add("governorates", charts.bar_comparison, [localized(g) for g, _n in governorates],
-        [(_("Received"), [n for _g, n in governorates])], _("Received by governorate"), _("Governorate"))
+        [(names["received"], [n for _g, n in governorates])], _("Received by governorate"), _("Governorate"))
     return made
 
 
@@ -62,8 +64,9 @@ EVENT_COLUMNS = ("received", "accepted", "returned", "rejected", "completed")
 
 def _tables(data) -> dict[str, export.Table]:
     """The dashboard's two tables as files: what the page shows, cell for cell."""
-    headings = [_("Department"), _("Request type"), _("Received"), _("Accepted"), _("Returned"), _("Rejected"),
-                _("Completed"), _("Open: on track"), _("Open: at risk"), _("Open: overdue")]
+    names = event_headings()
+    headings = [_("Department"), _("Request type"), *(names[e] for e in EVENT_COLUMNS), _("Open: on track"),
+                _("Open: at risk"), _("Open: overdue")]
 
     def line(first, second, row):
         return [first, second, *(row.events[e] for e in EVENT_COLUMNS), *(row.open[s] for s in SLA_STATES)]
@@ -96,7 +99,8 @@ def index():
     keep = {k: v for k, v in request.args.items() if k in ("period", "from", "to", "department")}
     return render("stats/dashboard.html", status=422 if error else 200, period=period, data=data,
                   charts=_charts(data), departments=departments, department=department, error=error, today=today,
-                  PERIODS=dashboard.PERIODS, age_label=age_label, args=request.args, keep=keep)
+                  PERIODS=dashboard.PERIODS, age_label=age_label, args=request.args, keep=keep,
+                  EVENT_HEADINGS=event_headings(), EVENT_COLUMNS=EVENT_COLUMNS)
 
 
 @bp.get("/export/<any('by-type', clerks):table>.<any(csv, xlsx):kind>")

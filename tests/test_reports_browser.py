@@ -1,0 +1,38 @@
+"""A supervisor opens the archive of printed documents and the daily summary's print view in Chromium, in Arabic
+and in English; axe-core checks every page."""
+import datetime as dt
+
+import pytest
+from playwright.sync_api import expect
+
+from intranet.db import database
+from intranet.reports import archive
+from intranet.stats import figures as stats
+from tests.browser import check_page, on_own_thread, sign_in, use_language
+from tests.factories import make_request
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_a_supervisor_opens_the_archive_and_the_print_view(app, live_server, tmp_path, lang):
+    app.config["REPORT_ARCHIVE_DIR"] = tmp_path / "reports"
+    with app.test_request_context(), database.connection_context():
+        make_request()
+        yesterday = stats.local_today() - dt.timedelta(days=1)
+        report = archive.produce("daily_summary", yesterday, lang)
+
+    def walk(page):
+        sign_in(page, live_server.url, "supervisor1")
+        use_language(page, lang)
+        page.goto(f"{live_server.url}/reports/")
+        check_page(page, lang)
+        expect(page.locator(f"#report-row-{report.id}")).to_be_visible()
+        page.goto(f"{live_server.url}/reports/daily/{yesterday.isoformat()}?lang={lang}")
+        check_page(page, lang)
+        expect(page.locator("section.sheet")).to_have_count(report.pages)
+        expect(page.locator(".site-header")).to_have_count(0)
+        page.goto(f"{live_server.url}/reports/alert/{yesterday.isoformat()}?lang={lang}")
+        check_page(page, lang)
+
+    on_own_thread(walk)
