@@ -24,7 +24,7 @@ COMMON = [
     'CREATE UNIQUE INDEX "report_file_kind_day_language" ON "report_file" ("kind", "day", "language")',
     'ALTER TABLE "notification" ADD COLUMN "attachment" VARCHAR(300) NOT NULL DEFAULT \'\'',
     'CREATE INDEX "history_created_at" ON "history" ("created_at")',
-    'CREATE INDEX "request_closed_at" ON "request" ("closed_at")',
+    'CREATE INDEX "request_closed_since" ON "request" ("closed_at") WHERE ("closed_at" IS NOT NULL)',
 ]
 
 
