@@ -19,7 +19,7 @@ from intranet import workflow
 from intranet.models import Department, HistoryEntry, Notification, Request, RequestType, Staff, VisitorTicket, utcnow
 from intranet.models.stats import ReportFile
 from intranet.notify import mail
-from intranet.reports import archive, figures, pdf, statements, summary
+from intranet.reports import archive, figures, statements, summary
 from intranet.stats import figures as stats
 from tests.factories import make_request, make_staff
 
