@@ -216,14 +216,16 @@ class ExportFailed(Exception):
 
 def export(batch_id: int) -> str:
     """Write, check and release the batch's files. Returns "released" (now or before: the archived files stand),
-    "busy" (another run holds it) or "lost" (this run was overtaken); an unreadable result is recorded on the
-    batch as its error and the batch stays unreleased."""
+    "busy" (another run holds it), "lost" (this run was overtaken), "failed" (the files did not check out: the
+    reason is recorded on the batch, which stays unreleased), or the status of a batch not being exported."""
     batch = PayoutBatch.get_or_none(PayoutBatch.id == batch_id)
     if batch is None:
         return "missing"
     if batch.status == "released":
         _tidy(batch.id, batch.run_token)  # a run killed between its release and its tidying left folders
         return "released"
+    if batch.status != "exporting":
+        return batch.status  # a draft not started, or cancelled: nothing to write
     token = _claim(batch_id)
     if token is None:
         return "released" if PayoutBatch.get_by_id(batch_id).status == "released" else "busy"

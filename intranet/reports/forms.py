@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from intranet.stats import figures as stats
@@ -12,9 +13,9 @@ LANGUAGE_LABELS = {"ar": _l("Arabic"), "en": _l("English")}
 
 
 class ProduceForm(FlaskForm):
-    kind = SelectField(_l("Document"), choices=list(KIND_LABELS.items()))
+    kind = SelectField(_l("Document"), choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()])
     day = DateField(_l("Day"), validators=[InputRequired(_l("Choose the day, for example 2025-05-13."))])
-    language = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()))
+    language = SelectField(_l("Language"), choices=[SelectChoice(k, v) for k, v in LANGUAGE_LABELS.items()])
 
     def validate_day(self, field):
         if field.data and field.data > stats.local_today():

@@ -12,9 +12,9 @@ from intranet import reference
 from intranet.models import Department, Governorate, RequestType, Staff
 from intranet.models.stats import EVENTS, SLA_STATES
 from intranet.stats import figures
+from intranet.stats.forms import WEEK_STARTS
 
 PERIODS = {"today": _l("Today"), "week": _l("This week"), "month": _l("This month"), "range": _l("Chosen range")}
-WEEK_STARTS = 6  # Sunday: the office's week (Python counts Monday as 0)
 TREND_DAYS = 14  # a period shorter than this draws its trend over the last fortnight
 MAX_RANGE_DAYS = 3 * 366
 

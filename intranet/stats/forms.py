@@ -4,6 +4,7 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 MAX_DAYS = 3 * 366  # three years, leap days included: the longest range one page sums
@@ -46,10 +47,11 @@ class RangeForm(FlaskForm):
     def __init__(self, *args, today: dt.date, departments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
-        self.department.choices = [("", _l("All departments")), *departments]
+        self.department.choices = [SelectChoice("", _l("All departments")),
+                                   *(SelectChoice(value, label) for value, label in departments)]
 
     def validate_department(self, field):
-        if field.data not in {value for value, _label in field.choices}:
+        if field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(_l("Choose a department from the list."))
 
     def validate_end(self, field):
