@@ -595,6 +595,11 @@ def seed_payouts(n: int, *, status: str = "approved", seed: int = 1) -> list[int
                             stamp if status != "pending" else None, 1))
         bulk_write("request", REQUEST_COLUMNS, requests)
         bulk_write("payout", PAYOUT_COLUMNS, payouts)
+        if status != "pending":  # approved (or further): by a synthetic supervisor who had no hand in them
+            approver, _ = Staff.get_or_create(username="seed-supervisor", defaults={
+                "full_name": "مشرف تجريبي", "email": "seed-supervisor@diwan.example", "role": "supervisor"})
+            bulk_write("payout_approval", ("payout_id", "approver_id", "iban", "approved_at", "void_reason"),
+                       [(row[0], approver.id, row[8], stamp, "") for row in payouts])
         _save_sequences({year: sequence})
         if not sqlite:
             for table in ("citizen", "request", "payout"):
