@@ -150,6 +150,29 @@ class PayoutBatch(BaseModel):
         table_name = "payout_batch"
         indexes = ((("status", "id"), False),)
 
+    # what the pages ask of a batch's state (templates never compare status strings)
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    @property
+    def is_exporting(self) -> bool:
+        """A run writes its files now (or will: the job or the sweeper starts it)."""
+        return self.status == "exporting" and not self.error
+
+    @property
+    def export_stopped(self) -> bool:
+        """The last run stopped on a file that did not check out: nothing released, the reason in `error`."""
+        return self.status == "exporting" and bool(self.error)
+
+    @property
+    def is_released(self) -> bool:
+        return self.status == "released"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == "cancelled"
+
 
 class BatchItem(BaseModel):
     """A payout in a batch, with what the files say (frozen when the batch is made)."""

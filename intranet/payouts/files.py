@@ -316,9 +316,11 @@ DEFAULT_PROFILES = {profile.key: profile for profile in (
 )}
 
 
+@functools.lru_cache(maxsize=8)
 def bank_profiles(raw: str) -> dict[str, BankProfile]:
     """The PAYOUT_BANK_PROFILES setting: JSON {"key": {"label", "columns", "delimiter", "encoding", "header"}},
-    or the defaults when empty. Raises ValueError naming the profile and what is wrong with it."""
+    or the defaults when empty. Raises ValueError naming the profile and what is wrong with it. Parsed once per
+    setting (the pages ask on every request): treat the answer as read-only."""
     if not raw.strip():
         return dict(DEFAULT_PROFILES)
     try:
