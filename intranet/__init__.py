@@ -7,9 +7,14 @@ from intranet import config as config_module
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_mapping(config_module.load(config))
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from intranet import db, errors, extensions, htmx, i18n
-    from intranet.auth import reauth_views
+    from intranet import db, errors, extensions, htmx, i18n, params
+    from intranet import security_headers
+    from intranet.auth import reauth_views, session_views, throttle
     from intranet.auth import views as auth_views
     from intranet.health import bp as health_bp
     from intranet.intake import api, client_views, import_views
@@ -34,11 +39,14 @@ def create_app(config: dict | None = None) -> Flask:
     extensions.init_app(app)
     i18n.init_app(app)
     htmx.init_app(app)
+    params.init_app(app)  # the bounded <int:...> converter, before any blueprint adds its routes
     errors.init_app(app)
+    security_headers.init_app(app)
+    throttle.init_app(app)
     labels.init_app(app)
     payout_labels.init_app(app)
     api.init_app(app)
-    for blueprint in (auth_views.bp, health_bp, queue_views.bp, reception_views.bp, receipt_views.bp,
+    for blueprint in (auth_views.bp, session_views.bp, health_bp, queue_views.bp, reception_views.bp, receipt_views.bp,
                       ticket_views.bp, api.bp, client_views.bp, import_views.bp, desk_views.bp, delivery_receipts.bp,
                       template_views.bp, reauth_views.bp, payout_audit_views.bp, payout_views.bp,
                       payout_batch_views.bp, payout_return_views.bp, dashboard_views.bp, stats_views.bp,

@@ -43,23 +43,54 @@ def load_definitions_command(path):
 
 @click.group("audit")
 def audit_group():
-    """The payouts' audit trail."""
+    """The audit chains: the payouts' audit trail and the requests' history."""
 
 
 @audit_group.command("verify")
 @with_appcontext
 def audit_verify():
-    """Recompute the hash chain from the first entry; exit 1 and name the first entry that does not fit."""
+    """Recompute both keyed chains and check them against the anchors; exit 1 and name the first entry that does
+    not fit."""
+    from intranet import history_chain
     from intranet.payouts import audit
 
     with db.database.connection_context():
         verdict = audit.verify()
+        history = history_chain.verify()
     if verdict.ok:
-        click.echo(f"audit trail intact: {verdict.checked} entries")
-        return
-    click.echo(f"audit trail BROKEN at entry {verdict.broken_at} ({verdict.reason}); "
-               f"{verdict.checked} entries before it are intact", err=True)
-    raise SystemExit(1)
+        click.echo(f"audit trail intact: {verdict.checked} entries ({verdict.legacy} from before the key), "
+                   f"checked against {verdict.anchors} anchors")
+    else:
+        where = f"at entry {verdict.broken_at} " if verdict.broken_at is not None else ""
+        click.echo(f"audit trail BROKEN {where}({verdict.reason}); "
+                   f"{verdict.checked} entries before it are intact", err=True)
+    if history.ok:
+        click.echo(f"history intact: {history.checked} rows ({history.legacy} from before the key), "
+                   f"checked against {history.anchors} anchors")
+    else:
+        where = f"at history row {history.broken_at} " if history.broken_at is not None else ""
+        of = f"of request {history.request_id} " if history.request_id is not None else ""
+        click.echo(f"history BROKEN {where}{of}({history.reason}); {history.checked} rows checked before it",
+                   err=True)
+    if not (verdict.ok and history.ok):
+        raise SystemExit(1)
+
+
+@audit_group.command("anchor")
+@with_appcontext
+def audit_anchor():
+    """Write both chains' heads to the anchors file in the report archive (the evening job does it too)."""
+    from intranet import chain
+
+    try:
+        with db.database.connection_context():
+            record = chain.write_anchor()
+    except OSError as error:
+        click.echo(f"cannot write the anchor to {chain.anchors_path()}: {error}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"anchored in {chain.anchors_path()}: audit trail at entry {record['payout_audit']['id']} "
+               f"({record['payout_audit']['hash'][:16] or '-'}), history at row {record['history']['id']} "
+               f"({record['history']['count']} rows)")
 
 
 def register(app):

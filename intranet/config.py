@@ -70,10 +70,34 @@ def load(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # issue 14: the session cookie only over HTTPS (turn on wherever the site is served over TLS, as in production)
+        "SESSION_COOKIE_SECURE": _env("SESSION_COOKIE_SECURE", "0").strip().lower() in ("1", "true", "yes", "on"),
+        # issue 14: Strict-Transport-Security on every answer (intranet/security_headers.py); only where the site is
+        # served over HTTPS alone, as in production (the demo is plain HTTP on loopback: off)
+        "HSTS": _env("HSTS", "0").strip().lower() in ("1", "true", "yes", "on"),
+        "HSTS_MAX_AGE": int(_env("HSTS_MAX_AGE", 31536000)),
+        # sessions the server can end (intranet/auth/sessions.py): idle timeout and absolute lifetime
+        "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", 30)),
+        "SESSION_LIFETIME_HOURS": float(_env("SESSION_LIFETIME_HOURS", 12)),
+        # failed passwords (sign-in and re-authentication) allowed per user name and per client address in the
+        # window, counted in RATELIMIT_STORAGE_URL (intranet/auth/throttle.py)
+        "LOGIN_FAILURES_PER_USERNAME": int(_env("LOGIN_FAILURES_PER_USERNAME", 5)),
+        "LOGIN_FAILURES_PER_ADDRESS": int(_env("LOGIN_FAILURES_PER_ADDRESS", 20)),
+        "LOGIN_FAILURE_WINDOW_MINUTES": int(_env("LOGIN_FAILURE_WINDOW_MINUTES", 15)),
+        # reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none, the client is the
+        # peer); behind nginx set 1, or every client shares the proxy's address (and its wrong-password count)
+        "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", 0)),
+        # issue 14: the roles that confirm sign-in and re-authentication with a second factor, a one-time code from an
+        # authenticator app or a recovery code (intranet/auth/mfa.py); empty: nobody. MFA_ISSUER names the site in the app
+        "MFA_ROLES": tuple(r.strip() for r in _env("MFA_ROLES", "supervisor,admin").split(",") if r.strip()),
+        "MFA_ISSUER": _env("MFA_ISSUER", "Diwan"),
         "REQUEST_TYPES_FILE": Path(_env("REQUEST_TYPES_FILE", ROOT / "intranet" / "request_types.toml")),
         "CHECK_SCHEMA": True,
         # electronic intake API (issue 5): rate limits need one shared store across workers at scale (redis://)
         "RATELIMIT_STORAGE_URL": _env("RATELIMIT_STORAGE_URL", "memory://"),
+        # /healthz tells anyone only up or down; its details (database, queue, consumer) go to a signed-in
+        # administrator or to a monitor sending "Authorization: Bearer <MONITORING_TOKEN>" (empty: no token works)
+        "MONITORING_TOKEN": _env("MONITORING_TOKEN", ""),
         # seed 003 (fake bookings): electronic submissions one citizen may make in 24 hours
         "CITIZEN_DAILY_SUBMISSIONS": int(_env("CITIZEN_DAILY_SUBMISSIONS", 5)),
         "API_MAX_DOCUMENTS": int(_env("API_MAX_DOCUMENTS", 10)),
@@ -81,6 +105,10 @@ def load(overrides: dict | None = None) -> dict:
         "WEBHOOK_TIMEOUT_SECONDS": float(_env("WEBHOOK_TIMEOUT_SECONDS", 5)),
         "WEBHOOK_MAX_ATTEMPTS": int(_env("WEBHOOK_MAX_ATTEMPTS", 12)),
         "WEBHOOK_BACKOFF_SECONDS": _env("WEBHOOK_BACKOFF_SECONDS", "10,60,300,900,3600,10800"),
+        # the outbox (intranet/outbox.py): deliveries claimed per batch, and how long a claim holds them (0: from the
+        # batch size and the timeout; a worker killed while sending leaves them to the sweeper after that)
+        "WEBHOOK_BATCH_SIZE": int(_env("WEBHOOK_BATCH_SIZE", 10)),
+        "WEBHOOK_LEASE_SECONDS": float(_env("WEBHOOK_LEASE_SECONDS", 0)),
         # notifications (issue 6): SMS through a gateway ("http": a JSON gateway; "file": lines in a file, for
         # the demo), e-mail through SMTP ("smtp") or a file ("file"); the gateway's delivery receipts call back
         # with SMS_RECEIPT_TOKEN
@@ -109,6 +137,11 @@ def load(overrides: dict | None = None) -> dict:
         "QUIET_HOURS": _env("QUIET_HOURS", "22:00-07:00"),
         "NOTIFY_BACKOFF_SECONDS": _env("NOTIFY_BACKOFF_SECONDS", "60,300,900,3600,14400"),
         "NOTIFY_MAX_ATTEMPTS": int(_env("NOTIFY_MAX_ATTEMPTS", 10)),
+        # the outbox (intranet/outbox.py): how long a claimed batch is held (0: from the batch size and the timeouts),
+        # SMS outcomes written per this many rows, a run's sends of one channel after this many failures in a row
+        "NOTIFY_LEASE_SECONDS": float(_env("NOTIFY_LEASE_SECONDS", 0)),
+        "NOTIFY_FLUSH_EVERY": int(_env("NOTIFY_FLUSH_EVERY", 10)),
+        "NOTIFY_BREAKER_FAILURES": int(_env("NOTIFY_BREAKER_FAILURES", 5)),
         "DIGEST_TIME": _env("DIGEST_TIME", "06:30"),
         "CURRENCY": _env("CURRENCY", "QAR"),  # ISO 4217, of every amount (payments are in one currency)
         # payouts (issue 7): a second, different supervisor approves above this amount; the same citizen, type
@@ -132,8 +165,15 @@ def load(overrides: dict | None = None) -> dict:
         "DAILY_SUMMARY_TIME": _env("DAILY_SUMMARY_TIME", "20:00"),
         "ALERT_STATEMENT_DAYS": _env("ALERT_STATEMENT_DAYS", "1,15"),
         "EXECUTION_STATEMENT_DAYS": _env("EXECUTION_STATEMENT_DAYS", "8,22"),
+        # issue 14: the key of the audit chains (payouts' audit trail, history), never stored in the database; empty:
+        # generated once into instance/audit_key (intranet/chain.py). The same on every host, kept out of DB backups
+        "AUDIT_KEY": _env("AUDIT_KEY", ""),
     }
     settings.update(overrides)
+    if settings["SESSION_COOKIE_SECURE"] and "SESSION_COOKIE_NAME" not in overrides:
+        # served over HTTPS: the __Host- prefix makes the browser refuse the cookie unless it is Secure, for the whole
+        # site (Path=/) and this host only (no Domain), so a neighbouring host cannot plant one (ASVS 3.4.4)
+        settings["SESSION_COOKIE_NAME"] = "__Host-session"
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = _secret_key(instance)
     return settings

@@ -13,11 +13,9 @@ htmx_ext = Htmx()
 
 @login_manager.user_loader
 def load_staff(staff_id):
-    from peewee import JOIN
-
-    from intranet.models import Department, Staff
-    return (Staff.select(Staff, Department).join(Department, JOIN.LEFT_OUTER)
-            .where((Staff.id == int(staff_id)) & (Staff.active == True)).first())  # noqa: E712
+    """The person only while the cookie's session is live on the server (intranet/auth/sessions.py)."""
+    from intranet.auth import sessions
+    return sessions.load(staff_id)
 
 
 @login_manager.unauthorized_handler

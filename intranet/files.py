@@ -9,6 +9,8 @@ import filetype
 from flask import current_app
 from flask_babel import gettext as _
 
+from intranet.validation import strip_bidi
+
 
 class UploadRefused(ValueError):
     """An upload that breaks a limit; the message says which, in the person's language."""
@@ -31,7 +33,7 @@ def _directory() -> Path:
 
 def _display_name(name: str) -> str:
     """Keep only the last path component of what the browser sent; it is shown, never used as a path."""
-    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = strip_bidi(name).replace("\\", "/").rsplit("/", 1)[-1].strip()
     return name[:255] or "file"
 
 

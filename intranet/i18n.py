@@ -1,8 +1,12 @@
-"""Language: locale selection, text direction, localised names, and Arabic folding for search."""
+"""Language: locale selection, text direction, localised names, left-to-right values inside right-to-left text,
+and Arabic folding for search."""
 import re
 
+from babel.numbers import format_decimal
 from flask import current_app, has_request_context, request, session
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
 
 babel = Babel()
 
@@ -16,12 +20,105 @@ def normalize_arabic(text: str) -> str:
     return _SPACES.sub(" ", _DIACRITICS.sub("", text or "").translate(_FOLD)).strip().casefold()
 
 
+_WORD = re.compile(r"\w+", re.UNICODE)
+# the first half of compound names, written apart or together: عبد الله / عبدالله, أبو بكر / أبوبكر
+_COMPOUND_HEADS = ("عبد", "ابو")
+SEARCH_TEXT_LENGTH = 200  # the column's width
+
+
+def name_words(text: str) -> list[str]:
+    """A name as the words search compares, for indexing and for what is typed alike: folded, and a compound's
+    head joined to the word after it (عبد الله -> عبدالله), so either spelling finds the other."""
+    words, joined = _WORD.findall(normalize_arabic(text)), []
+    for word in words:
+        if joined and joined[-1] in _COMPOUND_HEADS:
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
 def search_text(name: str) -> str:
-    """What name search indexes: the folded name, plus each word that starts with the article "ال" once more
-    without it, so that typing كواري (or its beginning) finds الكواري."""
-    words = normalize_arabic(name).split()
-    bare = [word[2:] for word in words if word.startswith("ال") and len(word) > 4]
-    return " ".join(words + bare)
+    """What name search indexes: the name's words (name_words), plus each word that starts with the article
+    "ال" or a compound's head once more without it, so that typing كواري finds الكواري and رحمن finds
+    عبد الرحمن; cut at a word's end to fit the column."""
+    words = name_words(name)
+    extra = []
+    for word in words:
+        stripped = word
+        for head in _COMPOUND_HEADS:
+            if word.startswith(head) and len(word) > len(head) + 1:
+                stripped = word[len(head):]
+                extra.append(stripped)
+                break
+        if stripped.startswith("ال") and len(stripped) > 4:
+            extra.append(stripped[2:])
+    text = ""
+    for word in words + [word for word in dict.fromkeys(extra) if word not in words]:
+        if len(text) + len(word) + 1 > SEARCH_TEXT_LENGTH:
+            break
+        text = f"{text} {word}" if text else word
+    return text
+
+
+# --- left-to-right values (tracking numbers, national IDs, phones, IBANs, amounts) in right-to-left text ----
+LRI, PDI = "\u2066", "\u2069"  # Unicode's left-to-right isolate and its end (UAX #9)
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
+
+
+def ltr(value, language: str | None = None) -> str:
+    """A left-to-right value for plain text (a flash, an SMS, an e-mail) in `language` (default: the page's):
+    isolated with LRI ... PDI in a right-to-left language, so "26-0001720-2" never reads 2-0001720-26 and
+    "+974 •••• 3456" never reads 3456 •••• 974+; unchanged in a left-to-right one (no cost for an English SMS,
+    which would otherwise leave GSM-7)."""
+    text = "" if value is None else str(value)
+    if not text or (language or (locale_code() if get_locale() else "")) not in RTL_LANGUAGES:
+        return text
+    return f"{LRI}{text}{PDI}"
+
+
+def ltr_html(value) -> Markup:
+    """The same for HTML (the `ltr` filter): an inline <bdi dir="ltr"> that stays beside its label."""
+    if value is None or value == "":
+        return Markup("")
+    return Markup('<bdi dir="ltr" class="ltr">%s</bdi>') % value
+
+
+def arrow() -> str:
+    """The "moved on to" arrow, pointing the way the page reads."""
+    return "←" if text_direction() == "rtl" else "→"
+
+
+def comma() -> str:
+    """The comma between two parts of a phrase, the Arabic one on Arabic pages."""
+    return "، " if text_direction() == "rtl" else ", "
+
+
+def iban_grouped(value) -> str:
+    """An IBAN in groups of four, as printed on bank cards (QA58 DOHB 0000 ...); as given when it is not one."""
+    if not value:
+        return ""
+    from schwifty import IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    compact = "".join(str(value).split()).upper()
+    try:
+        return IBAN(compact).formatted
+    except SchwiftyException:
+        return " ".join(compact[at:at + 4] for at in range(0, len(compact), 4))
+
+
+def file_size(size) -> Markup:
+    """A file's size in the page's language: Babel's number, a translated unit, the number isolated (never
+    "(KB 0.3)" on an Arabic page)."""
+    size = max(0, int(size or 0))
+    units = ((1024 ** 3, _("%(size)s GB")), (1024 ** 2, _("%(size)s MB")), (1024, _("%(size)s KB")))
+    pattern, number = _("%(size)s bytes"), format_decimal(size, locale=get_locale())
+    for factor, unit in units:
+        if size >= factor:
+            pattern, number = unit, format_decimal(size / factor, format="#,##0.#", locale=get_locale())
+            break
+    return escape(pattern).replace("%(size)s", ltr_html(number))
 
 
 def select_locale() -> str:
@@ -52,13 +149,7 @@ def localized(obj) -> str:
 
 def init_app(app):
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    app.jinja_env.globals.update(text_direction=text_direction, locale_code=locale_code, localized=localized)
+    app.jinja_env.globals.update(text_direction=text_direction, locale_code=locale_code, localized=localized,
+                                 arrow=arrow, comma=comma)
+    app.jinja_env.filters.update(ltr=ltr_html, iban=iban_grouped, filesize=file_size, ltr_text=ltr)
     app.jinja_env.add_extension("jinja2.ext.i18n")
-
-
-def safe_next(target: str | None) -> str | None:
-    """A redirect target only if it stays on this site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
-

@@ -4,23 +4,42 @@ Names are folded by intranet.i18n.normalize_arabic and matched by word prefix: S
 name (migration 0002), PostgreSQL's `arabic` text-search configuration over the same text.
 """
 import re
+import unicodedata
 
 import phonenumbers
 from flask import current_app
 from peewee import SQL
 
 from intranet.db import is_sqlite
-from intranet.i18n import normalize_arabic
+from intranet.i18n import name_words
 from intranet.models import Citizen, Request
 from intranet.validation import ascii_digits
 
 TRACKING = re.compile(r"^\d{2}-?\d{7}-?\d$")
-_WORD = re.compile(r"\w+", re.UNICODE)
+# what a copied value may carry besides its characters: bidi marks and isolates (LRM, RLM, ALM, LRI ... PDI)
+_INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def _typed(text: str) -> str:
+    """What was typed, without invisible direction marks, with any dash (-, –, ‐, ...) as "-" and
+    Arabic-Indic or Persian digits as ASCII (dashes and spaces then dropped by ascii_digits)."""
+    text = (text or "").translate(_INVISIBLE).strip()
+    return ascii_digits("".join("-" if unicodedata.category(ch) == "Pd" else ch for ch in text))
+
+
+def tracking_number(text: str) -> str | None:
+    """The tracking number typed, in its canonical form (26-0001720-2), with or without dashes, in any digits;
+    None when the text is not one."""
+    digits = _typed(text)
+    if not TRACKING.match(digits):
+        return None
+    return f"{digits[:2]}-{digits[2:9]}-{digits[9]}"
 
 
 def _name_words(text: str) -> list[str]:
-    """The typed words, folded; a leading article is dropped (search_text indexes such words bare too)."""
-    words = _WORD.findall(normalize_arabic(text))[:6]
+    """The typed words as name_words compares them (folded, compounds joined); a leading article is dropped
+    (search_text indexes such words bare too)."""
+    words = name_words(text)[:6]
     return [word[2:] if word.startswith("ال") and len(word) > 4 else word for word in words]
 
 
@@ -48,8 +67,10 @@ def _phone(text: str) -> str | None:
 def citizen_ids(text: str):
     """The ids of the citizens a typed national ID, phone number or name points at (unexecuted), or None when
     nothing searchable was typed."""
-    text = (text or "").strip()
-    digits = ascii_digits(text)
+    text = (text or "").translate(_INVISIBLE).strip()
+    if number := tracking_number(text):  # the citizen whose request it is (the reception's lookup)
+        return Request.select(Request.citizen).where(Request.tracking_number == number)
+    digits = _typed(text)
     if digits.isdigit() and len(digits) == current_app.config["NATIONAL_ID_LENGTH"]:
         return Citizen.select(Citizen.id).where(Citizen.national_id == digits)
     if digits.lstrip("+").isdigit() and len(digits) >= 7 and (phone := _phone(digits)):
@@ -66,9 +87,7 @@ def citizen_condition(text: str):
 def request_condition(text: str):
     """A condition on Request for a search box entry (a tracking number, or whatever finds its citizen), or None
     when nothing searchable was typed."""
-    digits = ascii_digits((text or "").strip())
-    if TRACKING.match(digits):
-        plain = digits.replace("-", "")
-        return Request.tracking_number == f"{plain[:2]}-{plain[2:9]}-{plain[9]}"
+    if number := tracking_number(text):
+        return Request.tracking_number == number
     ids = citizen_ids(text)
     return Request.citizen.in_(ids) if ids is not None else None

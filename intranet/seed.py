@@ -24,6 +24,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from stdnum import luhn
 
+from intranet import chain, history_chain
 from intranet.db import bulk_write, database, is_sqlite
 from intranet.i18n import search_text
 from intranet.models import Department, Governorate, RequestType, Stage, Staff
@@ -112,7 +113,7 @@ REQUEST_COLUMNS = ("id", "tracking_number", "citizen_id", "request_type_id", "ch
                    "amount", "received_at", "due_at", "stage_due_at", "paused_at", "closed_at", "updated_at",
                    "version", "entered_by_id")
 HISTORY_COLUMNS = ("request_id", "actor_id", "action", "from_stage_id", "to_stage_id", "from_status", "to_status",
-                   "comment", "details", "created_at")
+                   "comment", "details", "created_at", "hash")  # hash: intranet.history_chain.sign_rows
 NO_DETAILS = "{}"
 TAKE_NEXT = '{"take_next": true}'
 CITIZEN_COLUMNS = ("id", "national_id", "full_name", "name_search", "phone", "governorate_id", "iban",
@@ -477,11 +478,12 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
                 "citizen_governorates": citizen_governorates,
             }
             sequences = _last_sequences(years)
+            secret = chain.key()  # each request's history is keyed into its chain as it is written
             rid = first_request
             for number, chunk in enumerate(_chunks(day_counts, batch)):
                 requests, history = _generate_requests(ctx, f"requests:{salt}:{number}", chunk, rid, sequences)
                 bulk_write("request", REQUEST_COLUMNS, requests)
-                bulk_write("history", HISTORY_COLUMNS, history)
+                bulk_write("history", HISTORY_COLUMNS, history_chain.sign_rows(history, secret))
                 rid += len(requests)
                 counts["requests"] += len(requests)
                 counts["history"] += len(history)

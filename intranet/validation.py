@@ -10,6 +10,16 @@ from wtforms.validators import ValidationError
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
+# bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): typed into a name or a file name
+# they reorder what staff read next to it ("gpj.exe" shown as "exe.jpg"); the interface adds its own isolates
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def strip_bidi(text: str) -> str:
+    """`text` without bidirectional control characters."""
+    return (text or "").translate(_BIDI_CONTROLS)
+
+
 def ascii_digits(text: str) -> str:
     """Arabic-Indic and Persian digits as ASCII digits, spaces and dashes removed."""
     return (text or "").translate(_DIGITS).replace(" ", "").replace("-", "")
@@ -28,7 +38,7 @@ def clean_national_id(text: str) -> str:
 
 def clean_name(text: str) -> str:
     """A person's name: letters of any script, combining marks (Arabic diacritics), spaces, ' - . only."""
-    value = " ".join((text or "").split())
+    value = " ".join(strip_bidi(text).split())
     if not value or not all(unicodedata.category(ch)[0] in "LM" or ch in " '-." for ch in value):
         raise ValueError(_l("A name has only letters, spaces, apostrophes, hyphens and dots."))
     return value

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import SQL, IntegrityError
 from stdnum import luhn
 
-from intranet import db, files, reference
+from intranet import db, files, history_chain, reference
 from intranet.auth import permissions
 from intranet.db import database, is_sqlite, transaction
 from intranet.intake import webhooks
@@ -93,9 +93,16 @@ def _stage_at(request_type_id: int, position: int):
         (Stage.request_type == key[0]) & (Stage.position == key[1])))
 
 
+def first_stage(request_type_id: int):
+    """The stage a new request of this type starts at (its department receives it); None if it has none."""
+    return _stage_at(request_type_id, 1)
+
+
 def _record(req, actor, action, comment, stored, details=None, **change) -> HistoryEntry:
-    entry = db.create(HistoryEntry, request=req.id, actor=actor, action=action, comment=comment or "",
-                                details=json.dumps(details or {}, ensure_ascii=False), **change)
+    values = {"request": req.id, "actor": actor, "action": action, "comment": comment or "",
+              "details": json.dumps(details or {}, ensure_ascii=False), "created_at": utcnow(), **change}
+    values["hash"] = history_chain.sign(values)  # keyed into the request's chain (takes the request's row lock)
+    entry = db.create(HistoryEntry, **values)
     for item in stored:
         Attachment.create(request=req.id, history=entry, uploaded_by=actor, **vars(item))
     events.on_change(req, entry)  # the citizen's SMS and e-mail, in this transaction
@@ -204,8 +211,8 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
                 request_type=request_type, channel=channel, stage=first, department=first.department_id,
                 status="open", subject=subject, details=details or "", data=json.dumps(data or {}, ensure_ascii=False),
                 received_at=received, due_at=received + dt.timedelta(days=request_type.sla_days),
-                stage_due_at=_stage_due(first, received), governorate=citizen.governorate_id, entered_by=actor,
-                amount=amount, submission_token=submission_token, **(extra or {}))
+                stage_due_at=_stage_due(first, received), governorate=citizen.governorate_id,
+                amount=amount, submission_token=submission_token, **{"entered_by": actor, **(extra or {})})
             entry = _record(req, actor, "submit", "", stored, note, to_stage=first.id, to_status="open")
     except IntegrityError:
         files.discard(stored)

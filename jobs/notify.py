@@ -1,7 +1,8 @@
 """Notification delivery tasks: thin wrappers around `intranet.notify.delivery.deliver_due`.
 
 The `notification` rows are the truth; these tasks only carry them out, and any number may run at once (rows are
-claimed in batches by a conditional UPDATE, see the domain module). Two ways in:
+claimed in batches under a lease by `intranet.outbox`, the notifications' channel being `intranet.notify.delivery`).
+Two ways in:
 
 - `deliver_soon`: scheduled by `delivery.trigger_soon()` a couple of seconds ahead (`NOTIFY_TRIGGER_DELAY_SECONDS`)
   while the change's transaction is still open (a task enqueued at once could run before the commit and find

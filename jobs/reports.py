@@ -44,8 +44,11 @@ def _produce_and_send(kind: str, day: dt.date) -> dict:
 @in_app_context
 def produce_daily_summary():
     """Today's summary as a PDF, archived (replacing an earlier one of today) and e-mailed once to each
-    supervisor."""
+    supervisor. First the audit chains' heads are anchored outside the database (intranet/chain.py): the summary
+    prints that anchor."""
+    from intranet import chain
     from intranet.stats.figures import local_today
+    chain.write_anchor()
     return _produce_and_send("daily_summary", local_today())
 
 

@@ -1,7 +1,8 @@
 """Webhook delivery tasks: thin wrappers around `intranet.intake.webhooks.deliver_due`.
 
 The rows in `webhook_delivery` are the truth; these tasks only carry them out, and any number may run at once
-(each delivery is claimed by a conditional UPDATE, see the domain module). Two ways in:
+(deliveries are claimed in batches under a lease by `intranet.outbox`, the webhooks' channel being
+`intranet.intake.webhooks`). Two ways in:
 
 - `deliver_soon`: scheduled by `queue_for_change` a couple of seconds ahead (`WEBHOOK_TRIGGER_DELAY_SECONDS`)
   while the change's transaction is still open. It is scheduled rather than enqueued because the new rows are

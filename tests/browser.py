@@ -1,11 +1,13 @@
 """Browser-test helpers: the app on a live port, Chromium without `playwright install`, axe-core on every page."""
 import threading
+import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 AXE = Path(__file__).with_name("vendor") / "axe-4.11.0.min.js"
+AXE_SOURCE = "() => {\n" + AXE.read_text(encoding="utf-8") + "\n}"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -54,12 +56,25 @@ def check_page(page, lang="ar"):
     html = page.locator("html")
     assert (html.get_attribute("lang"), html.get_attribute("dir")) == (lang, direction), page.url
     if not page.evaluate("typeof window.axe !== 'undefined'"):  # gone after each full navigation
-        page.add_script_tag(path=str(AXE))
+        # evaluated through the DevTools protocol, which the page's Content-Security-Policy does not govern (a
+        # <script> tag with the text, as add_script_tag makes, is inline script: refused)
+        page.evaluate(AXE_SOURCE)
     violations = page.evaluate("async () => (await axe.run()).violations")
     assert not violations, f"axe on {page.url}:\n{describe(violations)}"
     # axe 4.11 no longer reports duplicate ids, yet a repeated id leaves the second field without its label
     repeated = page.evaluate(DUPLICATE_IDS)
     assert not repeated, f"ids used more than once on {page.url}: {repeated}"
+
+
+def wait_until(page, expression: str, timeout: float = 10.0):
+    """Poll a JavaScript expression until it is truthy. Playwright's wait_for_function compiles a string predicate
+    inside the page, which the Content-Security-Policy (no 'unsafe-eval') refuses; page.evaluate goes through the
+    DevTools protocol, which the policy does not govern."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        time.sleep(0.05)
 
 
 def sign_in(page, base_url, username, password="demo"):

@@ -113,6 +113,28 @@ def test_idempotency_key_reused_for_another_submission_is_refused(app, client, p
         assert count(Request) == 1
 
 
+def test_portal_reference_reused_with_another_body_is_refused(app, client, portal):
+    """A reference sent again with another citizen or other fields is not answered with the first receipt."""
+    body = payload("P-REUSE")
+    first = client.post("/api/v1/requests", json=body, headers=headers(portal.token))
+    other = client.post("/api/v1/requests", json=payload("P-REUSE"), headers=headers(portal.token,
+                                                                                       **{"Accept-Language": "en"}))
+    changed = dict(body, fields={"amount": "9999.000", "invoice_number": "INV-77"})  # the same citizen, another sum
+    altered = client.post("/api/v1/requests", json=changed, headers=headers(portal.token))
+    assert first.status_code == 201
+    assert first.headers["Content-Disposition"] == 'attachment; filename="api.json"'  # data, never a page
+    for answer in (other, altered):
+        assert answer.headers["Content-Disposition"] == 'attachment; filename="api.json"'
+        assert answer.status_code == 409 and answer.mimetype == "application/problem+json"
+        assert answer.json["type"].endswith("/reference-reused")
+        assert first.json["tracking_number"] in answer.json["errors"][0]["message"]
+        assert "Idempotent-Replayed" not in answer.headers
+    assert "a new submission needs a new reference" in other.json["detail"]
+    with app.app_context(), database.connection_context():
+        assert count(Request) == 1
+        assert count(InboxEntry, InboxEntry.response_status == 409) == 2
+
+
 def test_invalid_payload_is_422_with_each_field_and_kept_as_rejected(app, client, portal):
     bad = payload(request_type="nope", fields={"amount": "abc"})
     bad["citizen"]["national_id"] = "12345"

@@ -331,10 +331,14 @@ def test_inbox_entry_shows_invalid_utf8_and_truncates_a_large_payload(data, auth
     assert page.status_code == 200 and "\ufffd" in page.text and "not valid UTF-8" in page.text
     assert client.get(f"{BASE}/inbox/{bad.id}/payload").data == broken
     page = client.get(f"{BASE}/inbox/{big.id}").text
-    assert "Only the first 65536 bytes are shown." in page and f"{len(large)} bytes" in page
+    # the size in the page's units, the number isolated (the `filesize` filter): 80,002 bytes
+    assert "Only the first 65536 bytes are shown." in page and '<bdi dir="ltr" class="ltr">78.1</bdi> KB' in page
     shown = re.search(r'<pre[^>]*id="payload"[^>]*>(.*?)</pre>', page, re.S).group(1)
     assert len(html.unescape(shown).encode()) <= 65536 + 2 and "not valid UTF-8" not in page
-    assert req.tracking_number in client.get(f"{BASE}/inbox/{done.id}").text
+    done_page = client.get(f"{BASE}/inbox/{done.id}").text
+    # left-to-right values isolated beside their labels (the `ltr` filter), not whole cells turned left-to-right
+    assert f'<bdi dir="ltr" class="ltr">{req.tracking_number}</bdi></a>' in done_page
+    assert '<dd><bdi dir="ltr" class="ltr">application/json</bdi></dd>' in done_page
     assert "file import" in client.get(f"{BASE}/inbox/{imported.id}").text
 
 

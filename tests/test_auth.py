@@ -34,8 +34,11 @@ def test_role_change_in_directory_follows_at_next_sign_in(auth, ctx):
 ])
 def test_wrong_credentials_and_filter_metacharacters_are_refused(auth, ctx, username, password):
     response = auth.login(username, password)
-    assert response.status_code == 401
-    assert "The user name or password is wrong." in response.text or "اسم المستخدم أو كلمة المرور غير صحيحة" in response.text
+    if "\x00" in username:  # a NUL is refused as unreadable input before sign-in is tried
+        assert response.status_code == 400
+    else:
+        assert response.status_code == 401
+        assert "اسم المستخدم أو كلمة المرور غير صحيحة" in response.text
     assert Staff.select().count() == 0
 
 

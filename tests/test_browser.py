@@ -34,7 +34,7 @@ def page(browser):
 
 
 def queue_row(page, tracking_number):
-    return page.locator("#queue-table tbody tr", has=page.locator(f"a:text-is('{tracking_number}')"))
+    return page.locator("#queue-table tbody tr", has=page.locator(f"a bdi:text-is('{tracking_number}')"))
 
 
 def open_from_queue(page, tracking_number):

@@ -18,7 +18,13 @@ def test_overdue_count_opens_the_filtered_queue(app, live_server, late, lang):  
             page.click(".site-header nav a[href$='/dashboard/']")
         check_page(page, lang)
         expect(page.locator("#glance .overdue dd")).to_have_text("2")
-        expect(page.locator("figure.chart svg[role=img]")).to_have_count(4)
+        expect(page.locator("figure.chart svg[role=img]")).to_have_count(5)
+        # every chart has a visible title and names its axes in the reader's language
+        words = {"en": ("Received and completed per day", ["Open items", "Days since received"]),
+                 "ar": ("الوارد والمنجز في كل يوم", ["الطلبات المفتوحة", "الأيام منذ الاستلام"])}[lang]
+        expect(page.locator("figure.chart figcaption")).to_have_count(5)
+        expect(page.locator("figure.chart figcaption").first).to_have_text(words[0])
+        expect(page.locator("#chart-ages .chart-axis-title")).to_have_text(words[1])
         page.locator("figure.chart details summary").first.click()  # the numbers behind the trend chart
         check_page(page, lang)
         link = page.locator(f"#clerk-{late['clerk']}-health a.overdue-link")

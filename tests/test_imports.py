@@ -17,6 +17,7 @@ from tests.conftest import csrf_token
 from tests.factories import make_citizen, make_request
 
 BASE = "/imports"
+IMPORTER = "supervisor1"  # imports rows of every type; a clerk imports only their department's (see test_import_limits)
 
 
 
@@ -60,7 +61,7 @@ def batch(data, batch_id) -> ImportBatch:
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_preview_counts_rows_and_shows_each_rows_errors(client, auth, data, kind):
-    auth.login("comp1")
+    auth.login(IMPORTER)
     _english(client)
     content = sample(data, 6, bad=3, kind=kind)  # bad national ID, unknown type, missing name
     batch_id = batch_id_of(upload(client, content, f"portal.{kind}"))
@@ -73,11 +74,13 @@ def test_preview_counts_rows_and_shows_each_rows_errors(client, auth, data, kind
     for text in ("A national ID is 11 digits.", "There is no open request type with this code.",
                  "This field is required.", "Import the valid rows (3)", 'id="file-row-2"'):
         assert text in page.text
+    # the file's left-to-right values isolated in their cells (the `ltr` filter)
+    assert re.search(r'<tr id="file-row-2">\s*<td>2</td>\s*<td><bdi dir="ltr" class="ltr">[^<]+</bdi></td>', page.text)
     assert count(data, Request) == 0 and count(data, InboxEntry) == 0  # a preview creates nothing
 
 
 def test_csv_with_or_without_bom_and_semicolons(client, auth, data):
-    auth.login("comp1")
+    auth.login(IMPORTER)
     content = sample(data, 3)
     assert content.startswith(b"\xef\xbb\xbf")
     plain = content[3:]
@@ -88,7 +91,7 @@ def test_csv_with_or_without_bom_and_semicolons(client, auth, data):
 
 
 def test_repeated_reference_and_extra_cells_are_row_errors(client, auth, data):
-    auth.login("comp1")
+    auth.login(IMPORTER)
     text = sample(data, 2).decode("utf-8-sig").splitlines()
     text.append(text[1])  # row 4 repeats row 2
     text.append(text[2] + ",surplus")
@@ -114,7 +117,7 @@ def test_repeated_reference_and_extra_cells_are_row_errors(client, auth, data):
     (b"portal_reference,request_type,national_id,full_name,phone,governorate\n", "x.csv", "no rows"),
 ])
 def test_a_file_that_cannot_be_read_is_refused_whole(client, auth, data, content, name, message):
-    auth.login("comp1")
+    auth.login(IMPORTER)
     _english(client)
     answer = upload(client, content, name)
     assert answer.status_code == 422
@@ -123,7 +126,7 @@ def test_a_file_that_cannot_be_read_is_refused_whole(client, auth, data, content
 
 
 def test_csv_content_disguised_as_xlsx_and_no_file_are_refused(client, auth, data):
-    auth.login("comp1")
+    auth.login(IMPORTER)
     _english(client)
     assert "not a CSV or XLSX file" in upload(client, sample(data, 2), "x.xlsx").text
     answer = client.post(f"{BASE}/", data={"csrf_token": csrf_token(client, f"{BASE}/")})
@@ -133,7 +136,7 @@ def test_csv_content_disguised_as_xlsx_and_no_file_are_refused(client, auth, dat
 
 def test_too_many_rows_is_refused(client, auth, data, monkeypatch):
     monkeypatch.setattr(imports, "MAX_ROWS", 3)
-    auth.login("comp1")
+    auth.login(IMPORTER)
     _english(client)
     answer = upload(client, sample(data, 4))
     assert answer.status_code == 422 and "more than 3 rows" in answer.text
@@ -144,7 +147,7 @@ def test_too_many_rows_is_refused(client, auth, data, monkeypatch):
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_import_creates_exactly_the_valid_rows_and_again_nothing(client, auth, data, kind):
-    auth.login("comp1")
+    auth.login(IMPORTER)
     _english(client)
     content = sample(data, 8, bad=2, kind=kind)
     first = batch_id_of(upload(client, content, f"portal.{kind}"))
@@ -171,7 +174,7 @@ def test_import_creates_exactly_the_valid_rows_and_again_nothing(client, auth, d
 
 
 def test_second_click_and_second_run_change_nothing(client, auth, data):
-    auth.login("comp1")
+    auth.login(IMPORTER)
     _english(client)
     batch_id = batch_id_of(upload(client, sample(data, 3)))
     run(client, batch_id)
@@ -184,7 +187,7 @@ def test_second_click_and_second_run_change_nothing(client, auth, data):
 
 
 def test_an_interrupted_run_resumes_from_processed_and_a_stale_one_stops(client, auth, data):
-    auth.login("comp1")
+    auth.login(IMPORTER)
     batch_id = batch_id_of(upload(client, sample(data, 5, bad=1)))
 
     class Crash(Exception):
@@ -205,13 +208,14 @@ def test_an_interrupted_run_resumes_from_processed_and_a_stale_one_stops(client,
         assert (stuck.status, stuck.processed, stuck.imported) == ("running", 2, 2)
         # a run that lost the race finds the batch further on than it thought: it stops without writing
         with pytest.raises(imports._Lost):
-            imports._import_row(batch_id, 0, next(imports.rows(imports.content_of(stuck), "csv")))
+            imports._import_row(batch_id, 0, next(imports.rows(imports.content_of(stuck), "csv")),
+                                Staff.get_by_id(stuck.uploaded_by_id))
         assert imports.run(batch_id) == {"imported": 4, "existing": 0, "failed": 0}
     assert count(data, Request) == 4 and count(data, InboxEntry) == 4
 
 
 def test_rows_refused_during_the_import_are_reported_and_downloadable(client, auth, data):
-    auth.login("comp1")
+    auth.login(IMPORTER)
     _english(client)
     rows = None
     with data():
@@ -238,7 +242,7 @@ def test_rows_refused_during_the_import_are_reported_and_downloadable(client, au
 
 
 def test_templates_have_every_column(client, auth, data):
-    auth.login("comp1")
+    auth.login(IMPORTER)
     with data():
         columns = imports.columns()
     assert "field:amount" in columns and "field:service_years" in columns
@@ -253,7 +257,7 @@ def test_templates_have_every_column(client, auth, data):
 # --- progress ------------------------------------------------------------------------------------------
 
 def test_progress_polls_while_running_and_stops_when_done(client, auth, data):
-    auth.login("comp1")
+    auth.login(IMPORTER)
     batch_id = batch_id_of(upload(client, sample(data, 4)))
     with data():
         ImportBatch.update(status="running", processed=1).where(ImportBatch.id == batch_id).execute()
@@ -300,7 +304,7 @@ def test_index_lists_files_by_key_pages(client, auth, data, monkeypatch):
     from intranet.intake import import_views
 
     monkeypatch.setattr(import_views, "PAGE_SIZE", 2)
-    auth.login("comp1")
+    auth.login(IMPORTER)
     ids = [batch_id_of(upload(client, sample(data, 1, start=n))) for n in range(3)]
     first = client.get(f"{BASE}/").text
     assert f"batch-row-{ids[2]}" in first and f"batch-row-{ids[0]}" not in first
@@ -321,7 +325,7 @@ def queue_url(tmp_path):
 def test_consumer_imports_a_queued_batch(client, auth, data, consumer):
     from jobs.imports import run_import
 
-    auth.login("comp1")
+    auth.login(IMPORTER)
     batch_id = batch_id_of(upload(client, sample(data, 12, bad=2)))
     with data():
         imports.queue(ImportBatch.get_by_id(batch_id))

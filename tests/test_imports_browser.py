@@ -23,7 +23,7 @@ def test_upload_preview_import_and_report(app, live_server, tmp_path, monkeypatc
         path.write_bytes(import_files.sample(7, bad=2, prefix=f"B{lang.upper()}"))
 
     def walk(page):
-        sign_in(page, live_server.url, "comp1")
+        sign_in(page, live_server.url, "supervisor1")  # rows of every type: see test_import_limits
         use_language(page, lang)
         page.goto(f"{live_server.url}/imports/")
         check_page(page, lang)

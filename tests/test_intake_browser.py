@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from intranet.db import database
 from intranet.models import Request, RequestType
-from tests.browser import check_page, on_own_thread, sign_in, use_language
+from tests.browser import check_page, on_own_thread, sign_in, use_language, wait_until
 from tests.factories import make_citizen
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
@@ -32,7 +32,7 @@ class Keyboard:
 
 def settled(page):
     """Wait until htmx has finished swapping and settling (autofocus is applied at settle)."""
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    wait_until(page, "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     page.wait_for_timeout(50)
 
 

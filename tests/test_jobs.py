@@ -55,11 +55,19 @@ def send(queue, task):
     return Result(queue, task)
 
 
-def test_healthz_reports_database_and_queue(client):
-    response = client.get("/healthz")
-    body = response.get_json()
-    assert response.status_code == 200
-    assert body["database"]["reachable"] is True and body["job_queue"]["reachable"] is True
+def test_healthz_reports_database_and_queue(client, auth, app):
+    anonymous = client.get("/healthz")
+    assert anonymous.status_code == 200 and anonymous.get_json() == {"status": "ok"}  # up or down, nothing more
+    app.config["MONITORING_TOKEN"] = "monitor-secret"
+    assert client.get("/healthz", headers={"Authorization": "Bearer wrong"}).get_json() == {"status": "ok"}
+    for answer in (client.get("/healthz", headers={"Authorization": "Bearer monitor-secret"}),
+                   (auth.login("admin1"), client.get("/healthz"))[1]):
+        body = answer.get_json()
+        assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+        assert body["database"]["reachable"] is True and body["job_queue"]["reachable"] is True
+    auth.logout()
+    auth.login("health1")
+    assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
 def test_queue_unreachable_is_reported():

@@ -366,7 +366,7 @@ def test_preview_shows_errors_and_unknown_placeholders_as_typed(auth, client):
     response = _preview(client, "{tracking_number} {bogus} {{x}}")
     assert response.status_code == 200
     assert 'id="preview-errors"' in response.text and "{bogus}" in response.text and "{missing}" in response.text
-    assert "EL-2500417-3 {bogus} {x}" in response.text
+    assert "\u2066EL-2500417-3\u2069 {bogus} {x}" in response.text  # the Arabic sample, isolated
     email = _preview(client, "Dear {citizen_name}, {tracking_number}", path=f"{BASE}/completed/email/en",
                      subject="Done: {tracking_number}")
     assert "Done: EL-2500417-3" in email.text and "Maryam" in email.text and "sms-segments" not in email.text
@@ -379,4 +379,4 @@ def test_preview_and_errors_follow_the_administrators_language(auth, client):
     _english(client)
     english = _preview(client, "{tracking_number} {request_type}")
     assert "The placeholder {missing} is required" in english.text
-    assert "EL-2500417-3 مساعدة علاجية" in english.text  # the samples stay in the template's language
+    assert "\u2066EL-2500417-3\u2069 مساعدة علاجية" in english.text  # the samples stay in their language

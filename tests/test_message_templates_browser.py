@@ -40,7 +40,7 @@ def test_admin_edits_a_template_and_sees_the_preview_with_the_segment_count(app,
         # typing: the preview follows, one segment, then over the limit with a visible warning
         body.fill("")
         body.press_sequentially(SHORT, delay=5)
-        expect(preview).to_contain_text("طلبكم EL-2500417-3: تقرير طبي حديث")
+        expect(preview).to_contain_text("طلبكم \u2066EL-2500417-3\u2069: تقرير طبي حديث")  # isolated: i18n.ltr
         expect(segments).to_contain_text("70")
         expect(page.locator("#sms-over-limit")).to_have_count(0)
         check_page(page, lang)

@@ -17,7 +17,7 @@ from itertools import count
 
 import pytest
 
-from intranet import db
+from intranet import db, outbox
 from intranet.models import Notification, NotificationAttempt, utcnow
 from intranet.notify import delivery, gateways
 from tests.factories import make_citizen, make_request
@@ -236,6 +236,17 @@ def test_email_through_smtp_in_arabic_and_english(configured, people, mailbox):
     assert reload(ar).provider_ref == f"notification-{ar.id}@diwan.example" and reload(en).status == "sent"
 
 
+def test_an_email_claimed_for_delivery_keeps_its_attached_report(configured, people, mailbox, tmp_path):
+    """The claim reads every column the mailer uses: the supervisors' daily summary arrives with its PDF."""
+    report = tmp_path / "daily_summary-2025-05-13-ar.pdf"
+    report.write_bytes(b"%PDF-1.4 the summary")
+    row = notify(people, "email", subject="الملخص اليومي", body="مرفق", attachment=str(report))
+    assert delivery.deliver_due()["sent"] == 1 and reload(row).status == "sent"
+    parts = list(mailbox.messages[0]["message"].iter_attachments())
+    assert [(part.get_content_type(), part.get_filename(), part.get_content()) for part in parts] == \
+        [("application/pdf", report.name, b"%PDF-1.4 the summary")]
+
+
 def test_email_refusals_permanent_and_transient(configured, people, mailbox):
     gone = notify(people, "email", subject="s", body="b", recipient="x@nobody.example")
     later = notify(people, "email", subject="s", body="b", recipient="x@busy.example")
@@ -411,7 +422,7 @@ def test_expired_lease_goes_back_to_queued_and_is_sent_once(configured, people, 
     held = delivery._claim(NOON, 10)  # a worker claims it, then is killed
     assert [r.id for r in held] == [row.id] and reload(row).status == "sending" and reload(row).attempts == 1
     assert delivery.deliver_due(now=NOON)["sent"] == 0  # the lease still runs
-    later = NOON + timedelta(seconds=delivery.lease_seconds() + 1)
+    later = NOON + timedelta(seconds=outbox.lease_seconds(delivery.CHANNEL) + 1)
     counts = delivery.deliver_due(now=later)
     assert counts["recovered"] == 1 and counts["sent"] == 1
     assert attempts_of(row) == ["interrupted", "sent"] and reload(row).attempts == 2
@@ -420,7 +431,7 @@ def test_expired_lease_goes_back_to_queued_and_is_sent_once(configured, people, 
 def test_a_stale_worker_is_fenced_but_an_acceptance_still_counts(configured, people, gateway):
     row = notify(people, at=NOON)
     stale = delivery._claim(NOON, 10)[0]
-    later = NOON + timedelta(seconds=delivery.lease_seconds() + 1)
+    later = NOON + timedelta(seconds=outbox.lease_seconds(delivery.CHANNEL) + 1)
     assert delivery.release_expired_leases(later) == 1
     fresh = delivery._claim(later, 10)[0]
     assert fresh.attempts == 2
@@ -439,7 +450,7 @@ def test_last_attempt_interrupted_is_failed(configured, people, app):
     app.config["NOTIFY_MAX_ATTEMPTS"] = 1
     row = notify(people, at=NOON)
     delivery._claim(NOON, 10)
-    assert delivery.release_expired_leases(NOON + timedelta(seconds=delivery.lease_seconds() + 1)) == 1
+    assert delivery.release_expired_leases(NOON + timedelta(seconds=outbox.lease_seconds(delivery.CHANNEL) + 1)) == 1
     assert reload(row).status == "failed" and reload(row).failed_at and attempts_of(row) == ["interrupted"]
 
 
@@ -549,9 +560,9 @@ def test_a_crashing_adapter_retries_the_row(app, people, monkeypatch):
 
 def test_backoff_schedule_setting(app):
     with app.app_context():
-        assert [delivery.delay_after(n) for n in range(1, 8)] == [60, 300, 900, 3600, 14400, 14400, 14400]
+        assert [outbox.delay_after(delivery.CHANNEL, n) for n in range(1, 8)] == [60, 300, 900, 3600, 14400, 14400, 14400]
         app.config["NOTIFY_BACKOFF_SECONDS"] = "5,7"
-        assert [delivery.delay_after(n) for n in (1, 2, 3)] == [5, 7, 7]
+        assert [outbox.delay_after(delivery.CHANNEL, n) for n in (1, 2, 3)] == [5, 7, 7]
 
 
 def test_trigger_soon_schedules_once_per_interval(app, monkeypatch):

@@ -16,6 +16,7 @@ from intranet.notify import staff as follow_up
 from jobs.digests import is_digest_time
 from tests.conftest import csrf_token
 from tests.factories import make_citizen, make_request, make_staff
+from tests.history_guard import backdate
 
 _keys = itertools.count(1)
 
@@ -295,7 +296,7 @@ def test_badge_counts_new_unassigned_items_since_the_last_visit(app, client, aut
     earlier = utcnow() - dt.timedelta(hours=2)
     with app.test_request_context():
         old = make_request("health_care")  # came in two hours ago (history ids grow with time: made first)
-        HistoryEntry.update(created_at=earlier).where(HistoryEntry.request == old.id).execute()
+        backdate(HistoryEntry.request == old.id, earlier)
         new, taken, returned, commented = (make_request("health_care") for _ in range(4))
         make_request("compensation")  # another department's
         closed = make_request("health_care")

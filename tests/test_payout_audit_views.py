@@ -38,7 +38,7 @@ def test_entries_newest_first_and_escaped(auth, client, data):
     assert "<b>Boss</b>" not in page and "&lt;b&gt;Boss&lt;/b&gt;" in page
     assert page.index(f'id="audit-entry-{second.id}"') < page.index(f'id="audit-entry-{first.id}"')
     assert first.hash[:12] in page and second.hash[:12] in page
-    assert "&#34;amount&#34;: &#34;1250.500&#34;" in page or "&quot;amount&quot;: &quot;1250.500&quot;" in page
+    assert "1,250.50 QAR" in page  # label and value, the amount in the currency's decimals
 
 
 def test_pages_by_key(auth, client, data, monkeypatch):
@@ -85,4 +85,47 @@ def test_verify_in_english_says_intact_with_the_count(auth, client, data):
     auth.login("admin1")
     client.post("/language", data={"lang": "en", "csrf_token": csrf_token(client, PAGE), "next": PAGE})
     answer = client.post(f"{PAGE}verify", data={"csrf_token": csrf_token(client, PAGE)})
-    assert "The chain is intact: 1 entries checked." in answer.text
+    assert "The chain is intact: 1 entry checked." in answer.text
+
+
+def test_details_read_as_labels_and_values_in_the_readers_language(auth, client, data):
+    """Was: the raw JSON of each entry and its action's code beside its name."""
+    with data():
+        boss = make_staff("boss", "supervisor", None)
+        audit.append(boss, "payout_created", None, request="26-0000001-5", amount="623708.820", currency="QAR",
+                     iban="QA58DOHB00001234567890ABCDEFG", duplicates=[], approvals_needed=2, replaces=7)
+        audit.append(None, "batch_released", None, batch=3, reference="DIWAN-1", runs=1,
+                     files={"csv": {"sha256": "ab" * 32, "count": 2, "sum": "1250.5"}})
+        audit.append(boss, "payout_rejected", None, reason="الآيبان لا يخص المستفيد", amount="300")
+    auth.login("supervisor1")
+    page = client.get(PAGE).text
+    table = page.split('<table class="queue audit">')[1]
+    assert "{" not in table and "&#34;" not in table and "&quot;" not in table  # no JSON left
+    assert "payout_created" not in table and "أُنشئت الدفعة" in table  # the event's name, not its code
+    details = re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", table)
+    pairs = {label: re.sub(r"<[^>]+>", "", value) for label, value in details}
+    assert pairs["المبلغ"] in ("623,708.82 QAR", "300.00 QAR")
+    assert "623,708.82 QAR" in table and "623,708.820" not in table
+    assert pairs["بدلًا من الدفعة المرفوضة"] == "7" and pairs["الموافقات المطلوبة"] == "2"
+    assert pairs["السبب"] == "الآيبان لا يخص المستفيد"
+    assert "CSV" in pairs and "1,250.50 QAR" in pairs["CSV"] and ("ab" * 6 + "…") in pairs["CSV"]
+    assert "قد تكرر الدفعات" not in pairs  # nothing to say, not said
+    client.post("/language", data={"lang": "en", "csrf_token": csrf_token(client, PAGE), "next": PAGE})
+    english = client.get(PAGE).text.split('<table class="queue audit">')[1]
+    assert "<dt>Replaces the rejected payout</dt>" in english and "<dt>Reason</dt>" in english
+    assert ">Payout made<" in english and ">Files released<" in english
+
+
+def test_an_intact_chain_is_a_success_and_a_broken_one_an_error(auth, client, data):
+    with data():
+        entries = [audit.append(None, "payout_approved", n=n) for n in range(2)]
+    auth.login("supervisor1")
+    intact = client.post(f"{PAGE}verify", data={"csrf_token": csrf_token(client, PAGE)}).text
+    verdict = intact.split('id="audit-verdict"')[1][:400]
+    assert "flash-success" in verdict and 'class="alert' not in verdict  # was a red alert box
+    with data():
+        _behind_the_back(f'UPDATE "payout_audit" SET "details" = \'not json\' WHERE "id" = {entries[1].id}')
+    broken = client.post(f"{PAGE}verify", data={"csrf_token": csrf_token(client, PAGE)}).text
+    verdict = broken.split('id="audit-verdict"')[1][:600]
+    assert 'class="alert' in verdict and "flash-success" not in verdict
+    assert '<code class="audit-raw" dir="ltr">not json</code>' in broken

@@ -355,3 +355,17 @@ def test_memory_stays_flat_as_rows_grow_tenfold(babel_app, tmp_path, export, sma
     _peak(babel_app, tmp_path, export, 100)  # the XSDs, the catalogue, the imports: loaded once per process
     peaks = _peak(babel_app, tmp_path, export, small), _peak(babel_app, tmp_path, export, large)
     assert peaks[1] < peaks[0] * 1.25 + 256 * 1024, peaks  # growth with the rows would be ten times their share
+
+
+def test_built_in_bank_layouts_are_named_in_the_readers_language(babel_app):
+    """The layouts the intranet ships with are translated; a layout the institution configures keeps its own words."""
+    from flask_babel import force_locale
+
+    configured = files.bank_profiles('{"qnb": {"label": "QNB bulk", "columns": ["iban", "amount"]}}')["qnb"]
+    with babel_app.test_request_context():
+        with force_locale("ar"):
+            assert str(files.DEFAULT_PROFILES["generic"].title) == "ملف CSV عام"
+            assert str(files.DEFAULT_PROFILES["bulk-semicolon"].title) == "رفع جماعي (فاصلة منقوطة، بلا صف عناوين)"
+            assert configured.title == "QNB bulk"
+        with force_locale("en"):
+            assert str(files.DEFAULT_PROFILES["generic"].title) == "Generic CSV"

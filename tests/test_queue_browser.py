@@ -52,7 +52,8 @@ def rows(page):
 
 
 def row_of(page, tracking_number):
-    return page.locator("#queue-table tbody tr", has=page.locator(f"a.open-request:text-is('{tracking_number}')"))
+    link = page.locator("a.open-request", has_text=re.compile(rf"^\s*{re.escape(tracking_number)}\s*$"))
+    return page.locator("#queue-table tbody tr", has=link)
 
 
 def count(page, tab):
@@ -127,7 +128,8 @@ def take_next_by_key(page, base, numbers, words, clerk):
     with page.expect_navigation(url=f"{base}/requests/{overdue}"):
         page.keyboard.press("n")
     check_page(page)
-    expect(page.locator("#flashes")).to_contain_text(words["yours"] % {"number": overdue})
+    # the number isolated inside the Arabic sentence (i18n.ltr), or it would read backwards
+    expect(page.locator("#flashes")).to_contain_text(words["yours"] % {"number": f"\u2066{overdue}\u2069"})
     expect(page.locator("#request-panel .facts")).to_contain_text(clerk)
     expect(page.locator("#request-panel h1")).to_contain_text(overdue)
 
@@ -254,5 +256,51 @@ def test_clerk_works_the_queue_from_the_keyboard(app, live_server, queue_data):
         return_from_panel(page, base, queue_data, words)
         accept_by_key(page, base, words)
         shortcuts_dialog(page)
+
+    on_own_thread(walk)
+
+
+def press_on_layout(page, key, code, shift=False):
+    """A key press as a non-Latin layout sends it: the character typed (key) and the physical key (code)."""
+    page.evaluate("""([key, code, shift]) => (document.activeElement || document.body).dispatchEvent(
+        new KeyboardEvent("keydown", {key, code, shiftKey: shift, bubbles: true, cancelable: true}))""",
+                  [key, code, shift])
+
+
+def test_shortcuts_work_on_an_arabic_keyboard_and_on_the_request_page(app, live_server, queue_data):
+    """With the Arabic layout the keys type ت ن ش ؟: the physical keys still mean j, n, a and ?, on the queue and
+    on the request's own page that take next opens."""
+    base, words = live_server.url, arabic(app)
+
+    def walk(page):
+        sign_in(page, base, "health1")
+        page.locator("h1").click()
+        press_on_layout(page, "ت", "KeyJ")
+        expect(page.locator("#queue-table a.open-request").first).to_be_focused()
+        page.locator("h1").click()
+        overdue = queue_data[OVERDUE_CITIZEN]
+        with page.expect_navigation(url=f"{base}/requests/{overdue}"):
+            press_on_layout(page, "ن", "KeyN")
+        check_page(page)
+        expect(page.locator("#flashes")).to_contain_text(words["yours"] % {"number": f"\u2066{overdue}\u2069"})
+
+        page.locator("#request-panel h1").click()  # the full page: the shortcuts are here too
+        press_on_layout(page, "؟", "Slash", shift=True)
+        dialog = page.locator("dialog#shortcuts")
+        expect(dialog).to_be_visible()
+        check_page(page)
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+
+        page.locator("#comment").click()
+        press_on_layout(page, "ش", "KeyA")  # typing in the comment: a letter, not a shortcut
+        expect(page.locator("#action-form")).to_have_count(1)
+        page.locator("#request-panel h1").click()
+        with page.expect_response(lambda r: f"/requests/{overdue}/act" in r.url) as answer:
+            press_on_layout(page, "ش", "KeyA")
+        assert answer.value.status == 200, answer.value.text()
+        expect(page.locator("#request-panel #action-form")).to_have_count(0)
+        expect(page.locator("#flashes")).to_contain_text(words["accepted"])
+        check_page(page)
 
     on_own_thread(walk)

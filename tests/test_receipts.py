@@ -38,11 +38,12 @@ def test_receipt_in_arabic_whatever_the_staff_language(app, auth, client):
     page = client.get(f"/requests/{req.tracking_number}/receipt")
     assert page.status_code == 200
     assert '<html lang="ar" dir="rtl" class="layout-80mm">' in page.text
-    assert f'<p class="tracking-number" dir="ltr">{req.tracking_number}</p>' in page.text
+    # isolated beside its label (the `ltr` filter), not pushed to the far edge by a right-to-left paragraph
+    assert f'<p class="tracking-number"><bdi dir="ltr" class="ltr">{req.tracking_number}</bdi></p>' in page.text
     for text in ("ديوان", "رقم المتابعة", "منحة رعاية صحية", "التقرير الطبي", "فاتورة العلاج", "Desk", "مريم الكواري"):
         assert text in page.text
     assert re.search(r'<figure class="qr" role="img" aria-label="[^"]+">\s*<svg', page.text)
-    assert "window.print()" in page.text and f'href="/requests/{req.tracking_number}"' in page.text
+    assert "<button type=\"button\" data-print>" in page.text and f'href="/requests/{req.tracking_number}"' in page.text
     assert 'class="site-header"' not in page.text  # no navigation chrome on paper
 
 
@@ -67,7 +68,7 @@ def test_receipt_pdf(auth, client, ctx, tmp_path, backend, layout, language, lab
     req = _health_request(language)
     response = client.get(f"/requests/{req.tracking_number}/receipt.pdf?layout={layout}")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
-    assert response.headers["Content-Disposition"] == f'inline; filename="receipt-{req.tracking_number}.pdf"'
+    assert response.headers["Content-Disposition"] == f"inline; filename=receipt-{req.tracking_number}.pdf"
     assert response.data.startswith(b"%PDF-")
     pdf = tmp_path / "receipt.pdf"
     pdf.write_bytes(response.data)

@@ -22,6 +22,7 @@ from intranet.notify import mail
 from intranet.reports import archive, figures, statements, summary
 from intranet.stats import figures as stats
 from tests.factories import make_request, make_staff
+from tests.history_guard import backdate
 
 ARTIFACTS = Path(__file__).with_name("artifacts")
 RETURN_REASON = "ينقص تقرير الأضرار"
@@ -40,7 +41,7 @@ def local(day, hour, minute=0):
 
 def timed(outcome, when, **extra):
     """Move an action that just happened to `when`: its history row and the request's own dates."""
-    HistoryEntry.update(created_at=when).where(HistoryEntry.id == outcome.entry.id).execute()
+    backdate(HistoryEntry.id == outcome.entry.id, when)
     req = Request.get_by_id(outcome.request.id)
     changes = {"updated_at": when, **extra}
     if outcome.entry.to_status in ("completed", "rejected"):
@@ -120,7 +121,7 @@ def test_the_summary_figures_are_the_known_answers(seeded):
     assert [page.department.code for page in doc.pages] == ["health", "compensation", "retirement", "citizens"]
     assert doc.totals == {"walk_in": {"received": 2, "completed": 1, "returned": 2, "rejected": 0},
                           "electronic": {"received": 1, "completed": 0, "returned": 0, "rejected": 1}}
-    assert doc.sla == {"on_track": 7, "at_risk": 1, "overdue": 1}
+    assert doc.sla == {"on_track": 6, "at_risk": 1, "overdue": 1, "paused": 1}  # r11 waits for the citizen
     assert doc.visitors == {"served": 2, "average_wait": dt.timedelta(minutes=15)}
     pages = by_code(doc)
     health, compensation, citizens = pages["health"], pages["compensation"], pages["citizens"]
@@ -128,12 +129,14 @@ def test_the_summary_figures_are_the_known_answers(seeded):
     assert health.by_type[health_care] == {"walk_in": {"received": 2, "completed": 0, "returned": 1, "rejected": 0},
                                            "electronic": {"received": 1, "completed": 0, "returned": 0,
                                                           "rejected": 0}}
-    assert health.sla == {"on_track": 3, "at_risk": 1, "overdue": 1}
+    assert health.sla == {"on_track": 2, "at_risk": 1, "overdue": 1, "paused": 1}
     assert [item.id for item in health.oldest] == [r[4].id, r[5].id, r[1].id, r[11].id, r[2].id]
-    assert [item.days_left for item in health.oldest[:2]] == [-5, 5]
+    # r4 was due 5 days and 15 hours before D's end, r5 is due 4 days and 9 hours after it; r11 waits
+    assert [(item.state, item.sla.days) for item in health.oldest[:2]] == [("overdue", 5), ("at_risk", 4)]
+    assert next(item for item in health.oldest if item.id == r[11].id).state == "paused"
     assert [(item.id, item.clerk) for item in health.overdue] == [(r[4].id, "سلمان الهاجري")]
     assert compensation.totals["walk_in"] == {"received": 0, "completed": 1, "returned": 1, "rejected": 0}
-    assert compensation.sla == {"on_track": 4, "at_risk": 0, "overdue": 0}
+    assert compensation.sla == {"on_track": 4, "at_risk": 0, "overdue": 0, "paused": 0}
     assert {item.id for item in compensation.oldest} == {r[6].id, r[7].id, r[9].id, r[12].id}
     assert citizens.totals["electronic"]["rejected"] == 1 and citizens.open_total == 0
 

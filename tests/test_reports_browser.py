@@ -36,3 +36,42 @@ def test_a_supervisor_opens_the_archive_and_the_print_view(app, live_server, tmp
         check_page(page, lang)
 
     on_own_thread(walk)
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_producing_a_pdf_updates_the_page_when_the_file_is_ready(app, live_server, tmp_path, monkeypatch, lang):
+    from intranet.reports import views as report_views
+
+    app.config["REPORT_ARCHIVE_DIR"] = tmp_path / "reports"
+    queued = []
+    # the job is held back so that the page shows it waiting; the test then runs it, as the consumer would
+    monkeypatch.setattr(report_views, "_trigger", lambda *asked: queued.append(asked))
+    with app.test_request_context(), database.connection_context():
+        make_request()
+    yesterday = stats.local_today() - dt.timedelta(days=1)
+
+    def walk(page):
+        sign_in(page, live_server.url, "supervisor1")
+        use_language(page, lang)
+        page.goto(f"{live_server.url}/reports/")
+        page.select_option("#produce-form select[name=kind]", "alert_statement")
+        page.fill("#produce-form input[name=day]", yesterday.isoformat())
+        page.select_option("#produce-form select[name=language]", lang)
+        with page.expect_navigation():
+            page.click("#produce-form button[type=submit]")
+        status = page.locator("#produce-status")
+        expect(status).to_have_attribute("hx-trigger", "every 2s")
+        expect(status).to_have_attribute("data-state", "producing")
+        check_page(page, lang)
+        assert queued == [("alert_statement", yesterday, lang)]
+        with app.test_request_context(), database.connection_context():
+            report = archive.produce(*queued[0])
+        expect(page.locator("#produced-file")).to_be_visible(timeout=6000)  # the next poll brings the link
+        expect(status).not_to_have_attribute("hx-trigger", "every 2s")
+        expect(status).to_have_attribute("data-state", "ready")
+        expect(page.locator("#produced-file")).to_have_attribute("href", f"/reports/files/{report.id}")
+        check_page(page, lang)
+        page.wait_for_timeout(2500)  # no poll after the file is ready: the fragment stays as it is
+        expect(status).to_have_attribute("data-state", "ready")
+
+    on_own_thread(walk)

@@ -9,6 +9,7 @@ from intranet.models import Department, HistoryEntry, Request, RequestType
 from intranet.models.stats import CountedDay, DailyCount, OpenSnapshot
 from intranet.stats import figures
 from tests.factories import make_request, make_staff
+from tests.history_guard import backdate
 
 DAY = dt.date(2026, 11, 10)  # the office is in Asia/Qatar, UTC+3: local midnight is 21:00 UTC the day before
 
@@ -19,7 +20,7 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 def dated(entry: HistoryEntry, when: dt.datetime):
-    HistoryEntry.update(created_at=when).where(HistoryEntry.id == entry.id).execute()
+    backdate(HistoryEntry.id == entry.id, when)
 
 
 def last_entry(req) -> HistoryEntry:

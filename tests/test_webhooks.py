@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from intranet import db, workflow
+from intranet import db, outbox, workflow
 from intranet.intake import clients, webhooks
 from intranet.models import (HistoryEntry, InboxEntry, Request, RequestType, WebhookAttempt, WebhookDelivery,
                              utcnow)
@@ -132,7 +132,8 @@ def test_fails_times_out_recovers_every_change_exactly_once_in_order(people, por
     receiver.mode = "fail"
     assert webhooks.deliver_due()["retrying"] == 3
     assert receiver.processed == [] and len(receiver.received) == 3
-    assert webhooks.deliver_due() == {"recovered": 0, "delivered": 0, "retrying": 0, "failed": 0, "lost_claims": 0}
+    assert webhooks.deliver_due() == {"recovered": 0, "delivered": 0, "retrying": 0, "failed": 0, "lost": 0,
+                                      "given_back": 0, "more": False}
     assert all(d.next_attempt_at > utcnow() and "500" in d.last_error for d in WebhookDelivery.select())
 
     # changes keep coming while the portal is down: they queue behind the first of their request
@@ -259,12 +260,12 @@ def test_expired_lease_goes_back_to_pending_and_is_delivered_in_order(people, po
     workflow.accept(people["health"], req, 1)
     workflow.return_(people["comp"], reload(req), 2, "invoice missing")
     now = utcnow()
-    held = webhooks._claim(webhooks._candidates(now, 10)[0], now)  # a worker claims it, then is killed
-    assert held.status == "sending" and held.attempts == 1
-    assert webhooks._candidates(now, 10) == []  # the second change waits behind the one being sent
+    [held] = outbox.claim(webhooks.CHANNEL, now, 10)  # a worker claims the first change, then is killed
+    assert WebhookDelivery.get_by_id(held.id).status == "sending" and held.attempts == 1
+    assert outbox.claim(webhooks.CHANNEL, now, 10) == []  # the second change waits behind the one being sent
 
     assert webhooks.deliver_due()["delivered"] == 0 and receiver.received == []  # lease still running
-    later = utcnow() + timedelta(seconds=webhooks.lease_seconds() + 1)
+    later = utcnow() + timedelta(seconds=outbox.lease_seconds(webhooks.CHANNEL) + 1)
     counts = webhooks.deliver_due(now=later)
     assert counts["recovered"] == 1 and counts["delivered"] == 2
     assert receiver.events_of(req.tracking_number) == pushed_history(req)
@@ -276,15 +277,18 @@ def test_answer_of_a_worker_whose_lease_expired_is_fenced_but_a_2xx_still_counts
     req = electronic(portal)
     workflow.accept(people["health"], req, 1)
     now = utcnow()
-    stale = webhooks._claim(webhooks._candidates(now, 10)[0], now)
-    later = now + timedelta(seconds=webhooks.lease_seconds() + 1)
-    assert webhooks.release_expired_leases(later) == 1
-    fresh = webhooks._claim(webhooks._candidates(later, 10)[0], later)
+    [stale] = outbox.claim(webhooks.CHANNEL, now, 10)
+    later = now + timedelta(seconds=outbox.lease_seconds(webhooks.CHANNEL) + 1)
+    assert outbox.release_expired_leases(webhooks.CHANNEL, later) == 1
+    [fresh] = outbox.claim(webhooks.CHANNEL, later, 10)
     assert fresh.attempts == 2
     # the first worker comes back with a failure: it no longer holds the delivery, nothing changes
-    assert webhooks._finish(stale, utcnow(), 500, "HTTP 500", 3, now) == "lost"
+    failure = outbox.Outcome(stale, outbox.SendResult.retry("HTTP 500", 500), now, 3)
+    assert outbox.record_all(webhooks.CHANNEL, [failure], utcnow()) == ["lost"]
     assert WebhookDelivery.get_by_id(fresh.id).status == "sending"
-    assert webhooks.send(fresh) == "delivered"
+    result = webhooks.send(fresh)
+    assert result.accepted and result.status_code == 200 and len(receiver.received) == 1
+    assert outbox.record_all(webhooks.CHANNEL, [outbox.Outcome(fresh, result, later, 3)], utcnow()) == ["delivered"]
     assert WebhookDelivery.get_by_id(fresh.id).status == "delivered"
 
 
@@ -334,9 +338,9 @@ def test_signature_format_and_tolerance():
 
 def test_backoff_schedule(app):
     with app.app_context():
-        assert [webhooks.delay_after(n) for n in range(1, 9)] == [10, 60, 300, 900, 3600, 10800, 10800, 10800]
+        assert [outbox.delay_after(webhooks.CHANNEL, n) for n in range(1, 9)] == [10, 60, 300, 900, 3600, 10800, 10800, 10800]
         app.config["WEBHOOK_BACKOFF_SECONDS"] = "5,7"
-        assert [webhooks.delay_after(n) for n in (1, 2, 3)] == [5, 7, 7]
+        assert [outbox.delay_after(webhooks.CHANNEL, n) for n in (1, 2, 3)] == [5, 7, 7]
 
 
 def test_unreachable_portal_is_recorded_as_a_connection_error(people, receiver, app):

@@ -14,3 +14,8 @@ class LoginForm(FlaskForm):
 class LanguageForm(FlaskForm):
     lang = HiddenField()
     next = HiddenField()
+
+
+class CodeForm(FlaskForm):
+    """The second step of a supervisor's or administrator's sign-in (intranet/auth/mfa.py)."""
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=40)])

@@ -81,6 +81,19 @@ def can_import_requests(user) -> bool:
     return user.role in ("clerk", "supervisor", "admin")
 
 
+def can_import_into(user, department_id) -> bool:
+    """Whether `user` may import requests that land in `department_id` (the first stage's department of their
+    type): a clerk only into their own department, supervisors and administrators into any."""
+    if user.role in ("supervisor", "admin"):
+        return True
+    return user.role == "clerk" and user.department_id is not None and department_id == user.department_id
+
+
+def can_see_system_health(user) -> bool:
+    """The details of /healthz (database, job queue, consumer): administrators."""
+    return user.role == "admin"
+
+
 def can_edit_message_templates(user) -> bool:
     """The wording of the citizens' SMS and e-mails: administrators."""
     return user.role == "admin"
@@ -99,3 +112,8 @@ def can_see_payouts(user) -> bool:
 def can_see_statistics(user) -> bool:
     """The dashboard, the statistics and the printed documents: supervisors and administrators."""
     return user.role in ("supervisor", "admin")
+
+
+def can_manage_sessions(user) -> bool:
+    """Everyone's sign-in sessions (seeing and ending them) and the security events: administrators."""
+    return user.role == "admin"

@@ -1,9 +1,13 @@
 """Re-authentication before a step that moves money: the signed-in person proves their password again, and the
-proof stays fresh for a few minutes (PAYOUT_REAUTH_MINUTES) in this session only."""
+proof stays fresh for a few minutes (PAYOUT_REAUTH_MINUTES) in this session only. Proving it starts a new session
+id (intranet/auth/sessions.py); wrong passwords count against the same allowance as at sign-in (throttle.py).
+A supervisor or administrator (MFA_ROLES) gives their one-time code with the password (intranet/auth/mfa.py)."""
 import datetime as dt
 
 from flask import current_app, session
+from flask_babel import gettext as _
 
+from intranet.auth import mfa, sessions, throttle
 from intranet.auth.directory import authenticate
 
 SESSION_KEY = "reauth_at"
@@ -14,16 +18,39 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def confirm(user, password: str) -> bool:
-    """True, and the time remembered, if the directory accepts this person's password; DirectoryUnavailable passes up."""
+def confirm(user, password: str, code: str | None = None) -> bool:
+    """True, and the time remembered, if the directory accepts this person's password and, for a person with a second
+    factor (mfa.required), `code` is right (and used up); DirectoryUnavailable passes up."""
     if not password:
         return False  # an empty password would be an unauthenticated bind; authenticate() refuses it too
     person = authenticate(user.username, password)
     if person is None or person.username.casefold() != user.username.casefold():
         return False
+    if mfa.required(user) and not mfa.check(user, code or ""):  # the code is tried only after a right password
+        return False
     session[SESSION_KEY] = _now().isoformat()
     session[SESSION_USER_KEY] = user.id
+    sessions.rotate(user)  # a new session id once the password is proven again
     return True
+
+
+def prove(user, password: str, code: str | None = None):
+    """The password again, wherever it is asked (/reauth/, the payouts' own prompt), with the one-time code of a
+    person who has a second factor (intranet/auth/mfa.py): while the sign-in allowance is spent nothing is tried; a
+    wrong password or code counts against it. Returns (proven, error, status, headers)."""
+    address = sessions.client_address()
+    if wait := throttle.wait_seconds(user.username, address):
+        return False, throttle.refusal(wait), 429, {"Retry-After": str(wait)}
+    with_code = mfa.required(user)
+    if with_code and not mfa.enrolled(user):  # the roles changed while signed in: enrolment happens at sign-in
+        return False, _("Sign out and sign in again to set up your sign-in codes first."), 422, {}
+    if with_code and not (code or "").strip():
+        return False, _("Enter the code from your authenticator app as well."), 422, {}
+    if confirm(user, password, code):  # DirectoryUnavailable: errors.py answers 503
+        throttle.succeeded(user.username)
+        return True, None, 200, {}
+    throttle.failed(user.username, address, "reauth", staff=user)
+    return False, (_("The password or the code is wrong.") if with_code else _("The password is wrong.")), 422, {}
 
 
 def reauth_at(user=None) -> dt.datetime | None:

@@ -7,16 +7,17 @@ from intranet.models import Department, Staff, utcnow
 
 
 class SignInRefused(Exception):
-    def __init__(self, message):
+    def __init__(self, message, wrong_password: bool = False):
         super().__init__(str(message))
         self.message = message
+        self.wrong_password = wrong_password  # counted by intranet/auth/throttle.py; a missing role is not a guess
 
 
 def sign_in(username: str, password: str) -> Staff:
     """The staff member for these credentials, or SignInRefused saying why (DirectoryUnavailable passes up)."""
     person = authenticate(username.strip(), password)
     if person is None:
-        raise SignInRefused(_l("The user name or password is wrong."))
+        raise SignInRefused(_l("The user name or password is wrong."), wrong_password=True)
     if person.role is None:
         raise SignInRefused(_l("Your directory account has no role in the intranet. Ask IT to add you to a group."))
     department = None

@@ -97,6 +97,9 @@ def _answer(outcome: submissions.Outcome):
     if outcome.status == "limited":
         return problem(429, "citizen-limit", _("Too many submissions"), outcome.errors[0]["message"],
                        headers={"Retry-After": str(outcome.retry_after)}, errors=outcome.errors)
+    if outcome.http == 409:
+        return problem(409, "reference-reused", _("Portal reference reused"), outcome.errors[0]["message"],
+                       errors=outcome.errors)
     return problem(outcome.http, "validation-error", _("Invalid submission"),
                    _("%(n)d field(s) are not valid; see errors.", n=len(outcome.errors)), errors=outcome.errors)
 
@@ -128,6 +131,13 @@ def problem_type(kind):
     if text is None:
         return problem(404, "not-found", _("Not found"), _("There is no problem type of this name."))
     return jsonify({"type": f"/api/v1/problems/{kind}", "description": text})
+
+
+@bp.after_request
+def as_attachment(response):
+    """An API answer is data, never a page: a browser that opens one saves it (ASVS 14.4.2)."""
+    response.headers.setdefault("Content-Disposition", 'attachment; filename="api.json"')
+    return response
 
 
 def init_app(app):

@@ -1,9 +1,10 @@
 """Administrators' pages for portal clients: create (token shown once), revoke, and inspect inbox and webhooks."""
-from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from peewee import JOIN
 
+from intranet import downloads, params
 from intranet.auth import permissions
 from intranet.htmx import render
 from intranet.intake import clients, webhooks
@@ -43,7 +44,7 @@ def _key_page(query, model, after, size=None):
 
 def _index_page(form, status=200):
     query = ApiClient.select(ApiClient, Staff).join(Staff, JOIN.LEFT_OUTER, on=ApiClient.created_by)
-    rows, next_after = _key_page(query, ApiClient, request.args.get("after", type=int))
+    rows, next_after = _key_page(query, ApiClient, params.arg_id("after"))
     return render("api_clients/index.html", status=status, clients=rows, next_after=next_after, form=form)
 
 
@@ -96,9 +97,9 @@ def _deliveries_page(client, after):
 
 
 def _detail_page(client, revoke_form, status=200):
-    inbox_status = request.args.get("status") if request.args.get("status") in INBOX_STATUSES else None
-    inbox, inbox_next = _inbox_page(client, inbox_status, request.args.get("inbox_after", type=int))
-    deliveries, deliveries_next = _deliveries_page(client, request.args.get("deliveries_after", type=int))
+    inbox_status = params.arg_choice("status", INBOX_STATUSES)
+    inbox, inbox_next = _inbox_page(client, inbox_status, params.arg_id("inbox_after"))
+    deliveries, deliveries_next = _deliveries_page(client, params.arg_id("deliveries_after"))
     return render("api_clients/detail.html", status=status, client=client, revoke_form=revoke_form, inbox=inbox,
                   inbox_next=inbox_next, inbox_status=inbox_status, statuses=INBOX_STATUSES,
                   deliveries=deliveries, deliveries_next=deliveries_next)
@@ -167,5 +168,4 @@ def inbox_entry(entry_id):
 def inbox_payload(entry_id):
     """The payload's bytes as received, as a download (never rendered by the browser)."""
     entry = _entry_or_404(entry_id)
-    return Response(bytes(entry.payload or b""), mimetype="application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="inbox-{entry.id}.bin"', "X-Content-Type-Options": "nosniff"})
+    return downloads.download(bytes(entry.payload or b""), "bin", f"inbox-{entry.id}.bin")

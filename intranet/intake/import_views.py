@@ -1,10 +1,11 @@
 """File imports of electronic requests: upload and preview, confirm, watch the progress, read the report."""
 import logging
 
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from intranet import downloads, params
 from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
 from intranet.i18n import locale_code
@@ -34,7 +35,7 @@ def labels():
 
 def _index_page(form, status=200, refusal=None):
     query = imports.batches_for(current_user)
-    if after := request.args.get("after", type=int):
+    if after := params.arg_id("after"):
         query = query.where(imports.ImportBatch.id < after)
     batches = list(query.limit(PAGE_SIZE + 1))
     next_after = batches[PAGE_SIZE - 1].id if len(batches) > PAGE_SIZE else None
@@ -69,8 +70,7 @@ def upload():
 @bp.get("/template.<any(csv, xlsx):kind>")
 def template(kind):
     """An empty file with every column, to fill in."""
-    return Response(import_files.template(kind), mimetype=MEDIA_TYPES[kind], headers={
-        "Content-Disposition": f'attachment; filename="diwan-import-template.{kind}"'})
+    return downloads.download(import_files.template(kind), kind, f"diwan-import-template.{kind}")
 
 
 def _visible_or_404(batch_id):
@@ -83,7 +83,7 @@ def _status_context(batch) -> dict:
     if batch.status in imports.UNFINISHED:
         return {"batch": batch, "errors": [], "next_after": None, "after": 0, "first_rows": []}
     full = imports.full(batch.id)
-    after = request.args.get("after", type=int) or 0
+    after = params.arg_id("after") or 0
     errors, next_after = imports.error_page(full, after)
     return {"batch": full, "errors": errors, "next_after": next_after, "after": after,
             "first_rows": imports.first_rows(full) if full.status == "previewed" else []}
@@ -134,5 +134,5 @@ def status(batch_id):
 def failed_rows(batch_id):
     """The rows that were not imported, with their reasons, as CSV to correct and upload again."""
     _visible_or_404(batch_id)
-    return Response(import_files.failed_rows(imports.full(batch_id)), mimetype=MEDIA_TYPES["csv"], headers={
-        "Content-Disposition": f'attachment; filename="import-{batch_id}-not-imported.csv"'})
+    return downloads.download(import_files.failed_rows(imports.full(batch_id)), "csv",
+                              f"import-{batch_id}-not-imported.csv")

@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import filetype
@@ -23,6 +24,7 @@ from flask_babel import gettext as _
 from peewee import fn
 
 from intranet import workflow
+from intranet.auth import permissions
 from intranet.db import is_sqlite, transaction
 from intranet.intake.submissions import Invalid, Outcome, check, parse_dict, record, token_for
 from intranet.models import RequestType, Staff, utcnow
@@ -32,6 +34,14 @@ log = logging.getLogger(__name__)
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000  # the preview runs in the upload request
+# what a workbook may expand to, checked from its zip directory and a streamed scan before openpyxl reads it: a
+# 400 KB file can hold one cell of 400 MB (a "zip bomb"), and openpyxl keeps every shared string in memory
+MAX_EXPANDED_BYTES = 120 * 1024 * 1024  # all parts unpacked
+MAX_RATIO = 200  # unpacked / packed, per part above a megabyte (real sheets: 5-20)
+MAX_PARTS = 500
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+MAX_COLUMNS = 200
+MAX_CELLS = MAX_ROWS * 40
 BASE_COLUMNS = ("portal_reference", "request_type", "language", "national_id", "full_name", "phone",
                 "governorate", "iban", "subject", "details")
 REQUIRED_COLUMNS = ("portal_reference", "request_type", "national_id", "full_name", "phone", "governorate")
@@ -131,13 +141,67 @@ def _csv_records(content: bytes):
         raise FileRefused(_("Row %(row)d of the file cannot be read as CSV.", row=number + 1)) from None
 
 
+def _too_big():
+    return FileRefused(_("The workbook unpacks to more than the import allows (%(mb)d MB, %(chars)s characters in "
+                         "a cell, %(columns)d columns): save it as CSV UTF-8 or split it, then upload it again.",
+                         mb=MAX_EXPANDED_BYTES // 2**20, chars=f"{MAX_CELL_CHARS:,}", columns=MAX_COLUMNS))
+
+
+def _longest_text(part) -> int:
+    """The longest run of bytes between two '<' in a streamed XML part: an upper bound of its longest cell."""
+    longest = carried = 0
+    while chunk := part.read(1 << 20):
+        pieces = chunk.split(b"<")
+        if len(pieces) == 1:
+            carried += len(chunk)
+        else:
+            longest = max(longest, carried + len(pieces[0]), max(map(len, pieces[1:-1]), default=0))
+            carried = len(pieces[-1])
+        longest = max(longest, carried)
+    return longest
+
+
+def check_expansion(content: bytes):
+    """Refuse a workbook that would unpack past the limits, before anything reads it: sizes and ratios from the
+    zip directory (a part is never read past the size it declares), then each sheet and the shared strings
+    streamed a megabyte at a time for a cell longer than Excel allows. Memory stays at a few megabytes."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError):
+        raise FileRefused(_("The workbook cannot be read: open it in Excel, save it as .xlsx and upload it again.")) \
+            from None
+    if len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_EXPANDED_BYTES:
+        raise _too_big()
+    if any(p.file_size > 2**20 and p.file_size > MAX_RATIO * max(p.compress_size, 1) for p in parts):
+        raise _too_big()
+    cell_bytes = MAX_CELL_CHARS * 6 + 1024  # UTF-8 and XML escapes, and the tag around it
+    for part in parts:
+        if part.filename.startswith(("xl/worksheets/", "xl/sharedStrings")) and part.filename.endswith(".xml"):
+            try:
+                with archive.open(part) as stream:
+                    if _longest_text(stream) > cell_bytes:
+                        raise _too_big()
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+                raise FileRefused(_("The workbook cannot be read: open it in Excel, save it as .xlsx and upload it "
+                                    "again.")) from None
+
+
 def _xlsx_records(content: bytes):
     from openpyxl import load_workbook
 
+    check_expansion(content)
     book = None
+    cells_read = 0
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        for number, cells in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
+        sheet = book.worksheets[0]
+        if (sheet.max_column or 0) > MAX_COLUMNS:
+            raise _too_big()
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
+            cells_read += len(cells)
+            if len(cells) > MAX_COLUMNS or cells_read > MAX_CELLS:
+                raise _too_big()
             yield number, [_text(cell) for cell in cells]
     except FileRefused:
         raise
@@ -210,15 +274,28 @@ def column_of(field: str) -> str:
     return field
 
 
-def row_errors(row: Row) -> list[dict]:
-    """Everything the API would refuse in this row, by column: [{"field", "message"}]."""
+def lane_error(importer, checked) -> dict | None:
+    """A row of a request type the importer's department does not receive: refused (a Health clerk does not bring
+    money requests into Compensation's queue)."""
+    first = workflow.first_stage(checked.request_type.id)
+    if first is None or not permissions.can_import_into(importer, first.department_id):
+        return {"field": "request_type",
+                "message": _("You may import only requests of the types your department receives.")}
+    return None
+
+
+def row_errors(row: Row, importer) -> list[dict]:
+    """Everything the API would refuse in this row, or `importer` may not import, by column: [{"field", "message"}]."""
     errors = []
     if row.values.get(""):
         errors.append({"field": "", "message": _("This row has more cells than the header has columns.")})
     try:
-        check(parse_dict(payload(row)))
+        checked = check(parse_dict(payload(row)))
     except Invalid as invalid:
         errors += [{"field": column_of(e["field"]), "message": e["message"]} for e in invalid.errors]
+    else:
+        if (lane := lane_error(importer, checked)) is not None:
+            errors.append(lane)
     return errors
 
 
@@ -233,7 +310,7 @@ def preview(user, filename: str, content: bytes) -> ImportBatch:
         if total > MAX_ROWS:
             raise FileRefused(_("The file has more than %(n)s rows: split it into smaller files.",
                                 n=f"{MAX_ROWS:,}"))
-        found = row_errors(row)
+        found = row_errors(row, user)
         reference = row.values.get("portal_reference", "")
         if reference and reference in references:
             found.append({"field": "portal_reference", "message": _(
@@ -340,13 +417,14 @@ def run(batch_id: int, locale: str | None = None, on_progress=None) -> dict | No
 
 def _run_rows(batch, progress):
     invalid = {e["row"] for e in batch.report_list if e.get("phase") == "preview"}
+    importer = Staff.get_by_id(batch.uploaded_by_id)
     content = content_of(batch)
     position = 0
     for row in rows(content, sniff(content, batch.filename)):
         if row.number in invalid:
             continue
         if position >= batch.processed:
-            _import_row(batch.id, position, row)
+            _import_row(batch.id, position, row, importer)
             progress()
         position += 1
 
@@ -359,7 +437,7 @@ def _claim(batch_id, position):
         raise _Lost()
 
 
-def _import_row(batch_id, position, row):
+def _import_row(batch_id, position, row, importer):
     body = payload(row)
     reference = row.values.get("portal_reference", "")
     try:
@@ -367,7 +445,7 @@ def _import_row(batch_id, position, row):
             _claim(batch_id, position)
             entry = InboxEntry.create(source="import", content_type="application/json",
                                       payload=json.dumps(body, ensure_ascii=False).encode())
-            outcome = _outcome(body, reference)
+            outcome = _outcome(body, reference, importer)
             InboxEntry.update(status=outcome.status, response_status=outcome.http, portal_reference=reference[:100],
                               request=outcome.request.id if outcome.request is not None else None,
                               errors=json.dumps(outcome.errors, ensure_ascii=False)).where(
@@ -383,9 +461,13 @@ def _import_row(batch_id, position, row):
                 {"field": "", "message": _("This row could not be imported because of an internal error.")}]))
 
 
-def _outcome(body, reference) -> Outcome:
+def _outcome(body, reference, importer) -> Outcome:
+    """The row recorded as a submission brought in by `importer` (kept as the request's maker), or refused."""
     try:
-        return record(check(parse_dict(body)), token_for("import", reference))
+        checked = check(parse_dict(body))
+        if (lane := lane_error(importer, checked)) is not None:
+            return Outcome("rejected", 422, errors=[lane], reference=reference)
+        return record(checked, token_for("import", reference), entered_by=importer.id)
     except Invalid as invalid:
         return Outcome("rejected", 422, errors=invalid.errors, reference=reference)
     except workflow.WorkflowError as refused:

@@ -12,6 +12,7 @@ PROBLEM_TYPES = {
     "not-found": "Nothing here, or a request this client did not submit.",
     "validation-error": "The body breaks the schema or the request type's rules; `errors` lists each field.",
     "duplicate-request": "The citizen has a request of this type open or closed recently; `duplicates` lists it.",
+    "reference-reused": "The portal reference made an earlier request from another body: a retry sends the same body.",
     "rate-limited": "The client sent more requests this minute than allowed; see Retry-After.",
     "citizen-limit": "The citizen made too many electronic submissions in 24 hours; see Retry-After.",
     "unsupported-media-type": "Send application/json or multipart/form-data.",
@@ -81,7 +82,8 @@ def document() -> dict:
                     "201": {"description": "Received (or replayed: header Idempotent-Replayed).",
                             "headers": {"Location": {"schema": {"type": "string"}}},
                             "content": {"application/json": {"schema": _ref("ReceiptOut")}}},
-                    "409": _problem("A duplicate of an open or recent request of the citizen."),
+                    "409": _problem("A duplicate of an open or recent request of the citizen, or a portal reference "
+                                    "reused with another body."),
                     "413": _problem("The body is too large."),
                     "415": _problem("Neither JSON nor multipart."),
                     "422": _problem("The submission is not valid; errors lists each field."),

@@ -224,10 +224,16 @@ def token_for(source: str, reference: str) -> str:
     return f"{source}:{reference}"[:64]
 
 
-def record(checked: Checked, token: str, extra_note=None) -> Outcome:
+def record(checked: Checked, token: str, extra_note=None, entered_by=None) -> Outcome:
     """Record a checked submission: the same token again finds the first request (a replay); a citizen over
-    the daily limit or a duplicate of an open request is refused. Call inside a transaction."""
+    the daily limit or a duplicate of an open request is refused. Call inside a transaction. `entered_by`: the
+    member of staff who brought it in (a file import's uploader), kept on the request as its maker."""
     reference = checked.submission.portal_reference
+    first = Request.get_or_none(Request.submission_token == token)
+    if first is not None and not _same_submission(first, checked):
+        return Outcome("rejected", 409, reference=reference, errors=[_error("portal_reference", _(
+            "This portal reference was used for another submission (request %(number)s): a retry must send the same "
+            "body, a new submission needs a new reference.", number=first.tracking_number))])
     citizen, new = _citizen(checked)
     if not new:  # a citizen registered just now has no requests yet: no replay, limit or duplicate to find
         if not is_sqlite():
@@ -251,9 +257,20 @@ def record(checked: Checked, token: str, extra_note=None) -> Outcome:
     done = workflow.submit(None, citizen, checked.request_type, "electronic",
                            sub.subject or checked.request_type.name(citizen.preferred_language), sub.details,
                            data=data, uploads=uploads, amount=amount, submission_token=token, note=extra_note,
-                           token_checked=True)
+                           token_checked=True, extra={"entered_by": entered_by} if entered_by else None)
     # replayed: a concurrent retry made the request first, and workflow.submit found it
     return Outcome("replayed" if done.replayed else "accepted", 201, done.request, reference=reference)
+
+
+def _same_submission(first: Request, checked: Checked) -> bool:
+    """Whether `checked` is a retry of the submission that made `first`: same citizen, type, fields and texts.
+    A reference reused for something else must not be answered with the first request's receipt."""
+    sub = checked.submission
+    data = json.loads(first.data or "{}")
+    data.pop("portal_reference", None)
+    return (first.citizen.national_id == sub.citizen.national_id and first.request_type_id == checked.request_type.id
+            and data == checked.data and first.details == (sub.details or "")
+            and (not sub.subject or first.subject == sub.subject))
 
 
 def receive(client, raw: bytes, content_type: str, idempotency_key: str | None, payload: bytes | None = None,

@@ -1,26 +1,24 @@
-"""Webhooks: status changes of electronic requests pushed back to the portal client that submitted them.
-
-The rules are those of the notices outbox: the database is the truth, a job only carries rows out.
+"""Webhooks: status changes of electronic requests pushed back to the portal client that submitted them; the
+webhooks' channel of the outbox (`intranet.outbox`, which claims, leases, backs off, records and recovers rows for
+every channel, notifications included).
 
 - **Written with the change.** `queue_for_change` runs inside the workflow transaction that writes the history
   row, so a change and its deliveries commit (or roll back) together: nothing is dropped. One row per
   (client, history entry), enforced by a unique index: a change is never queued twice. Its JSON body is fixed
   there and then, so every retry sends the same bytes.
+- **The channel.** Deliveries wait "pending", are "sending" under a lease, end "delivered" (a 2xx) or "failed"
+  (kept with its attempts for inspection; an administrator may `redeliver` it). Settings: `WEBHOOK_MAX_ATTEMPTS`,
+  `WEBHOOK_BACKOFF_SECONDS`, `WEBHOOK_BATCH_SIZE`, `WEBHOOK_LEASE_SECONDS` (0: from the batch and
+  `WEBHOOK_TIMEOUT_SECONDS`). A non-2xx, a timeout or a connection error is tried again; a revoked client (or one
+  without a URL) gets nothing more: what was still waiting fails at once, recorded and not sent.
 - **Order per request.** Only the oldest undelivered (pending or sending) delivery of a (client, request) may be
-  claimed; the next one waits until it is delivered or has definitively failed. Two changes of one request are
-  serialised by the request's version update, so delivery ids follow the history order.
-- **Claims and leases.** A worker claims a delivery with one conditional UPDATE (pending -> sending, due,
-  still the oldest, `attempts + 1`, `lease_until`); a second worker's UPDATE then matches no row. The HTTP call
-  happens outside any transaction. The outcome is written only while the worker still holds the claim
-  (status sending with the same attempt number). A worker killed while sending leaves the row "sending"; once its
-  lease has expired the sweeper puts it back to pending (the attempt counts, and is recorded as interrupted).
+  claimed (`_first_of_its_request`, part of the claim's condition); the next one waits until it is delivered or
+  has definitively failed. Two changes of one request are serialised by the request's version update, so
+  delivery ids follow the history order.
 - **Exactly once.** A 2xx marks the delivery delivered and it is never claimed again. The only way a receiver
   sees a delivery twice is an attempt whose answer was lost (a timeout after the receiver processed it, a worker
   killed after the POST): the same `X-Diwan-Delivery` id and body come again and the receiver drops it, which is
   the contract documented to the portal.
-- **Back-off.** A failure (non-2xx, timeout, connection error) waits `WEBHOOK_BACKOFF_SECONDS[attempt - 1]`
-  (the last value repeating) before the next try; after `WEBHOOK_MAX_ATTEMPTS` the delivery is "failed", kept
-  with its attempts for inspection, and the request's later deliveries proceed.
 """
 import hashlib
 import hmac
@@ -30,12 +28,11 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
-from datetime import timedelta
 
+from flask import current_app
 from peewee import SQL, fn
 
-from intranet.config import setting
+from intranet import outbox
 from intranet.db import transaction
 from intranet.intake.public import PUBLIC_ACTIONS, iso, public_event
 from intranet.models.intake import ApiClient, InboxEntry, WebhookAttempt, WebhookDelivery
@@ -48,9 +45,6 @@ log = logging.getLogger(__name__)
 PUSHED_ACTIONS = frozenset(PUBLIC_ACTIONS) - {"submit"}
 UNDELIVERED = ("pending", "sending")
 
-DEFAULT_TIMEOUT_SECONDS = 5
-DEFAULT_MAX_ATTEMPTS = 12
-DEFAULT_BACKOFF_SECONDS = (10, 60, 300, 900, 3600, 3 * 3600)  # then every 3 hours
 USER_AGENT = "Diwan-Webhooks/1"
 
 
@@ -58,30 +52,8 @@ USER_AGENT = "Diwan-Webhooks/1"
 
 
 def timeout_seconds() -> float:
-    return float(setting("WEBHOOK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
-
-
-def max_attempts() -> int:
-    return max(1, int(setting("WEBHOOK_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
-
-
-def backoff_seconds() -> list[float]:
-    value = setting("WEBHOOK_BACKOFF_SECONDS", DEFAULT_BACKOFF_SECONDS)
-    if isinstance(value, str):
-        value = value.split(",")
-    return [float(item) for item in value] or list(DEFAULT_BACKOFF_SECONDS)
-
-
-def lease_seconds() -> float:
-    """How long a claim lasts: well beyond one attempt (urllib's timeout applies per socket operation)."""
-    default = max(60.0, 6 * timeout_seconds())
-    return float(setting("WEBHOOK_LEASE_SECONDS", default))
-
-
-def delay_after(attempt: int) -> float:
-    """Seconds to wait after the `attempt`-th failed attempt (1-based)."""
-    steps = backoff_seconds()
-    return steps[min(attempt, len(steps)) - 1]
+    """One attempt's limit on each socket operation (urllib applies it per operation)."""
+    return float(current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
 
 
 # --- writing deliveries (inside the workflow transaction) ------------------------------------------------
@@ -167,143 +139,48 @@ def post(url: str, body: bytes, headers: dict, timeout: float) -> tuple[int | No
         return None, f"{type(reason).__name__}: {reason}"[:500]
 
 
-@dataclass
-class Counts:
-    recovered: int = 0  # leases expired and given back
-    delivered: int = 0
-    retrying: int = 0
-    failed: int = 0
-    lost_claims: int = 0  # another worker took it first
-
-
-def _older_undelivered(delivery_id, client_id, request_id):
-    Older = WebhookDelivery.alias("older")
-    return fn.EXISTS(Older.select(SQL("1")).where(
-        (Older.request == request_id) & (Older.client == client_id) & (Older.id < delivery_id)
-        & Older.status.in_(UNDELIVERED)))
-
-
-def _candidates(now, limit):
-    """Due pending deliveries that are the oldest undelivered of their (client, request)."""
+def _first_of_its_request():
+    """No older delivery of the same (client, request) is still undelivered: changes reach the portal in order."""
     D, Older = WebhookDelivery, WebhookDelivery.alias("older")
-    blocked = fn.EXISTS(Older.select(SQL("1")).where(
+    return ~fn.EXISTS(Older.select(SQL("1")).where(
         (Older.request == D.request) & (Older.client == D.client) & (Older.id < D.id)
         & Older.status.in_(UNDELIVERED)))
-    return list(D.select(D.id, D.client, D.request)
-                .where((D.status == "pending") & (D.next_attempt_at <= now) & ~blocked)
-                .order_by(D.next_attempt_at, D.id).limit(limit))
 
 
-def _claim(candidate, now) -> WebhookDelivery | None:
-    D = WebhookDelivery
-    with transaction():
-        claimed = D.update(status="sending", attempts=D.attempts + 1,
-                           lease_until=now + timedelta(seconds=lease_seconds())).where(
-            (D.id == candidate.id) & (D.status == "pending") & (D.next_attempt_at <= now)
-            & ~_older_undelivered(candidate.id, candidate.client_id, candidate.request_id)).execute()
-        if claimed != 1:
-            return None
-        return D.get_by_id(candidate.id)
-
-
-def _finish(delivery, now, status_code, error, duration_ms, started_at, give_up=False) -> str:
-    """Write the attempt and the outcome; 'delivered', 'retrying', 'failed' or 'lost' (claim expired)."""
-    D = WebhookDelivery
-    attempt = delivery.attempts
-    held = (D.id == delivery.id) & (D.status == "sending") & (D.attempts == attempt)
-    with transaction():
-        WebhookAttempt.create(delivery=delivery.id, started_at=started_at, duration_ms=duration_ms,
-                              status_code=status_code, error=error)
-        if status_code is not None and 200 <= status_code < 300:
-            # a 2xx is the truth even when our lease ran out meanwhile: never send it again
-            D.update(status="delivered", delivered_at=now, lease_until=None, last_error="").where(
-                (D.id == delivery.id) & D.status.in_(UNDELIVERED)).execute()
-            return "delivered"
-        if give_up or attempt >= max_attempts():
-            outcome, changes = "failed", {"status": "failed"}
-        else:
-            outcome = "retrying"
-            changes = {"status": "pending", "next_attempt_at": now + timedelta(seconds=delay_after(attempt))}
-        done = D.update(lease_until=None, last_error=error or f"HTTP {status_code}", **changes).where(held).execute()
-        return outcome if done == 1 else "lost"
-
-
-def send(delivery: WebhookDelivery, now=None) -> str:
-    """Carry out one claimed delivery."""
+def send(delivery) -> outbox.SendResult:
+    """One attempt at one claimed delivery: POST the fixed body, signed with the client's secret."""
     client = ApiClient.get_by_id(delivery.client_id)
-    started_at = utcnow()
     if client.revoked_at is not None or not client.webhook_url:
-        # a revoked client gets nothing more: what was still waiting fails at once, recorded and not sent
-        return _finish(delivery, now or utcnow(), None, "not sent: the client is revoked or has no webhook URL",
-                       0, started_at, give_up=True)
+        return outbox.SendResult.fail("not sent: the client is revoked or has no webhook URL")
     body = delivery.payload.encode()
     timestamp = int(time.time())
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
                "X-Diwan-Delivery": str(delivery.id), "X-Diwan-Event": delivery.event,
                "X-Diwan-Attempt": str(delivery.attempts), "X-Diwan-Timestamp": str(timestamp),
                "X-Diwan-Signature": signature(client.webhook_secret or "", timestamp, body)}
-    start = time.monotonic()
     status_code, error = post(client.webhook_url, body, headers, timeout_seconds())
-    duration_ms = int((time.monotonic() - start) * 1000)
-    return _finish(delivery, now or utcnow(), status_code, error, duration_ms, started_at)
+    if status_code is not None and 200 <= status_code < 300:
+        return outbox.SendResult.ok(status_code=status_code)
+    return outbox.SendResult.retry(error or f"HTTP {status_code}", status_code)
 
 
-def release_expired_leases(now=None) -> int:
-    """Deliveries left "sending" by a worker that stopped: back to pending (or failed after the last attempt)."""
-    now = now or utcnow()
-    D = WebhookDelivery
-    released = 0
-    stuck = list(D.select(D.id, D.attempts).where((D.status == "sending") & (D.lease_until < now)))
-    for row in stuck:
-        last = row.attempts >= max_attempts()
-        error = "interrupted: the worker stopped while sending (lease expired)"
-        with transaction():
-            changed = D.update(status="failed" if last else "pending", lease_until=None, last_error=error,
-                               next_attempt_at=now).where(
-                (D.id == row.id) & (D.status == "sending") & (D.attempts == row.attempts)
-                & (D.lease_until < now)).execute()
-            if changed == 1:
-                WebhookAttempt.create(delivery=row.id, started_at=now, duration_ms=0, status_code=None, error=error)
-                released += 1
-    return released
+class _Run(outbox.Run):
+    def send(self, row):
+        return send(row)
+
+
+D = WebhookDelivery
+CHANNEL = outbox.Channel(
+    name="webhooks", model=WebhookDelivery, attempt_model=WebhookAttempt, attempt_of="delivery",
+    waiting="pending", done="delivered", done_at="delivered_at", settings="WEBHOOK",
+    fields=(D.id, D.client, D.request, D.event, D.payload), timeout=timeout_seconds, start=_Run,
+    claimable=_first_of_its_request)
 
 
 def deliver_due(limit: int = 100, now=None, time_budget: float | None = None) -> dict:
-    """Recover expired leases, then claim and send due deliveries, oldest first, up to `limit` attempts.
-
-    `now` fixes the clock (tests); `time_budget` stops claiming after that many seconds (the periodic sweeper).
-    Safe to run in any number of workers at once. Returns counts.
-    """
-    started = time.monotonic()
-    counts = Counts(recovered=release_expired_leases(now))
-    attempted = 0
-    while attempted < limit:
-        if time_budget is not None and time.monotonic() - started > time_budget:
-            break
-        moment = now or utcnow()
-        candidates = _candidates(moment, limit - attempted)
-        if not candidates:
-            break
-        progressed = False
-        for candidate in candidates:
-            if attempted >= limit or (time_budget is not None and time.monotonic() - started > time_budget):
-                break
-            delivery = _claim(candidate, now or utcnow())
-            if delivery is None:
-                counts.lost_claims += 1
-                continue
-            progressed = True
-            attempted += 1
-            outcome = send(delivery, now)
-            if outcome == "delivered":
-                counts.delivered += 1
-            elif outcome == "retrying":
-                counts.retrying += 1
-            elif outcome == "failed":
-                counts.failed += 1
-        if not progressed:
-            break  # every candidate was taken by other workers: they carry on with what follows
-    return asdict(counts)
+    """Send due deliveries through the outbox (`outbox.deliver`), oldest first and in order per request. Counts:
+    recovered, delivered, retrying, failed, lost, given_back, more."""
+    return outbox.deliver(CHANNEL, limit, now=now, time_budget=time_budget)
 
 
 def redeliver(delivery: WebhookDelivery, now=None) -> bool:

@@ -1,8 +1,8 @@
 """The data model, one module per aggregate; MODELS lists them in creation order."""
 from intranet.models.people import ROLES, Citizen, CitizenChange, Department, Governorate, Staff, utcnow
 from intranet.models.requests import (
-    CHANNELS, CLOSED_STATUSES, OPEN_STATUSES, STATUSES, Attachment, HistoryEntry, Request, RequestType,
-    Stage, TrackingSequence,
+    AT_RISK_DAYS, CHANNELS, CLOSED_STATUSES, OPEN_SLA_STATES, OPEN_STATUSES, STATUSES, Attachment, HistoryEntry, Request,
+    RequestType, Sla, Stage, TrackingSequence, sla_at,
 )
 
 from intranet.models.notifications import MessageTemplate, Notification, NotificationAttempt  # noqa: E402
@@ -12,13 +12,16 @@ from intranet.models.payouts import (  # noqa: E402
     AuditEntry, BankReturn, BatchItem, ExportDownload, ExportFile, IbanChange, Payout, PayoutApproval, PayoutBatch,
     PayoutParty,
 )
-from intranet.models.stats import CountedDay, DailyCount, OpenSnapshot, ReportFile  # noqa: E402
+from intranet.models.stats import AnswerCount, CountedDay, DailyCount, OpenSnapshot, ReportFile  # noqa: E402
+from intranet.models.sessions import SecurityEvent, StaffSession  # noqa: E402
+from intranet.models.mfa import RecoveryCode, StaffFactor  # noqa: E402
 
 MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, TrackingSequence, Request,
           HistoryEntry, Attachment, Notification, VisitorTicket, CitizenChange,
           ApiClient, InboxEntry, WebhookDelivery, WebhookAttempt, ImportBatch, NotificationAttempt, MessageTemplate,
           Payout, PayoutParty, PayoutApproval, IbanChange, AuditEntry, PayoutBatch, BatchItem, ExportFile,
-          ExportDownload, BankReturn, DailyCount, OpenSnapshot, CountedDay, ReportFile]
+          ExportDownload, BankReturn, DailyCount, OpenSnapshot, CountedDay, AnswerCount, ReportFile, StaffSession, SecurityEvent,
+          StaffFactor, RecoveryCode]
 
 __all__ = [
     "ROLES", "CHANNELS", "OPEN_STATUSES", "CLOSED_STATUSES", "STATUSES", "MODELS", "utcnow",
@@ -27,5 +30,5 @@ __all__ = [
     "NotificationAttempt", "MessageTemplate", "Payout", "PayoutParty", "PayoutApproval", "IbanChange",
     "AuditEntry", "PayoutBatch", "BatchItem", "ExportFile", "ExportDownload", "BankReturn", "ApiClient",
     "InboxEntry", "WebhookDelivery", "WebhookAttempt", "ImportBatch", "DailyCount", "OpenSnapshot", "CountedDay",
-    "ReportFile",
+    "ReportFile", "StaffSession", "SecurityEvent", "StaffFactor", "RecoveryCode",
 ]

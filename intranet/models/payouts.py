@@ -18,7 +18,9 @@ PARTY_ROLES = ("maker", "amount", "iban")
 
 
 class Payout(BaseModel):
-    request = pw.ForeignKeyField(Request, unique=True, backref="payouts", on_delete="RESTRICT")
+    # a request has one live payout at a time (a partial unique index below); a rejected one stays for the record
+    # and the request's next final acceptance makes a new payout that names it (`replaces`)
+    request = pw.ForeignKeyField(Request, backref="payouts", on_delete="RESTRICT")
     citizen = pw.ForeignKeyField(Citizen, backref="payouts", on_delete="RESTRICT")
     request_type = pw.ForeignKeyField(RequestType, on_delete="RESTRICT", index=False)
     department = pw.ForeignKeyField(Department, on_delete="RESTRICT", index=False)
@@ -48,6 +50,11 @@ class Payout(BaseModel):
     @property
     def duplicates(self) -> list[int]:
         return json.loads(self.duplicate_of or "[]")
+
+
+# one live payout per request: the database refuses a second while the first is not rejected (migration 0012)
+Payout.add_index(Payout.index(Payout.request, unique=True, name="payout_one_live_per_request",
+                              where=Payout.status != "rejected"))
 
 
 class PayoutParty(BaseModel):

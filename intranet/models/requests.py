@@ -1,9 +1,16 @@
-"""Requests and their workflow definition: request types, stages, requests, history, attachments."""
+"""Requests and their workflow definition: request types, stages, requests, history, attachments.
+
+The time rule of a request (its SLA state) lives here, once, for Python and for SQL: `sla_at` says where one
+request stands at a moment, and `Request.sla_case` / `Request.sla_where` / `Request.answered_in_time` are the same
+rule as peewee expressions, built from the same constants. Every screen and document asks these.
+"""
+import datetime as dt
 import json
+from dataclasses import dataclass
 
 import peewee as pw
 
-from intranet.db import BaseModel
+from intranet.db import BaseModel, is_sqlite
 from intranet.models.people import Citizen, Department, Governorate, Named, Staff, utcnow
 from intranet.models.tickets import VisitorTicket
 
@@ -13,6 +20,57 @@ CHANNELS = ("walk_in", "electronic")
 OPEN_STATUSES = ("open", "returned", "awaiting_citizen")
 CLOSED_STATUSES = ("completed", "rejected")
 STATUSES = OPEN_STATUSES + CLOSED_STATUSES
+
+# --- the one time rule (issue 13) ---------------------------------------------------------------------------
+AT_RISK_DAYS = 7  # seven days or fewer left is "at risk"; also the "will breach this week" window
+AT_RISK = dt.timedelta(days=AT_RISK_DAYS)
+# where an open request stands: its answer is not due within AT_RISK_DAYS, due within them, past due, or its clock
+# is stopped because the citizen holds it (paused: never at risk nor overdue while it waits)
+OPEN_SLA_STATES = ("on_track", "at_risk", "overdue", "paused")
+# where a closed request stands: answered by its due date (moved on by the pauses) or after it
+CLOSED_SLA_STATES = ("in_time", "late")
+SLA_STATES = OPEN_SLA_STATES + CLOSED_SLA_STATES
+_DAY = dt.timedelta(days=1)
+
+
+def _days_past(delta: dt.timedelta) -> int:
+    """Whole days past a due date, at least one: 2 hours late is 1 day late, 25 hours 1, 49 hours 2."""
+    return max(1, delta // _DAY)
+
+
+@dataclass(frozen=True)
+class Sla:
+    """Where a request stands: `state` (SLA_STATES) and `days`, never negative: the whole days left (on track, at
+    risk), the whole days (at least one) since it fell due (overdue) or it was past due when answered (late); 0
+    otherwise."""
+    state: str
+    days: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_SLA_STATES
+
+
+def clock_stopped_at(paused_at, closed_at):
+    """When a closed request's clock stopped: when it was answered, or when it went to the citizen if it was closed
+    while waiting for them (the clock did not run after that)."""
+    return paused_at if paused_at is not None and paused_at <= closed_at else closed_at
+
+
+def sla_at(due_at: dt.datetime, paused_at, closed_at, moment: dt.datetime) -> Sla:
+    """THE rule, in Python, for one request at `moment` (naive UTC); `Request.sla_case` is the same in SQL.
+
+    Closed by then: in time if its clock stopped by the due date, else late. Open: paused
+    while the citizen holds it (paused by then); otherwise overdue once the due date has passed, at risk when it is
+    AT_RISK_DAYS away or fewer, on track before that."""
+    if closed_at is not None and closed_at <= moment:
+        stopped = clock_stopped_at(paused_at, closed_at)
+        return Sla("in_time") if stopped <= due_at else Sla("late", _days_past(stopped - due_at))
+    if paused_at is not None and paused_at <= moment:
+        return Sla("paused")
+    if due_at < moment:
+        return Sla("overdue", _days_past(moment - due_at))
+    return Sla("at_risk" if due_at <= moment + AT_RISK else "on_track", (due_at - moment) // _DAY)
 
 
 class RequestType(Named):
@@ -105,10 +163,69 @@ class Request(BaseModel):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    @property
-    def days_left(self) -> int:
-        """Whole days until the answer is due (negative once overdue), counted from now."""
-        return (self.due_at - utcnow()).days
+    def sla(self, now: dt.datetime | None = None) -> Sla:
+        """Where this request stands now (or at `now`): see `sla_at`."""
+        return sla_at(self.due_at, self.paused_at, self.closed_at, now or utcnow())
+
+    # --- the same rule in SQL (for requests open at `moment`: the caller says which are open) -----------------
+
+    @classmethod
+    def paused_by(cls, moment):
+        return cls.paused_at.is_null(False) & (cls.paused_at <= moment)
+
+    @classmethod
+    def running_at(cls, moment):
+        """The clock runs: not waiting for the citizen at `moment`."""
+        return cls.paused_at.is_null() | (cls.paused_at > moment)
+
+    @classmethod
+    def sla_where(cls, state: str, moment):
+        """The condition of one open state (OPEN_SLA_STATES) at `moment`, for requests open then."""
+        running, soon = cls.running_at(moment), moment + AT_RISK
+        return {
+            "paused": cls.paused_by(moment),
+            "overdue": running & (cls.due_at < moment),
+            "at_risk": running & (cls.due_at >= moment) & (cls.due_at <= soon),
+            "on_track": running & (cls.due_at > soon),
+        }.get(state)
+
+    @classmethod
+    def needs_attention(cls, moment):
+        """At risk or overdue at `moment` (for requests open then): the clock runs and the due date is at most
+        AT_RISK_DAYS away, or past."""
+        return cls.running_at(moment) & (cls.due_at <= moment + AT_RISK)
+
+    @classmethod
+    def sla_case(cls, moment):
+        """The open state of each request open at `moment`, as a CASE (group by its position in the select list:
+        PostgreSQL does not see two CASEs with parameters as one)."""
+        return pw.Case(None, [(cls.paused_by(moment), "paused"), (cls.due_at < moment, "overdue"),
+                              (cls.due_at <= moment + AT_RISK, "at_risk")], "on_track")
+
+    @classmethod
+    def clock_stopped(cls):
+        """SQL of `clock_stopped_at`, for closed requests."""
+        return pw.Case(None, [(cls.paused_at.is_null(False) & (cls.paused_at <= cls.closed_at), cls.paused_at)],
+                       cls.closed_at)
+
+    @classmethod
+    def answered_in_time(cls):
+        """For closed requests: answered by the due date (the `in_time` state of `sla_at`)."""
+        return cls.clock_stopped() <= cls.due_at
+
+    @classmethod
+    def days_late(cls):
+        """For closed requests: the whole days begun from the due date to when the clock stopped, an integer on
+        SQLite and PostgreSQL: 0 or fewer is in time (`answered_in_time`), so a type's SLA days plus this is the
+        days the clock ran, counted as a person counts "answered within 45 days" (44 days and 2 hours is 45)."""
+        stopped = cls.clock_stopped()
+        if is_sqlite():
+            span = (pw.fn.julianday(stopped) - pw.fn.julianday(cls.due_at)) * 86400
+        else:
+            span = pw.fn.date_part("epoch", stopped - cls.due_at)
+        seconds = pw.Cast(pw.fn.ROUND(span), "INTEGER")  # whole seconds: julianday's float error never adds a day
+        # a ceiling in integers: both databases divide integers towards zero
+        return pw.Case(None, [(seconds > 0, (seconds + 86399) / 86400)], seconds / 86400)
 
 
 # what was closed after a moment (with what is still open: what was open then), for the end-of-day statistics;
@@ -119,7 +236,7 @@ Request.add_index(Request.index(Request.closed_at, name="request_closed_since", 
 class HistoryEntry(BaseModel):
     """One thing that happened to a request: who, when, what, why."""
 
-    request = pw.ForeignKeyField(Request, backref="history", on_delete="CASCADE", index=False)
+    request = pw.ForeignKeyField(Request, backref="history", on_delete="RESTRICT", index=False)  # kept (0016)
     actor = pw.ForeignKeyField(Staff, null=True, backref="actions", on_delete="RESTRICT")
     action = pw.CharField(max_length=20)
     from_stage = pw.ForeignKeyField(Stage, null=True, on_delete="RESTRICT")
@@ -129,6 +246,8 @@ class HistoryEntry(BaseModel):
     comment = pw.TextField(default="")
     details = pw.TextField(default="{}")  # JSON: e.g. the checklist of what is missing, on a return
     created_at = pw.DateTimeField(default=utcnow)
+    # the row's keyed link in its request's chain (intranet/history_chain.py); "" on rows from before 0016
+    hash = pw.CharField(max_length=32, default="")
 
     @property
     def info(self) -> dict:

@@ -1,14 +1,15 @@
 """Citizens to call: those whose SMS or e-mail could not be delivered, for the reception desk to reach by phone
 and record what was said."""
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from intranet import params
 from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
 from intranet.notify import staff as follow_up
@@ -21,7 +22,8 @@ PAGE_SIZE = 20
 class ResolveForm(FlaskForm):
     note = TextAreaField(_l("What was said on the call"), validators=[
         DataRequired(_l("Write what was said on the call: the next person to call reads it.")), Length(max=2000)])
-    upto = IntegerField(validators=[InputRequired(_l("The form is incomplete: reload the page."))])
+    upto = IntegerField(validators=[InputRequired(_l("The form is incomplete: reload the page.")),
+                                  NumberRange(1, params.ID_MAX, _l("The form is incomplete: reload the page."))])
 
 
 @bp.before_request
@@ -33,7 +35,7 @@ def desk_only():
 
 
 def _page(status=200, entry=None):
-    rows, next_after = follow_up.unreachable_page(request.args.get("after", type=int), PAGE_SIZE)
+    rows, next_after = follow_up.unreachable_page(params.arg_id("after"), PAGE_SIZE)
     if entry is not None:  # the one being corrected keeps its note and errors, on whichever page it was
         others = [row for row in rows if row["citizen"].id != entry["citizen"].id]
         rows = [entry] + others if len(others) == len(rows) else \

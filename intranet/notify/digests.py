@@ -1,7 +1,8 @@
 """The staff's morning digest e-mails: each clerk's requests at risk or overdue, each supervisor's department.
 
 What a clerk's digest holds: the open requests assigned to them, and the unassigned ones of their department,
-whose answer is due within AT_RISK_DAYS or already overdue (a paused clock, waiting for the citizen, is neither).
+whose answer is due within AT_RISK_DAYS or already overdue (a paused clock, waiting for the citizen, is neither):
+the one time rule of `models.requests` (`Request.needs_attention`, `Request.sla`).
 The unassigned ones are there because nobody else will be told of them before they are late; supervisors see
 the same items with the clerk holding each. A supervisor with a department gets that department; one without
 (supervisors of all departments) gets every department in one digest. Nothing at risk: no e-mail. Each list
@@ -18,9 +19,10 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from peewee import JOIN, Case, fn
 
+from intranet.i18n import ltr
 from intranet.models import Department, Notification, OPEN_STATUSES, Request, RequestType, Staff, utcnow
 from intranet.notify import events
-from intranet.queues.filters import AT_RISK_DAYS, SLA_STATES
+from intranet.queues.filters import SLA_STATES
 
 LANGUAGE = "ar"  # staff have no language of their own: the institution's
 MAX_LINES = 50
@@ -71,7 +73,7 @@ def _send(staff, event, today, now):
 
 def build_context(staff, event, today, now) -> dict | None:
     """The digest's placeholders, or None when nothing is at risk or overdue."""
-    scopes = _scopes(staff, event)
+    scopes = _scopes(staff, event, now)
     at_risk = overdue = 0
     rows = []
     for scope in scopes:
@@ -90,9 +92,10 @@ def build_context(staff, event, today, now) -> dict | None:
                 "at_risk_count": at_risk, "overdue_count": overdue, "items": "\n".join(lines)}
 
 
-def _scopes(staff, event) -> list:
-    """The conditions of the digest's requests, each one index range (an OR would defeat the indexes)."""
-    live = Request.open_work() & Request.paused_at.is_null()
+def _scopes(staff, event, now) -> list:
+    """The conditions of the digest's requests (open, at risk or overdue now), each one index range (an OR of
+    ranges would defeat the indexes)."""
+    live = Request.open_work() & Request.needs_attention(now)
     if event == "clerk_digest":
         return [live & (Request.assignee == staff.id),
                 live & (Request.department == staff.department_id) & Request.assignee.is_null()]
@@ -102,35 +105,33 @@ def _scopes(staff, event) -> list:
 
 
 def _counts(scope, now) -> tuple[int, int]:
-    soon = now + dt.timedelta(days=AT_RISK_DAYS)
     row = (Request.select(fn.COUNT(Request.id).alias("total"),
-                          fn.SUM(Case(None, [(Request.due_at < now, 1)], 0)).alias("overdue"))
-           .where(scope & (Request.due_at <= soon)).dicts().get())
+                          fn.SUM(Case(None, [(Request.sla_where("overdue", now), 1)], 0)).alias("overdue"))
+           .where(scope).dicts().get())
     overdue = int(row["overdue"] or 0)
     return int(row["total"] or 0) - overdue, overdue
 
 
 def _items(scope, now) -> list:
-    soon = now + dt.timedelta(days=AT_RISK_DAYS)
-    ids = [row.id for row in Request.select(Request.id).where(scope & (Request.due_at <= soon))
+    ids = [row.id for row in Request.select(Request.id).where(scope)
            .order_by(Request.due_at, Request.id).limit(MAX_LINES)]
     if not ids:
         return []
-    return list(Request.select(Request.id, Request.tracking_number, Request.due_at, Request.assignee,
-                               RequestType, Holder.id, Holder.full_name)
+    return list(Request.select(Request.id, Request.tracking_number, Request.due_at, Request.paused_at,
+                               Request.closed_at, Request.assignee, RequestType, Holder.id, Holder.full_name)
                 .join_from(Request, RequestType)
                 .join_from(Request, Holder, JOIN.LEFT_OUTER, on=(Request.assignee == Holder.id))
                 .where(Request.id.in_(ids)))
 
 
 def _line(row, staff, event, now) -> str:
-    state = SLA_STATES["overdue"] if row.due_at < now else SLA_STATES["at_risk"]
+    state = SLA_STATES[row.sla(now).state]
     if row.assignee_id is None:
         holder = _("unassigned")
     elif event == "clerk_digest" and row.assignee_id == staff.id:
         holder = _("assigned to you")
     else:
         holder = _("held by %(name)s", name=row.assignee.full_name)
-    return _("%(number)s · %(type)s · due %(date)s · %(state)s · %(holder)s", number=row.tracking_number,
+    return _("%(number)s · %(type)s · due %(date)s · %(state)s · %(holder)s", number=ltr(row.tracking_number, LANGUAGE),
              type=row.request_type.name(LANGUAGE), date=format_date(row.due_at, "medium"), state=state,
              holder=holder)

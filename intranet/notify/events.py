@@ -5,10 +5,10 @@ One row per event, channel and recipient: the dedupe key names the history entry
 or replayed action can never queue the same message twice.
 """
 from babel.dates import format_date
-from babel.numbers import format_decimal
 from flask import current_app
 
 from intranet.db import insert_row
+from intranet.i18n import ltr
 from intranet import reference
 from intranet.models import Notification, RequestType, Stage
 from intranet.notify import templates
@@ -39,8 +39,12 @@ def _document_names(request_type, codes, language) -> str:
         ", ".join(names.get(code, code) for code in codes)
 
 
-def amount_text(amount, language) -> str:
-    return f"{format_decimal(amount, format='#,##0.000', locale=language)} {current_app.config['CURRENCY']}"
+def amount_text(amount, language, currency=None) -> str:
+    """The amount and its currency for a message in `language`, isolated in an Arabic one (i18n.ltr)."""
+    from intranet.payouts.labels import format_amount  # the currency's own decimals (QAR: 2), one rule
+
+    currency = currency or current_app.config['CURRENCY']
+    return ltr(f"{format_amount(amount, currency, language)} {currency}", language)
 
 
 def _reference(model, row_id):
@@ -69,7 +73,8 @@ def citizen_context(req, entry, citizen, language) -> LazyContext:
         return _reference(RequestType, req.request_type_id)
 
     return LazyContext({
-        "tracking_number": req.tracking_number,
+        # left-to-right values isolated in an Arabic message, or "26-0001720-2" reads 2-0001720-26
+        "tracking_number": ltr(req.tracking_number, language),
         "request_type": lambda: request_type().name(language),
         "citizen_name": citizen.full_name,
         "received_date": lambda: format_date(req.received_at, "medium", locale=language),

@@ -23,34 +23,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app, has_app_context
 
+from intranet.outbox import SendResult  # one answer type for every channel
+
 USER_AGENT = "Diwan-SMS/1"
-
-
-@dataclass
-class SendResult:
-    accepted: bool
-    provider_ref: str | None = None  # the provider's message id (delivery receipts quote it)
-    permanent: bool = False  # a failure that another attempt will not cure
-    error: str = ""
-    status_code: int | None = None
-    retry_after: float | None = None  # seconds, when the provider said when to come back (429, 503)
-
-    @classmethod
-    def ok(cls, provider_ref=None, status_code=None):
-        return cls(True, provider_ref=provider_ref, status_code=status_code)
-
-    @classmethod
-    def retry(cls, error, status_code=None, retry_after=None):
-        return cls(False, error=error[:500], status_code=status_code, retry_after=retry_after)
-
-    @classmethod
-    def fail(cls, error, status_code=None):
-        return cls(False, permanent=True, error=error[:500], status_code=status_code)
 
 
 GATEWAYS: dict[str, type["SmsGateway"]] = {}

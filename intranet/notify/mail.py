@@ -19,7 +19,7 @@ from pathlib import Path
 
 from flask import current_app, has_app_context
 
-from intranet.notify.gateways import SendResult
+from intranet.outbox import SendResult
 
 TLS_MODES = ("none", "starttls", "ssl")
 

@@ -4,6 +4,7 @@ from collections import defaultdict
 
 import phonenumbers
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from peewee import JOIN, SQL, fn
 
 from intranet.db import is_sqlite, transaction
@@ -25,6 +26,28 @@ def masked_recipient(recipient: str, channel: str) -> str:
     except phonenumbers.NumberParseException:
         code = None
     return f"+{code} •••• {digits[-4:]}" if code else f"•••• {digits[-4:]}"
+
+
+# what a gateway's or mail server's answer means, for staff: their own words stay beside it, marked as English
+_DELIVERY_ERRORS = (
+    (("not reachable", "unreachable", "absent subscriber", "switched off"), _l("the number is not reachable")),
+    (("timed out", "timeout"), _l("the gateway did not answer in time")),
+    (("interrupted",), _l("sending was interrupted; it is tried again")),
+    (("mailbox", "not an e-mail address", "550", "553", "user unknown"), _l("the e-mail address does not accept mail")),
+    (("no recipient",), _l("there is no address to send to")),
+    (("http 5", "smtp 4"), _l("the gateway had a fault")),
+    (("http 4", "invalid", "rejected", "refused: ", "barred"), _l("the gateway refused the message")),
+    (("connection", "urlerror", "oserror", "refused", "name or service"), _l("the gateway could not be reached")),
+)
+
+
+def delivery_error(text: str) -> str:
+    """The last error of a message in the reader's language: what it means, not the provider's wording."""
+    lowered = (text or "").casefold()
+    for needles, meaning in _DELIVERY_ERRORS:
+        if any(needle in lowered for needle in needles):
+            return str(meaning)
+    return str(_l("the gateway reported an error"))
 
 
 def timeline_notifications(req) -> dict[int, list]:

@@ -4,7 +4,6 @@ import re
 from datetime import date
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
 from flask import current_app, has_app_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -12,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from intranet import reference
 from intranet.db import transaction
+from intranet.i18n import ltr
 from intranet.models.notifications import CITIZEN_EVENTS, STAFF_EVENTS, MessageTemplate
 from intranet.models.people import utcnow
 
@@ -366,10 +366,12 @@ def sms_info(text: str, max_segments: int | None = None) -> dict:
 
 def sample_context(event: str, language: str) -> dict:
     """Realistic values for the preview, in the template's language."""
+    from intranet.notify import events  # events renders these templates: imported when used
+
     ar = language == "ar"
     currency = current_app.config.get("CURRENCY", "QAR") if has_app_context() else "QAR"
     values = {
-        "tracking_number": "EL-2500417-3",
+        "tracking_number": ltr("EL-2500417-3", language),
         "request_type": "مساعدة علاجية" if ar else "Medical treatment assistance",
         "citizen_name": "مريم عبد الله الكواري" if ar else "Maryam Abdullah Al-Kuwari",
         "received_date": format_date(date(2025, 5, 12), "medium", locale=language),
@@ -377,12 +379,13 @@ def sample_context(event: str, language: str) -> dict:
         "stage": "مراجعة الشؤون الصحية" if ar else "Health Affairs review",
         "reason": "التقرير غير مختوم" if ar else "The medical report is not stamped",
         "missing": "تقرير طبي حديث، صورة الهوية" if ar else "Recent medical report, copy of the ID card",
-        "amount": f"{format_decimal(1250, format='#,##0.000', locale=language)} {currency}",
+        "amount": events.amount_text(1250, language, currency),
         "staff_name": "خالد المري" if ar else "Khalid Al-Marri",
         "department": "الشؤون الصحية" if ar else "Health Affairs",
         "date": format_date(date(2025, 5, 13), "full", locale=language),
         "at_risk_count": 3, "overdue_count": 1, "day": format_date(date(2025, 5, 13), "full", locale=language),
-        "items": ("EL-2500417-3 — مساعدة علاجية — متبقٍ يومان\nWI-2500388-1 — مساعدة علاجية — متأخر 4 أيام" if ar
+        "items": (f"{ltr('EL-2500417-3', 'ar')} — مساعدة علاجية — متبقٍ يومان\n"
+                  f"{ltr('WI-2500388-1', 'ar')} — مساعدة علاجية — متأخر 4 أيام" if ar
                   else "EL-2500417-3 — Medical treatment assistance — 2 days left\n"
                        "WI-2500388-1 — Medical treatment assistance — 4 days overdue"),
     }

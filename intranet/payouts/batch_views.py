@@ -5,10 +5,11 @@ the password again before an export, and log every download with who and when.
 """
 import logging
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from intranet import downloads, params
 from intranet.auth import permissions, reauth
 from intranet.db import transaction
 from intranet.htmx import render
@@ -45,7 +46,7 @@ def _supervisor_only():
 def index():
     """Every batch, newest first, a page at a time."""
     query = PayoutBatch.select().order_by(PayoutBatch.id.desc())
-    if before := request.args.get("before", type=int):
+    if before := params.arg_id("before"):
         query = query.where(PayoutBatch.id < before)
     rows = list(query.limit(PAGE + 1))
     return render("payouts/batches.html", rows=rows[:PAGE],
@@ -64,7 +65,7 @@ def create():
             flash(_("More than %(n)s payouts match: narrow the filters.", n=MAX_BATCH), "error")
             return redirect(back, 303)
     else:
-        ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+        ids = params.arg_ids("ids", request.form)
     try:
         batch = batches.create(current_user, ids, request.form.get("bank", ""), locale_code())
     except PayoutRefused as refused:
@@ -83,7 +84,7 @@ def _status_context(batch) -> dict:
     exported = list(ExportFile.select().where(ExportFile.batch == batch.id).order_by(ExportFile.id))
     return {"batch": batch, "exported": exported, "FILE_LABELS": FILE_LABELS,
             "fresh": reauth.fresh(user=current_user), "may_act": current_user.role == "supervisor",
-            "bank_label": getattr(batches.profiles().get(batch.bank), "label", batch.bank)}
+            "bank_label": getattr(batches.profiles().get(batch.bank), "title", batch.bank)}
 
 
 @bp.get("/<int:batch_id>")
@@ -93,7 +94,7 @@ def batch(batch_id):
     from intranet.payouts import returns
 
     found = _found(batch_id)
-    after = request.args.get("after", type=int) or 0
+    after = params.arg_id("after") or 0
     items = list(BatchItem.select(BatchItem, Payout.status, Request.tracking_number)
                  .join(Payout).join(Request).where((BatchItem.batch == found.id) & (BatchItem.seq > after))
                  .order_by(BatchItem.seq).limit(PAGE + 1))
@@ -122,7 +123,7 @@ def export(batch_id):
         flash(_("Enter your password again, then export."), "info")
         return redirect(url_for("reauth.confirm", next=here), 303)
     try:
-        started = batches.start_export(current_user, found.id, request.form.get("version", type=int) or 0, True)
+        started = batches.start_export(current_user, found.id, params.arg_int("version", 0, source=request.form), True)
     except PayoutRefused as refused:
         flash(refused.message, "error")
         return redirect(here, 303)
@@ -177,5 +178,5 @@ def download(batch_id, kind):
     with transaction():
         ExportDownload.create(file=exported.id, staff=current_user.id, address=request.remote_addr or "")
         audit.append(current_user, "file_downloaded", None, batch=batch_id, kind=kind, sha256=exported.sha256)
-    return send_file(path, as_attachment=True, download_name=exported.name, mimetype=MEDIA_TYPES[kind])
+    return downloads.download_path(path, MEDIA_TYPES[kind], exported.name)
 

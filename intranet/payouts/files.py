@@ -304,6 +304,16 @@ class BankProfile:
         if problem:
             raise ValueError(f"bank profile {self.key!r}: {problem}")
 
+    @property
+    def title(self):
+        """The label in the reader's language: the built-in layouts are translated, a configured label is the
+        institution's own words and shown as written."""
+        return BUILT_IN_TITLES.get((self.key, self.label), self.label)
+
+
+BUILT_IN_TITLES = {("generic", "Generic CSV"): _l("Generic CSV"),
+                   ("bulk-semicolon", "Bulk upload (semicolon, no header)"): _l("Bulk upload (semicolon, no header)")}
+
 
 DEFAULT_PROFILES = {profile.key: profile for profile in (
     BankProfile("generic", "Generic CSV", ("end_to_end", "beneficiary", "iban", "amount", "currency",

@@ -1,4 +1,9 @@
-"""Words for the payouts' states, in the reader's language (templates get them as globals)."""
+"""Words for the payouts' states and the audit trail's entries, and amounts with their currency's own decimals,
+in the reader's language (templates get them as globals and the `money` filter)."""
+from decimal import Decimal, InvalidOperation
+
+import flask_babel
+from babel.numbers import format_decimal, get_currency_precision
 from flask_babel import lazy_gettext as _l
 
 PAYOUT_STATUS_LABELS = {
@@ -27,6 +32,33 @@ AUDIT_ACTION_LABELS = {
 ITEM_OUTCOME_LABELS = {"paid": _l("Paid"), "failed": _l("Failed"), "removed": _l("Removed with the batch")}
 
 
+def amount_pattern(amount: Decimal, currency: str) -> str:
+    """The number pattern for `amount` in `currency`: its own minor units (QAR and USD 2, OMR and KWD 3, JPY 0),
+    grouped; a digit beyond them (an amount computed wrong upstream) is shown, never rounded away."""
+    digits = get_currency_precision(currency or "")
+    extra = max(0, -amount.normalize().as_tuple().exponent - digits)
+    decimals = "0" * digits + "#" * extra
+    return f"#,##0.{decimals}" if decimals else "#,##0"
+
+
+def format_amount(amount, currency: str, locale=None) -> str:
+    """The amount as the reader reads it, without the currency code: 623,708.82 for QAR. One rule for the
+    screens (the `money` filter) and the citizen's messages (`notify.events.amount_text`). What is not a number
+    (a row changed behind the application's back) is shown as it is."""
+    if amount is None:
+        return ""
+    try:
+        exact = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return str(amount)
+    if not exact.is_finite():
+        return str(amount)
+    pattern = amount_pattern(exact, currency)
+    if locale is None:
+        return flask_babel.format_decimal(exact, format=pattern)
+    return format_decimal(exact, format=pattern, locale=locale)
+
+
 def init_app(app):
     from intranet.payouts.files import bank_profiles
 
@@ -34,3 +66,4 @@ def init_app(app):
     app.jinja_env.globals.update(PAYOUT_STATUS_LABELS=PAYOUT_STATUS_LABELS, BATCH_STATUS_LABELS=BATCH_STATUS_LABELS,
                                  EXPORT_PHASE_LABELS=EXPORT_PHASE_LABELS, ITEM_OUTCOME_LABELS=ITEM_OUTCOME_LABELS,
                                  AUDIT_ACTION_LABELS=AUDIT_ACTION_LABELS)
+    app.jinja_env.filters["money"] = format_amount

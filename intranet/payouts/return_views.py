@@ -3,20 +3,21 @@
 Thin: `returns` reads and applies the file, reconciles and puts failed payouts back; these views check who may,
 read the forms and ask for the password again before payouts go back for batching.
 """
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
+from intranet import downloads, params
 from intranet.auth import permissions, reauth
 from intranet.htmx import render
 from intranet.models import Staff
 from intranet.models.payouts import BankReturn, PayoutBatch
 from intranet.payouts import returns
 from intranet.payouts.service import PayoutRefused
-from intranet.payouts.views import ask_first, flash_decision
+from intranet.payouts.views import ask_first, flash_decision, ticked_ids
 
 bp = Blueprint("payout_returns", __name__, url_prefix="/payouts")
 PAGE = 50
@@ -79,14 +80,13 @@ def report(return_id):
 def example(batch_id):
     """An example return file with this batch's end-to-end ids, the status left for the bank to fill in."""
     batch = _batch(batch_id)
-    return Response(returns.example(batch), mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="return-example-{batch.reference}.csv"'})
+    return downloads.download(returns.example(batch), "csv", f"return-example-{batch.reference}.csv")
 
 
 @bp.get("/failed")
 def failed():
     """Payouts the bank did not pay: why, and where to fix them; supervisors put them back for batching."""
-    rows, next_after = returns.failed_page(request.args.get("after", type=int) or 0, PAGE)
+    rows, next_after = returns.failed_page(params.arg_id("after") or 0, PAGE)
     return render("payouts/failed.html", rows=rows, next_after=next_after, fresh=reauth.fresh(user=current_user),
                   may_put_back=current_user.role == "supervisor")
 
@@ -94,12 +94,12 @@ def failed():
 @bp.post("/failed/put-back")
 def put_back():
     """Put the ticked failed payouts back for batching, after the password again; each refusal says why."""
-    ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+    ids = ticked_ids(request.form.getlist("ids"))
     back = url_for("payout_returns.failed")
     if current_user.role != "supervisor":
         abort(403)
     if (first := ask_first(ids, back, _("Tick the failed payouts to put back first."),
-                           _("Enter your password again, then put the payouts back."))) is not None:
+                           url_for("payout_returns.put_back"), {}, _("Put these payouts back for batching"))) is not None:
         return first
     try:
         decision = returns.put_back(current_user, ids, True)

@@ -62,7 +62,11 @@ def _iban_hands(citizen_id) -> set[int]:
 
 
 def create_for(req, entry) -> Payout | None:
-    """A money request's final acceptance makes its payout, pending approval; None for anything else."""
+    """A money request's final acceptance makes its payout, pending approval; None for anything else.
+
+    A request accepted again after its payout was rejected gets a new payout (the rejected one stays as it was, for
+    the record); the new one's audit entry names the one it replaces. The database keeps one live payout per
+    request (a partial unique index over payouts not rejected)."""
     if entry.action != "accept" or entry.to_status != "completed" or req.amount is None:
         return None
     request_type = reference.cached("RequestType_by_id", req.request_type_id, RequestType.get_or_none)
@@ -71,6 +75,8 @@ def create_for(req, entry) -> Payout | None:
     citizen = req.citizen
     amount = Decimal(str(req.amount))
     duplicates = suspected_duplicates(citizen.id, req.request_type_id, amount)
+    replaced = (Payout.select(Payout.id).where((Payout.request == req.id) & (Payout.status == "rejected"))
+                .order_by(Payout.id.desc()).first())
     payout = db.create(
         Payout, request=req.id, citizen=citizen.id, request_type=req.request_type_id, department=req.department_id,
         governorate=req.governorate_id, amount=amount, currency=current_app.config["CURRENCY"],
@@ -82,19 +88,33 @@ def create_for(req, entry) -> Payout | None:
     parties |= {(staff_id, "iban") for staff_id in _iban_hands(citizen.id)}
     for staff_id, role in sorted(parties):
         PayoutParty.create(payout=payout.id, staff=staff_id, role=role)
-    audit.append(entry.actor, "payout_created", payout, request=req.tracking_number, amount=str(amount),
-                 currency=payout.currency, iban=payout.iban, duplicates=duplicates,
-                 approvals_needed=payout.approvals_needed)
+    details = {"request": req.tracking_number, "amount": str(amount), "currency": payout.currency,
+               "iban": payout.iban, "duplicates": duplicates, "approvals_needed": payout.approvals_needed}
+    if replaced is not None:
+        details["replaces"] = replaced.id
+    audit.append(entry.actor, "payout_created", payout, **details)
     return payout
 
 
 # --- approval -------------------------------------------------------------------------------------------------
 
+def may_decide(actor) -> bool:
+    """Supervisors approve and reject payouts (administrators read them only)."""
+    return actor.role == "supervisor"
+
+
 def _may_decide(actor, reauthenticated: bool):
-    if actor.role != "supervisor":
+    if not may_decide(actor):
         raise PayoutRefused(_l("Only supervisors approve or reject payouts."))
     if not reauthenticated:
         raise PayoutRefused(_l("Enter your password again to approve or reject payouts."))
+
+
+def check_reject_reason(reason: str) -> str:
+    """The reason for a rejection, stripped; refused when empty (asked before the password, and again here)."""
+    if not (reason or "").strip():
+        raise PayoutRefused(_l("Write the reason: the clerk who gets the request back needs it."))
+    return reason.strip()
 
 
 def refusal(actor, payout: Payout, override_reason: str = "") -> str | None:
@@ -150,8 +170,7 @@ def reject(actor, payout_ids, reason: str, reauthenticated: bool) -> Decision:
     from intranet import workflow
 
     _may_decide(actor, reauthenticated)
-    if not (reason or "").strip():
-        raise PayoutRefused(_l("Write the reason: the clerk who gets the request back needs it."))
+    reason = check_reject_reason(reason)
     decision = Decision()
     for payout_id in dict.fromkeys(payout_ids):
         with transaction():

@@ -4,16 +4,16 @@ from dataclasses import dataclass, fields
 
 from flask_babel import lazy_gettext as _l
 
-from intranet.models import Request, utcnow
+from intranet import params
+from intranet.models import AT_RISK_DAYS, Request, utcnow  # noqa: F401 (AT_RISK_DAYS: the one rule's, re-exported)
 from intranet.queues.labels import CHANNEL_LABELS
-
-AT_RISK_DAYS = 7  # seed 001 / the brief: seven days or fewer left is "at risk"
 
 TABS = {
     "unassigned": _l("Unassigned"), "mine": _l("Mine"), "returned": _l("Returned / awaiting correction"),
     "all": _l("All open"), "overdue": _l("Overdue"),
 }
-SLA_STATES = {"on_track": _l("On track"), "at_risk": _l("At risk"), "overdue": _l("Overdue")}
+SLA_STATES = {"on_track": _l("On track"), "at_risk": _l("At risk"), "overdue": _l("Overdue"),
+              "paused": _l("Clock paused")}  # the open states of the one rule (Request.sla_where), in its order
 AGES = {"week": _l("Received this week"), "month": _l("8 to 30 days ago"), "older": _l("More than 30 days ago")}
 SORTS = {"due": _l("Due date"), "received": _l("Received date")}
 
@@ -35,10 +35,13 @@ class QueueFilters:
     def from_args(cls, args) -> "QueueFilters":
         """Known values only: anything else in the URL falls back to the default, never to an error page."""
         choices = {"tab": TABS, "sla": SLA_STATES, "age": AGES, "sort": SORTS, "channel": CHANNEL_LABELS}
+        ids = {"stage", "clerk"}  # row ids: digits within the ids' range, else no filter
         values = {}
         for field in fields(cls):
-            value = (args.get(field.name) or "").strip()[:100]
+            value = params.arg_text(field.name, max_length=100, source=args)
             allowed = choices.get(field.name)
+            if field.name in ids:
+                value = str(params.to_id(value) or "")
             if value and (allowed is None or value in allowed):
                 values[field.name] = value
         return cls(**values)
@@ -75,17 +78,12 @@ def tab_condition(tab: str, user, now):
         "unassigned": (Request.status == "open") & Request.assignee.is_null(),
         "mine": Request.assignee == user.id,
         "returned": Request.status.in_(("returned", "awaiting_citizen")),
-        "overdue": (Request.due_at < now) & Request.paused_at.is_null(),
+        "overdue": Request.sla_where("overdue", now),
     }.get(tab)
 
 
 def sla_condition(state: str, now):
-    soon = now + dt.timedelta(days=AT_RISK_DAYS)
-    return {
-        "overdue": (Request.due_at < now) & Request.paused_at.is_null(),
-        "at_risk": (Request.due_at >= now) & (Request.due_at <= soon) & Request.paused_at.is_null(),
-        "on_track": (Request.due_at > soon) | Request.paused_at.is_null(False),
-    }.get(state)
+    return Request.sla_where(state, now) if state in SLA_STATES else None
 
 
 def age_condition(age: str, now):
@@ -98,10 +96,5 @@ def age_condition(age: str, now):
 
 
 def sla_state(req, now=None) -> str:
-    """on_track, at_risk or overdue for one request (a paused clock is on track)."""
-    now = now or utcnow()
-    if req.paused_at is not None:
-        return "on_track"
-    if req.due_at < now:
-        return "overdue"
-    return "at_risk" if req.due_at <= now + dt.timedelta(days=AT_RISK_DAYS) else "on_track"
+    """Where one request stands (Request.sla): on_track, at_risk, overdue, paused, or in_time / late once closed."""
+    return req.sla(now or utcnow()).state

@@ -47,5 +47,8 @@ def init_app(app):
         can_import_requests=can_import_requests, can_manage_api_clients=can_manage_api_clients,
         can_edit_message_templates=can_edit_message_templates, can_follow_up_unreachable=can_follow_up_unreachable,
         can_see_payouts=can_see_payouts, can_see_statistics=can_see_statistics)
+    from intranet.notify.staff import delivery_error
+
+    app.jinja_env.globals.update(delivery_error=delivery_error)
     app.jinja_env.globals.update(ACTION_LABELS=ACTION_LABELS, HISTORY_LABELS=HISTORY_LABELS,
                                  STATUS_LABELS=STATUS_LABELS, CHANNEL_LABELS=CHANNEL_LABELS)

@@ -7,8 +7,18 @@ from peewee import JOIN, SQL, Case, fn
 
 from intranet import search
 from intranet.db import is_sqlite
-from intranet.models import (Attachment, Citizen, Governorate, HistoryEntry, Request, RequestType, Stage, Staff,
-                             utcnow)
+from intranet.models import (
+    Attachment,
+    Citizen,
+    Governorate,
+    HistoryEntry,
+    Request,
+    RequestType,
+    Staff,
+    Stage,
+    utcnow,
+)
+from intranet.params import to_id
 from intranet.queues.filters import TABS, age_condition, sla_condition, tab_condition
 
 SORT_COLUMNS = {"due": Request.due_at, "received": Request.received_at}
@@ -32,12 +42,12 @@ def _conditions(department, filters, user, now):
         optional.append(Request.request_type == _reference_id(RequestType, filters.type))
     if filters.governorate:
         optional.append(Request.governorate == _reference_id(Governorate, filters.governorate))
-    if filters.stage.isdigit():
-        optional.append(Request.stage == int(filters.stage))
+    if (stage := to_id(filters.stage)) is not None:
+        optional.append(Request.stage == stage)
     if filters.channel:
         optional.append(Request.channel == filters.channel)
-    if filters.clerk.isdigit():
-        optional.append(Request.assignee == int(filters.clerk))
+    if (clerk := to_id(filters.clerk)) is not None:
+        optional.append(Request.assignee == clerk)
     return conditions + [c for c in optional if c is not None]
 
 
@@ -118,4 +128,4 @@ def stage_names(req):
 
 def clerks_of(department):
     return Staff.select().where((Staff.department == department.id) & (Staff.role == "clerk")
-                                & (Staff.active == True)).order_by(Staff.full_name)  # noqa: E712
+                                & (Staff.active == True)).order_by(Staff.full_name)

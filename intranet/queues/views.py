@@ -1,14 +1,21 @@
 """Department queue pages, take-next and reassignment, the request page, actions, attachment downloads."""
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from intranet import files, workflow
+from intranet import downloads, files, params, workflow
 from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
-from intranet.i18n import localized
-from intranet.models import Attachment, Department, Governorate, RequestType, Stage, Staff
+from intranet.i18n import localized, ltr
+from intranet.models import (
+    Attachment,
+    Department,
+    Governorate,
+    RequestType,
+    Staff,
+    Stage,
+)
 from intranet.notify import staff as staff_notices
 from intranet.queues import services
 from intranet.queues.filters import QueueFilters, filter_choices
@@ -54,7 +61,7 @@ def queue(department_code):
     if current_user.role == "clerk" and current_user.department_id == department.id and not wants_fragment():
         staff_notices.mark_queue_seen(current_user)  # the new-items badge counts from this visit
     filters = QueueFilters.from_args(request.args)
-    rows, next_after = services.queue_page(department, filters, current_user, request.args.get("after", type=int),
+    rows, next_after = services.queue_page(department, filters, current_user, params.arg_id("after"),
                                            size=current_app.config["QUEUE_PAGE_SIZE"])
     return render("queues/queue.html", "queues/_queue_results.html", department=department, rows=rows,
                   next_after=next_after, filters=filters, counts=services.tab_counts(department, current_user),
@@ -64,7 +71,7 @@ def queue(department_code):
                       .order_by(Stage.request_type, Stage.position),
                       Governorate.select().order_by(Governorate.id), localized),
                   assign_form=_assign_form(department) if permissions.can_reassign(current_user) else None,
-                  clerk=Staff.get_or_none(Staff.id == int(filters.clerk)) if filters.clerk.isdigit() else None)
+                  clerk=Staff.get_or_none(Staff.id == params.to_id(filters.clerk)) if filters.clerk else None)
 
 
 @bp.route("/queues/<department_code>/counts")
@@ -95,7 +102,7 @@ def take_next(department_code):
     if outcome is None:
         flash(_("Nothing is waiting to be taken in this queue."), "info")
         return redirect(url_for("queues.queue", department_code=department.code), 303)
-    flash(_("Request %(number)s is yours now.", number=outcome.request.tracking_number), "success")
+    flash(_("Request %(number)s is yours now.", number=ltr(outcome.request.tracking_number)), "success")
     return redirect(url_for("queues.request_page", tracking_number=outcome.request.tracking_number), 303)
 
 
@@ -109,7 +116,7 @@ def assign(department_code):
     form.clerk.choices = [(c.id, c.full_name) for c in services.clerks_of(department)]
     back = url_for("queues.queue", department_code=department.code, **QueueFilters.from_args(request.args).args())
     if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect(back, 303)
     clerk = next(c for c in services.clerks_of(department) if c.id == form.clerk.data)
     done = workflow.assign(current_user, form.request_ids.data, clerk)
@@ -140,7 +147,7 @@ def _panel(req, form=None, error=None, status=200, queue=None):
 @bp.route("/requests/<tracking_number>")
 def request_page(tracking_number):
     """The request: its data, what may be done now, and its full history."""
-    return _panel(_load_visible(tracking_number), queue=request.args.get("queue"))
+    return _panel(_load_visible(tracking_number), queue=params.arg_text("queue") or None)
 
 
 @bp.route("/requests/<tracking_number>/act", methods=["POST"])
@@ -177,5 +184,4 @@ def attachment(attachment_id):
     item = Attachment.get_or_none(Attachment.id == attachment_id) or abort(404)
     if not permissions.can_view(current_user, item.request):
         abort(403)
-    return send_file(files.path_of(item.stored_name), mimetype=item.content_type, as_attachment=True,
-                     download_name=item.original_name)
+    return downloads.download_path(files.path_of(item.stored_name), item.content_type, item.original_name)

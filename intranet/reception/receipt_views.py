@@ -1,8 +1,9 @@
 """The receipt of a request, to print at the desk (80 mm roll or A5) or to send as a PDF."""
-from flask import Blueprint, abort, make_response, render_template, request
+from flask import Blueprint, abort
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from intranet import downloads, errors, params
 from intranet.auth import permissions
 from intranet.reception import receipts
 
@@ -18,11 +19,10 @@ def desk_and_supervisors_only():
 
 
 def _request_and_layout(tracking_number):
-    layout = request.args.get("layout", "80mm")
+    layout = params.arg_text("layout", "80mm")
     if layout not in receipts.LAYOUTS:
-        abort(make_response(render_template(
-            "errors/error.html", status=400, title=_("Unknown receipt layout"),
-            message=_("Choose the 80 mm receipt printer layout (layout=80mm) or the A5 page (layout=a5).")), 400))
+        abort(errors.answer(400, _("Unknown receipt layout"),
+                            _("Choose the 80 mm receipt printer layout (layout=80mm) or the A5 page (layout=a5).")))
     return receipts.find(tracking_number) or abort(404), layout
 
 
@@ -36,7 +36,5 @@ def receipt(tracking_number):
 def receipt_pdf(tracking_number):
     """The same receipt as a PDF, shown in the browser."""
     req, layout = _request_and_layout(tracking_number)
-    response = make_response(receipts.render_pdf(req, layout))
-    response.content_type = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="receipt-{req.tracking_number}.pdf"'
-    return response
+    return downloads.download(receipts.render_pdf(req, layout), "pdf", f"receipt-{req.tracking_number}.pdf",
+                              inline=True)

@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from intranet.db import transaction
 from intranet.i18n import search_text
 from intranet.models import Citizen, CitizenChange, Governorate, RequestType, utcnow
+from intranet.params import to_id
 
 
 class DuplicateCitizen(ValueError):
@@ -27,7 +28,7 @@ def request_type_choices(locale):
 
 def chosen_request_type(value):
     """The active request type named by id in the form or the URL, else the first one."""
-    chosen = _active_types().where(RequestType.id == int(value)).first() if str(value or "").isdigit() else None
+    chosen = _active_types().where(RequestType.id == to_id(value)).first() if to_id(value) else None
     return chosen or _active_types().first()
 
 
@@ -41,13 +42,22 @@ def search_citizens(text: str, limit: int = 20) -> list[Citizen]:
     return list(Citizen.select().where(condition).order_by(Citizen.full_name).limit(limit))
 
 
+def request_numbered(text: str):
+    """The request whose tracking number was typed (any digits, with or without dashes), or None."""
+    from intranet import search
+    from intranet.models import Request
+
+    number = search.tracking_number(text)
+    return Request.get_or_none(Request.tracking_number == number) if number else None
+
+
 def ticket_in_service(value):
     """The visitor ticket being served that the desk came from (?ticket=ID), or None."""
     from intranet.models.tickets import VisitorTicket
 
-    if not str(value or "").isdigit():
+    if to_id(value) is None:
         return None
-    return VisitorTicket.get_or_none((VisitorTicket.id == int(value))
+    return VisitorTicket.get_or_none((VisitorTicket.id == to_id(value))
                                     & VisitorTicket.status.in_(("called", "serving")))
 
 

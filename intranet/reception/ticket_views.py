@@ -1,13 +1,13 @@
 """Visitor queue pages: the kiosk at the door, the printed ticket, the desk that calls numbers, and the
 waiting-room display."""
-from flask import Blueprint, abort, flash, redirect, request, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
-from intranet.i18n import locale_code
+from intranet.i18n import locale_code, ltr
 from intranet.models.tickets import SERVICE_LETTERS, SERVICES, VisitorTicket
 from intranet.reception import tickets
 
@@ -61,10 +61,30 @@ def ticket(ticket_id):
                   from_kiosk=request.args.get("source") != "desk")
 
 
+DESK_COOKIE = "diwan_desk"
+DESK_COOKIE_DAYS = 400  # the longest a browser keeps a cookie
+
+
+def _remembered_desk() -> dict:
+    """The desk and services this computer called from last ("4:inquiry.follow_up", a long-lived cookie, so the
+    choice outlives signing out and in), only if they are still known values."""
+    desk, _, services = (request.cookies.get(DESK_COOKIE) or "").partition(":")
+    if desk not in tickets.desks():
+        return {}
+    return {"desk": desk, "services": [s for s in services.split(".") if s in SERVICES]}
+
+
 def _desk_choice():
-    """The desk and services this browser chose last (kept in the session), or none yet."""
-    chosen = session.get("ticket_desk") or {}
+    """The desk and services chosen last in this session, else on this computer, or none yet."""
+    chosen = session.get("ticket_desk") or _remembered_desk()
     return chosen.get("desk", ""), chosen.get("services") or list(SERVICES)
+
+
+def _remember_desk(response, desk, services):
+    response = make_response(response)
+    response.set_cookie(DESK_COOKIE, f"{desk}:{'.'.join(services)}", max_age=DESK_COOKIE_DAYS * 86400,
+                        httponly=True, samesite="Lax", secure=request.is_secure)
+    return response
 
 
 def _desk(desk, services, refused=None, status=200, fragment="tickets/_desk_panel.html"):
@@ -100,8 +120,8 @@ def call_next():
     if called is None:
         flash(_("Nobody is waiting for the services of this desk."), "info")
     else:
-        flash(_("Ticket %(ticket)s is called to desk %(desk)s.", ticket=called.label, desk=desk), "success")
-    return _after_change(desk, services)
+        flash(_("Ticket %(ticket)s is called to desk %(desk)s.", ticket=ltr(called.label), desk=ltr(desk)), "success")
+    return _remember_desk(_after_change(desk, services), desk, services)
 
 
 @bp.route("/<int:ticket_id>/act", methods=["POST"])
@@ -116,7 +136,7 @@ def act(ticket_id):
     except tickets.TicketError as refused:
         status = 409 if isinstance(refused, tickets.StaleTicket) else 422
         return _desk(ticket.desk or desk, services, refused, status)
-    flash(_("%(ticket)s: %(action)s.", ticket=ticket.label, action=tickets.ACTION_LABELS[action]), "success")
+    flash(_("%(ticket)s: %(action)s.", ticket=ltr(ticket.label), action=tickets.ACTION_LABELS[action]), "success")
     return _after_change(ticket.desk or desk, services)
 
 

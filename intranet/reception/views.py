@@ -3,9 +3,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from intranet import workflow
+from intranet import params, workflow
 from intranet.auth import permissions
-from intranet.i18n import locale_code
+from intranet.i18n import locale_code, ltr
 from intranet.models import Citizen, RequestType
 from intranet.htmx import render
 from intranet.reception import intake, services
@@ -24,11 +24,11 @@ def desk_staff_only():
 @bp.route("/")
 def index():
     """Find a citizen by national ID (or by phone or name); offer registration when there is none."""
-    ticket = services.ticket_in_service(request.args.get("ticket"))
-    if request.args.get("q"):
+    ticket = services.ticket_in_service(params.arg_id("ticket"))
+    if q := params.arg_text("q"):
         return render_template("reception/index.html", form=FindCitizenForm(formdata=None), citizen=None,
-                               register=None, matches=services.search_citizens(request.args["q"]), q=request.args["q"],
-                               ticket=ticket)
+                               register=None, matches=services.search_citizens(q), q=q,
+                               numbered=services.request_numbered(q), ticket=ticket)
     form = FindCitizenForm(request.args)
     citizen, register = None, None
     if request.args.get("national_id") is not None and form.validate():
@@ -55,7 +55,7 @@ def register_citizen():
             form.national_id.errors.append(str(duplicate))
         else:
             return redirect(url_for("reception.new_request", citizen_id=citizen.id,
-                                    ticket=request.args.get("ticket")), 303)
+                                    ticket=params.arg_id("ticket")), 303)
     return render_template("reception/index.html", form=FindCitizenForm(formdata=None), citizen=None,
                            register=form), 422
 
@@ -80,8 +80,9 @@ def edit_citizen(citizen_id):
 def new_request(citizen_id):
     """Record a walk-in request on the citizen's behalf, with the type's own fields and documents."""
     citizen = Citizen.get_or_none(Citizen.id == citizen_id) or abort(404)
-    ticket = services.ticket_in_service(request.args.get("ticket"))
-    request_type = services.chosen_request_type(request.form.get("request_type") or request.args.get("request_type"))
+    ticket = services.ticket_in_service(params.arg_id("ticket"))
+    request_type = services.chosen_request_type(params.arg_id("request_type", request.form)
+                                                or params.arg_id("request_type"))
     form = intake.intake_form(request_type, locale_code(), submitted=request.method == "POST")
     found, error = [], None
     if form.validate_on_submit() and (done := intake.previous_submission(form.submission_token.data)):
@@ -96,7 +97,7 @@ def new_request(citizen_id):
             except workflow.WorkflowError as refused:
                 error = refused.message
             else:
-                flash(_("Request recorded. Tracking number: %(number)s", number=outcome.request.tracking_number),
+                flash(_("Request recorded. Tracking number: %(number)s", number=ltr(outcome.request.tracking_number)),
                       "success")
                 return redirect(url_for("queues.request_page", tracking_number=outcome.request.tracking_number), 303)
     elif request.method == "GET":
@@ -124,7 +125,7 @@ def desk_inquiry(citizen_id):
         except workflow.WorkflowError as refused:
             form.answer.errors.append(str(refused.message))
         else:
-            flash(_("Inquiry %(number)s recorded.", number=outcome.request.tracking_number), "success")
+            flash(_("Inquiry %(number)s recorded.", number=ltr(outcome.request.tracking_number)), "success")
             return redirect(url_for("queues.request_page", tracking_number=outcome.request.tracking_number), 303)
     return render_template("reception/index.html", form=FindCitizenForm(formdata=None), citizen=citizen,
                            register=None, inquiry_form=form), 422

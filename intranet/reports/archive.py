@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
+from peewee import fn
 
 from intranet.db import transaction
 from intranet.models import Staff, utcnow
@@ -84,6 +85,17 @@ def listing(after: int | None = None, size: int = PAGE_SIZE) -> tuple[list[Repor
         query = query.where(ReportFile.id < after)
     rows = list(query.limit(size + 1))
     return rows[:size], (rows[size - 1].id if len(rows) > size else None)
+
+
+def latest_id() -> int:
+    """The newest archive row's id (0 when empty): a document asked for now is ready once its row is newer."""
+    return ReportFile.select(fn.MAX(ReportFile.id)).scalar() or 0
+
+
+def produced_after(kind: str, day: dt.date, language: str, newer_than: int) -> ReportFile | None:
+    """The document of `kind`, `day` and `language` if it was (re)produced after the row `newer_than`."""
+    return ReportFile.get_or_none((ReportFile.kind == kind) & (ReportFile.day == day)
+                                  & (ReportFile.language == language) & (ReportFile.id > newer_than))
 
 
 def read(report: ReportFile) -> bytes:

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN
 
-from intranet.models import Department, HistoryEntry, Request, RequestType, Stage, Staff, VisitorTicket
-from intranet.queues.filters import AT_RISK_DAYS
-from intranet.stats import figures as stats
+from intranet.models import Department, HistoryEntry, Request, RequestType, Sla, Stage, Staff, VisitorTicket, sla_at
 
 # what changes who holds a request: a claim gives it to the actor, an assignment to the clerk named, the rest
 # (release, moves between stages, decisions) leave it unassigned
@@ -30,16 +28,13 @@ class OpenItem:
     received_at: dt.datetime
     due_at: dt.datetime
     assignee_id: int | None
-    days_left: int = 0
-    state: str = "on_track"
+    paused_at: dt.datetime | None = None
+    sla: Sla = Sla("on_track")  # where it stood at the moment: the one rule (models.requests.sla_at)
     clerk: str = ""
 
-
-def sla_state(due_at: dt.datetime, moment: dt.datetime) -> str:
-    """The same rule as the statistics: overdue once due, at risk within AT_RISK_DAYS."""
-    if due_at < moment:
-        return "overdue"
-    return "at_risk" if due_at <= moment + dt.timedelta(days=AT_RISK_DAYS) else "on_track"
+    @property
+    def state(self) -> str:
+        return self.sla.state
 
 
 def departments() -> list[Department]:
@@ -48,37 +43,43 @@ def departments() -> list[Department]:
     return list(Department.select().where(Department.id.in_(working)).order_by(Department.id))
 
 
-def open_at(moment: dt.datetime, day: dt.date) -> list[OpenItem]:
-    """Every request open at `moment` (naive UTC): received before it and not closed by then; days left are
-    counted in whole local days from `day` to the day the answer is due (negative: overdue)."""
+def open_at(moment: dt.datetime) -> list[OpenItem]:
+    """Every request open at `moment` (naive UTC): received before it and not closed by then, where it stood
+    then by the one rule (`sla_at`); one waiting for the citizen then is paused, even if it has come back since."""
     was_open = (Request.received_at < moment) & (Request.closed_at.is_null() | (Request.closed_at >= moment))
     rows = (Request.select(Request.id, Request.tracking_number, Request.request_type, Request.department,
-                           Request.received_at, Request.due_at, Request.assignee, Request.updated_at)
+                           Request.received_at, Request.due_at, Request.assignee, Request.paused_at,
+                           Request.updated_at)
             .where(was_open).tuples())
     items, changed = [], {}
-    for rid, number, type_id, dept, received, due, assignee, updated in rows:
-        item = OpenItem(rid, number, type_id, dept, received, due, assignee)
-        item.days_left, item.state = (stats.local_today(due) - day).days, sla_state(due, moment)
+    for rid, number, type_id, dept, received, due, assignee, paused, updated in rows:
+        item = OpenItem(rid, number, type_id, dept, received, due, assignee, paused)
         items.append(item)
         if updated is not None and updated >= moment:
             changed[rid] = item
-    _as_it_was(changed, moment)
+    status_then = _as_it_was(changed, moment)
+    for item in items:
+        waiting = status_then.get(item.id) == "awaiting_citizen"  # it has come back since: paused_at is cleared
+        item.sla = Sla("paused") if waiting else sla_at(item.due_at, item.paused_at, None, moment)
     _clerk_names(items)
     return items
 
 
-def _as_it_was(changed: dict, moment: dt.datetime):
-    """Department and holder at `moment` of the requests changed since, from their history before it."""
-    ids = list(changed)
+def _as_it_was(changed: dict, moment: dt.datetime) -> dict:
+    """Department and holder at `moment` of the requests changed since, from their history before it; returns
+    their status then ({id: status})."""
+    ids, status_then = list(changed), {}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         entries = (HistoryEntry.select(HistoryEntry.request, HistoryEntry.action, HistoryEntry.actor,
-                                       HistoryEntry.details, Stage.department)
+                                       HistoryEntry.details, HistoryEntry.to_status, Stage.department)
                    .join(Stage, JOIN.LEFT_OUTER, on=(HistoryEntry.to_stage == Stage.id))
                    .where(HistoryEntry.request.in_(chunk) & (HistoryEntry.created_at < moment))
                    .order_by(HistoryEntry.id).tuples())
-        for rid, action, actor, details, dept in entries:
+        for rid, action, actor, details, status, dept in entries:
             item = changed[rid]
+            if status is not None:
+                status_then[rid] = status
             if dept is not None:
                 item.department_id = dept
             if action == "claim":
@@ -87,6 +88,7 @@ def _as_it_was(changed: dict, moment: dt.datetime):
                 item.assignee_id = json.loads(details or "{}").get("assignee")
             elif action in _HOLDING:
                 item.assignee_id = None
+    return status_then
 
 
 def _clerk_names(items):
@@ -116,6 +118,7 @@ class Decision:
     at: dt.datetime
     actor: str
     reason: str
+    sla: Sla | None = None  # completed or rejected: answered in time or late (the one rule); a return: None
 
 
 def decisions(start: dt.datetime, end: dt.datetime) -> list[Decision]:
@@ -124,6 +127,7 @@ def decisions(start: dt.datetime, end: dt.datetime) -> list[Decision]:
     outcome = {"reject": "rejected", "return": "returned"}
     query = (HistoryEntry.select(HistoryEntry.action, HistoryEntry.created_at, HistoryEntry.comment,
                                  Request.tracking_number, Request.request_type.alias("type_id"),
+                                 Request.due_at, Request.paused_at,
                                  Stage.department.alias("department_id"), Staff.full_name)
              .join(Request, on=(HistoryEntry.request == Request.id))
              .join_from(HistoryEntry, Stage, on=(HistoryEntry.from_stage == Stage.id))
@@ -134,7 +138,10 @@ def decisions(start: dt.datetime, end: dt.datetime) -> list[Decision]:
              .order_by(HistoryEntry.created_at, HistoryEntry.id).dicts())
     return [Decision(row["tracking_number"], row["type_id"], row["department_id"],
                      outcome.get(row["action"], "completed"), row["created_at"], row["full_name"] or "",
-                     (row["comment"] or "").strip()) for row in query]
+                     (row["comment"] or "").strip(),
+                     None if row["action"] == "return" else sla_at(row["due_at"], row["paused_at"], row["created_at"],
+                                                                   row["created_at"]))
+            for row in query]
 
 
 def type_names(language: str) -> dict[int, str]:

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
 
+from intranet import chain
 from intranet.reports import figures, statements, summary
 
 LANGUAGES = ("ar", "en")
@@ -29,7 +30,8 @@ def render_html(kind: str, day: dt.date, language: str, pdf: bool = False, doc=N
     with force_locale(language):
         return render_template(TEMPLATES[kind], doc=doc, kind=kind, slug=KIND_SLUGS[kind], day=day,
                                language=language, pdf=pdf, type_names=figures.type_names(language),
-                               page_counter=page_counter(), wait_text=wait_text)
+                               page_counter=page_counter(), wait_text=wait_text,
+                               audit_anchor=chain.printed() if kind == "daily_summary" else None)
 
 
 def css_string(text: str) -> Markup:

@@ -1,7 +1,7 @@
 """The twice-monthly statements (seed 001), each as it stood at the start of its day:
 
 - the alert statement (ALERT_STATEMENT_DAYS): per department, what falls due in the next 30 days, earliest
-  first, and what is already overdue;
+  first, and what is already overdue (by the one time rule: a request waiting for the citizen is neither);
 - the execution statement (EXECUTION_STATEMENT_DAYS): per department, what was completed, rejected or returned
   since the previous execution day, with the reason given for each.
 """
@@ -67,11 +67,11 @@ def alert(day: dt.date) -> Statement:
     moment = stats.day_bounds(day)[0]
     horizon = moment + dt.timedelta(days=ALERT_DAYS_AHEAD)
     sections = {dept.id: Section(dept) for dept in figures.departments()}
-    for item in sorted(figures.open_at(moment, day), key=lambda item: (item.due_at, item.id)):
+    for item in sorted(figures.open_at(moment), key=lambda item: (item.due_at, item.id)):
         section = sections.get(item.department_id)
-        if section is None:
+        if section is None or item.state == "paused":
             continue
-        if item.due_at < moment:
+        if item.state == "overdue":
             section.overdue.append(item)
         elif item.due_at < horizon:
             section.due_soon.append(item)

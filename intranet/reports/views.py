@@ -1,14 +1,17 @@
 """The archive of printed documents, their print views (HTML for the browser's print, PDF) and the form that
-produces a past day's document on demand."""
+produces a past day's document on demand; the archive page then shows the document's state, polled by htmx every
+two seconds until the file is ready (the fragment comes back without its trigger then, which stops the polling)."""
 import datetime as dt
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from intranet import downloads, params
 from intranet.auth import permissions
+from intranet.htmx import render
 from intranet.i18n import locale_code
-from intranet.models.stats import ReportFile
+from intranet.models.stats import REPORT_KINDS, ReportFile
 from intranet.reports import archive, pdf
 from intranet.reports.forms import KIND_LABELS, LANGUAGE_LABELS, ProduceForm
 from intranet.stats import figures as stats
@@ -35,8 +38,7 @@ def _day(text: str) -> dt.date:
 
 
 def _language() -> str:
-    chosen = request.args.get("lang") or request.args.get("language")
-    return chosen if chosen in pdf.LANGUAGES else locale_code()
+    return params.arg_choice("lang", pdf.LANGUAGES) or params.arg_choice("language", pdf.LANGUAGES) or locale_code()
 
 
 @bp.route("/")
@@ -46,22 +48,49 @@ def index():
 
 
 def _index(form, status=200):
-    rows, next_after = archive.listing(request.args.get("after", type=int))
+    rows, next_after = archive.listing(params.arg_id("after"))
     return render_template("reports/index.html", rows=rows, next_after=next_after, form=form,
                            today=stats.local_today(), KIND_LABELS=KIND_LABELS,
-                           LANGUAGE_LABELS=LANGUAGE_LABELS), status
+                           LANGUAGE_LABELS=LANGUAGE_LABELS, asked=_asked()), status
+
+
+def _asked() -> dict | None:
+    """The document asked for that the page waits for ({kind, day, language, newer_than, report}), read from the
+    URL; None when the URL asks for none or for something that is not a document."""
+    kind, language = params.arg_choice("kind", REPORT_KINDS), params.arg_choice("language", pdf.LANGUAGES)
+    day, newer_than = params.arg_date("day"), params.arg_int("newer_than", minimum=0)
+    if None in (kind, language, day, newer_than):
+        return None
+    return {"kind": kind, "day": day, "language": language, "newer_than": newer_than,
+            "report": archive.produced_after(kind, day, language, newer_than)}
+
+
+def _trigger(kind: str, day: dt.date, language: str):
+    """Hand the document to the job queue (a test holds it back to watch the page wait)."""
+    from jobs.reports import produce_report  # jobs import the application, not the other way round
+    produce_report(kind, day.isoformat(), language)
 
 
 @bp.route("/produce", methods=["POST"])
 def produce():
-    """Produce a document for a past day in the background; the archive shows it when done."""
+    """Produce a document for a past day in the background; the archive page says when it is ready."""
     form = ProduceForm()
     if not form.validate_on_submit():
         return _index(form, 400)
-    from jobs.reports import produce_report  # jobs import the application, not the other way round
-    produce_report(form.kind.data, form.day.data.isoformat(), form.language.data)
-    flash(_("The document is being produced; it appears in the list below when done (reload the page)."), "info")
-    return redirect(url_for("reports.index"), 303)
+    newer_than = archive.latest_id()
+    _trigger(form.kind.data, form.day.data, form.language.data)
+    return redirect(url_for("reports.index", kind=form.kind.data, day=form.day.data.isoformat(),
+                            language=form.language.data, newer_than=newer_than), 303)
+
+
+@bp.route("/produce/status")
+def produce_status():
+    """The state of the document asked for: polled every two seconds until it is ready."""
+    asked = _asked()
+    if asked is None:
+        abort(404)
+    return render("reports/index.html", "reports/_produce_status.html", asked=asked, KIND_LABELS=KIND_LABELS,
+                  LANGUAGE_LABELS=LANGUAGE_LABELS)
 
 
 @bp.route(f"/{SLUG}/<day>")
@@ -92,7 +121,4 @@ def open_file(report_id):
 
 
 def _pdf_response(content: bytes, name: str):
-    response = make_response(content)
-    response.content_type = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-    return response
+    return downloads.download(content, "pdf", name, inline=True)

@@ -24,7 +24,7 @@ FONT = 15  # user units: the viewBox scales text with the chart
 CHAR = 0.56 * FONT  # a generous average advance, Latin or Arabic; layout only needs to avoid collisions
 AXIS, GRID = "#505a66", "#d5dbe2"
 CATEGORICAL = ("#0b5ea8", "#c2500a", "#1b7a55", "#7b3f98", "#5b6570", "#8a6400")
-SLA = ("#2f7d4a", "#b36b00", "#a4161a")  # on track, at risk, overdue: the hues of the queue's SLA badges
+SLA = ("#2f7d4a", "#b36b00", "#a4161a", "#5b6570")  # on track, at risk, overdue, clock paused: the SLA badges
 _PATTERNS = ("solid", "diagonal", "cross", "dots", "horizontal", "antidiagonal")
 _DASHES = (None, "9 4", "2 3", "10 3 2 3", "5 5", "1 3")
 _MARKERS = ("circle", "square", "triangle", "diamond", "circle", "square")
@@ -101,8 +101,10 @@ class _Chart:
     inline start) and mirrored on the way out; text anchors stay logical and flip with the svg's `direction`."""
 
     def __init__(self, kind, labels, series, *, title, locale, rtl=None, chart_id=None, description=None,
-                 palette=CATEGORICAL, date_skeleton="MMMd"):
+                 palette=CATEGORICAL, date_skeleton="MMMd", x_title=None, y_title=None):
         self.labels, self.locale, self.palette = list(labels), locale, palette
+        # the axes' names, in the reader's language (drawn only when given): what runs along and what is counted
+        self.x_title, self.y_title = (str(x_title) if x_title else None), (str(y_title) if y_title else None)
         self.rtl = Locale.parse(locale).text_direction == "rtl" if rtl is None else rtl
         self.series = [(str(name), [Decimal(str(v)) for v in values]) for name, values in series]
         if any(len(values) != len(self.labels) for _name, values in self.series):
@@ -246,14 +248,38 @@ class _Chart:
         return self.svg(80)
 
 
+def _axis_titles(chart, top, bottom, along):
+    """The value axis's name above the plot at the inline start (from `top`, returned moved down) and the other
+    axis's name centred under its labels (at `bottom`), when the chart was given them."""
+    if chart.y_title:
+        chart.text(MARGIN, top + FONT / 2, _wrap(chart.y_title, WIDTH - 2 * MARGIN, 1), anchor="start",
+                   class_="chart-axis-title", font_weight="600")
+        top += FONT * 1.6
+    if chart.x_title:
+        start, end = along
+        chart.text((start + end) / 2, bottom + FONT * 0.7, _wrap(chart.x_title, end - start, 1),
+                   class_="chart-axis-title", font_weight="600")
+    return top
+
+
+def _x_title_room(chart):
+    return FONT * 1.6 if chart.x_title else 0
+
+
 def _vertical_frame(chart, ticks, *, swatch, label_lines=1, headroom=0):
-    """Legend, value axis and plot edges shared by the charts whose values rise: returns (start, end, bottom)."""
-    top = chart.legend(swatch) + FONT / 2 + headroom
+    """Legend, axis titles, value axis and plot edges shared by the charts whose values rise: returns (start, end,
+    bottom)."""
+    top = chart.legend(swatch) + FONT / 2
     start = MARGIN + max(_width(chart.number(t)) for t in ticks) + 10
     end = WIDTH - MARGIN - (max(map(_width, chart.axis_labels)) / 2 if chart.dated else 0)
     bottom = HEIGHT - MARGIN - 6 - FONT * 1.2 * label_lines
+    top = _axis_titles(chart, top, bottom + 6 + FONT * 1.2 * label_lines, (start, end)) + headroom
     chart.value_axis(ticks, start, end, top, bottom)
     return start, end, bottom
+
+
+def _height(chart):
+    return HEIGHT + _x_title_room(chart)
 
 
 def _baseline(chart, start, end):
@@ -285,7 +311,7 @@ def trend_chart(labels, series, **options):
         if count == 1:  # a lone marker says little without its number
             chart.text(xs[0] + 10, chart.y(values[0]), [chart.number(values[0])], anchor="start")
     _baseline(chart, start, end)
-    return chart.svg(HEIGHT)
+    return chart.svg(_height(chart))
 
 
 @_localised
@@ -311,7 +337,7 @@ def stacked_bar_chart(labels, series, **options):
                            stroke="#fff", stroke_width=0.75)  # a white seam keeps neighbours apart in grey print
             below += values[i]
     _baseline(chart, start, end)
-    return chart.svg(HEIGHT)
+    return chart.svg(_height(chart))
 
 
 @_localised
@@ -333,7 +359,7 @@ def histogram(labels, series, **options):
             chart.rect(x, chart.y(values[i]), width - 2, chart.y(0) - chart.y(values[i]), fill=chart.fill(index))
             chart.text(x + width / 2 - 1, chart.y(values[i]) - FONT * 0.7, [chart.number(values[i])])
     _baseline(chart, start, end)
-    return chart.svg(HEIGHT)
+    return chart.svg(_height(chart))
 
 
 @_localised
@@ -347,6 +373,10 @@ def bar_comparison(labels, series, **options):
     lanes = len(chart.series)
     row = max(FONT * 1.25 * max(map(len, names)) + 12, 18 * lanes + 12)
     top = chart.legend(chart.bar_swatch) + FONT / 2
+    if chart.y_title:  # here the categories' name, above them
+        chart.text(MARGIN, top + FONT / 2, _wrap(chart.y_title, WIDTH - 2 * MARGIN, 1), anchor="start",
+                   class_="chart-axis-title", font_weight="600")
+        top += FONT * 1.6
     bottom = top + row * len(names)
     ticks = nice_ticks(max(v for _name, values in chart.series for v in values))
     start = MARGIN + max(_width(line) for lines in names for line in lines) + 10
@@ -363,7 +393,10 @@ def bar_comparison(labels, series, **options):
             chart.rect(start, y, length, thickness - 2, fill=chart.fill(index))
             chart.text(start + length + 5, y + thickness / 2 - 1, [chart.number(values[i])], anchor="start")
     chart.line(start, top, start, bottom, stroke=AXIS, stroke_width=1.5)
-    return chart.svg(bottom + 6 + FONT * 1.2 + MARGIN)
+    if chart.x_title:
+        chart.text((start + end) / 2, bottom + 6 + FONT * 1.2 + FONT * 0.7, _wrap(chart.x_title, end - start, 1),
+                   class_="chart-axis-title", font_weight="600")
+    return chart.svg(bottom + 6 + FONT * 1.2 + MARGIN + _x_title_room(chart))
 
 
 @_localised

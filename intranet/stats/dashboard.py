@@ -1,6 +1,7 @@
 """What the supervisor's dashboard shows, for a period and optionally one department: the period's steps per
-department and request type, walk-in against electronic, the open items now (time left, age, who holds them),
-and the series its charts draw. Every figure comes from `figures` (counted days, today live, open work by the
+department and request type, walk-in against electronic, the answers of the period against the target (share in
+time, median and 90th percentile of the days taken: seed 004's "all answered within 45 days"), the open items now
+(time left, age, who holds them, what will breach the target this week), and the series its charts draw. Every figure comes from `figures` (counted days, today live, open work by the
 partial indexes), so the page costs the same at a million requests as at ten thousand.
 """
 import datetime as dt
@@ -70,10 +71,16 @@ class Row:
     request_type: RequestType
     events: dict = field(default_factory=lambda: dict.fromkeys(EVENTS, 0))
     open: dict = field(default_factory=lambda: dict.fromkeys(SLA_STATES, 0))
+    answers: figures.AnswerTimes = field(default_factory=figures.AnswerTimes)  # answered in the period
 
     @property
     def open_total(self) -> int:
         return sum(self.open.values())
+
+    @property
+    def will_breach(self) -> int:
+        """Open now, clock running, due within the week: at risk (the one rule's AT_RISK_DAYS)."""
+        return self.open["at_risk"]
 
 
 def _by_id(model, key):
@@ -91,6 +98,10 @@ def build(period: Period, department=None, now=None) -> dict:
     for (dept_id, type_id), states in open_now["by_type"].items():
         row = rows.setdefault((dept_id, type_id), Row(_by_id(Department, dept_id), _by_id(RequestType, type_id)))
         row.open = dict(states)
+    answered = figures.answer_times(period.start, period.end, department=department)
+    for (dept_id, type_id), times in answered.items():
+        row = rows.setdefault((dept_id, type_id), Row(_by_id(Department, dept_id), _by_id(RequestType, type_id)))
+        row.answers = times
     ordered = sorted(rows.values(), key=lambda r: (r.department.id, r.request_type.id))
     totals = Row(None, None)
     for row in ordered:
@@ -98,6 +109,7 @@ def build(period: Period, department=None, now=None) -> dict:
             totals.events[event] += row.events[event]
         for state in SLA_STATES:
             totals.open[state] += row.open[state]
+        totals.answers.merge(row.answers)
 
     channels = figures.counts(period.start, period.end, by=("channel",), department=department, live=live)
     trend_start = min(period.start, period.end - dt.timedelta(days=TREND_DAYS - 1))
@@ -125,4 +137,5 @@ def build(period: Period, department=None, now=None) -> dict:
         "governorates": sorted(((names.get(key[0]), value["received"]) for key, value in governorates.items()
                                 if key[0] in names), key=lambda pair: -pair[1]),
         "clerks": clerks,
+        "answer_days": totals.answers.buckets(),
     }

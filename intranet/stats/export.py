@@ -20,6 +20,7 @@ from decimal import Decimal
 import xlsxwriter
 from flask import Response
 
+from intranet import downloads
 from intranet.i18n import text_direction
 
 Cell = str | int | Decimal | dt.date | None
@@ -61,9 +62,7 @@ def respond(table: Table, kind: str, stem: str) -> Response:
     if kind not in KINDS:
         raise ValueError(f"unknown export kind {kind!r}")
     body = to_csv(table) if kind == "csv" else to_xlsx(table, right_to_left=text_direction() == "rtl")
-    return Response(body, mimetype=MEDIA_TYPES[kind], headers={
-        "Content-Disposition": f'attachment; filename="{safe_file_name(stem, kind)}"',
-        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+    return downloads.download(body, kind, safe_file_name(stem, kind))
 
 
 def _text(value: str) -> str:

@@ -4,7 +4,8 @@ A local day is counted once it is over (`count_day`: one GROUP BY over that day'
 `history.created_at`), and its rows replace whatever was counted for it before, so counting again gives the same
 figures. Today is counted live. A range sums the counted days and counts the others live, so a figure never
 waits for the job. The open items at the end of a day come from the requests' own dates (received, closed, due):
-open if received before the day ended and not closed by then; overdue if its answer was due before then.
+open if received before the day ended and not closed by then; where it stood by the one time rule
+(`Request.sla_case`: paused, overdue, at risk, on track).
 """
 import datetime as dt
 from collections import defaultdict
@@ -14,9 +15,8 @@ from peewee import JOIN, SQL, Case, fn
 
 from intranet.config import setting
 from intranet.db import is_sqlite, transaction
-from intranet.models import HistoryEntry, Request, Stage, utcnow
-from intranet.models.stats import EVENTS, SLA_STATES, CountedDay, DailyCount, OpenSnapshot
-from intranet.queues.filters import AT_RISK_DAYS
+from intranet.models import HistoryEntry, Request, RequestType, Stage, utcnow
+from intranet.models.stats import EVENTS, SLA_STATES, AnswerCount, CountedDay, DailyCount, OpenSnapshot
 
 KEYS = ("department", "request_type", "channel", "governorate")
 SNAPSHOT_DAYS = 90  # how far back the first count writes end-of-day snapshots (the SLA chart's longest range)
@@ -73,11 +73,10 @@ def count_day(day: dt.date) -> list[tuple]:
 
 def open_at(moment: dt.datetime) -> list[tuple]:
     """(department, request_type, state, count) of the requests open at `moment` (naive UTC): received before
-    it and not closed by then; their state by the answer date then (a request's due date as it stands). Two
+    it and not closed by then; their state by the one rule at that moment (a request's due date as it stands). Two
     queries, each with its index: those still open (the partial indexes over open work) and those closed since
     (`request_closed_since`)."""
-    soon = moment + dt.timedelta(days=AT_RISK_DAYS)
-    state = Case(None, [(Request.due_at < moment, "overdue"), (Request.due_at <= soon, "at_risk")], "on_track")
+    state = Request.sla_case(moment)
     found: dict[tuple, int] = defaultdict(int)
     for still in (Request.closed_at.is_null(), Request.closed_at >= moment):
         query = (Request.select(Request.department, Request.request_type, state, fn.COUNT(Request.id))
@@ -88,37 +87,53 @@ def open_at(moment: dt.datetime) -> list[tuple]:
 
 
 def close_day(day: dt.date, snapshot: bool = True) -> int:
-    """Count a day that is over (again: the rows replace the day's), with its end-of-day snapshot."""
+    """Count a day that is over (again: the rows replace the day's), with its answers and its end-of-day
+    snapshot."""
     rows = count_day(day)
     with transaction():
         DailyCount.delete().where(DailyCount.day == day).execute()
         DailyCount.insert_many([{"day": day, "department": d, "request_type": t, "channel": c, "governorate": g,
                                  "event": e, "count": n} for d, t, c, g, e, n in rows]).execute() if rows else None
+        _write_answers(day)
         if snapshot:
             OpenSnapshot.delete().where(OpenSnapshot.day == day).execute()
             opened = open_at(day_bounds(day)[1])
             if opened:
                 OpenSnapshot.insert_many([{"day": day, "department": d, "request_type": t, "state": s, "count": n}
                                           for d, t, s, n in opened]).execute()
-        CountedDay.insert(day=day, counted_at=utcnow()).on_conflict(
-            conflict_target=[CountedDay.day], update={CountedDay.counted_at: utcnow()}).execute()
+        CountedDay.insert(day=day, counted_at=utcnow(), answers=True).on_conflict(
+            conflict_target=[CountedDay.day], update={CountedDay.counted_at: utcnow(), CountedDay.answers: True}
+        ).execute()
     return len(rows)
+
+
+def _write_answers(day: dt.date):
+    AnswerCount.delete().where(AnswerCount.day == day).execute()
+    rows = _answer_rows(*day_bounds(day))
+    if rows:
+        AnswerCount.insert_many([{"day": day, "department": d, "request_type": t, "days": n, "in_time": i,
+                                  "count": c} for d, t, n, i, c in rows]).execute()
 
 
 def close_missing(today: dt.date | None = None) -> list[dt.date]:
     """Count every day before today not counted yet, from the first day in history (snapshots for the last
-    SNAPSHOT_DAYS only); returns the days counted."""
+    SNAPSHOT_DAYS only), and the answers of days counted before they were kept (migration 0014); returns the days
+    counted."""
     today = today or local_today()
     first = HistoryEntry.select(fn.MIN(HistoryEntry.created_at)).scalar()
     if first is None:
         return []
     day = local_today(first)
-    counted = {row.day for row in CountedDay.select(CountedDay.day).where(CountedDay.day >= day)}
+    counted = dict(CountedDay.select(CountedDay.day, CountedDay.answers).where(CountedDay.day >= day).tuples())
     done = []
     while day < today:
         if day not in counted:
             close_day(day, snapshot=(today - day).days <= SNAPSHOT_DAYS)
             done.append(day)
+        elif not counted[day]:
+            with transaction():
+                _write_answers(day)
+                CountedDay.update(answers=True).where(CountedDay.day == day).execute()
         day += dt.timedelta(days=1)
     return done
 
@@ -178,10 +193,7 @@ def open_now(department=None, now: dt.datetime | None = None) -> dict:
     """The open items now (the partial indexes over open work): per (department, type) their SLA states, per
     age bucket, and per (clerk, department) their workload and overdue count."""
     now = now or utcnow()
-    soon = now + dt.timedelta(days=AT_RISK_DAYS)
-    paused = Request.paused_at.is_null(False)
-    state = Case(None, [(paused, "on_track"), (Request.due_at < now, "overdue"), (Request.due_at <= soon, "at_risk")],
-                 "on_track")
+    state = Request.sla_case(now)
     def base(index):
         """Open work, read from `index` on SQLite: a partial index over open work that holds every column the query
         needs (the planner would pick a narrower one and read the table for each of tens of thousands of rows)."""
@@ -199,9 +211,128 @@ def open_now(department=None, now: dt.datetime | None = None) -> dict:
     counted = dict(base("request_open_by_received").select(bucket, fn.COUNT(Request.id))
                    .group_by(*ORDINALS[:1]).tuples())
     buckets = {limits: counted.get(index, 0) for index, limits in enumerate(AGE_BUCKETS)}
-    overdue = fn.SUM(Case(None, [((Request.due_at < now) & Request.paused_at.is_null(), 1)], 0))
+    overdue = fn.SUM(Case(None, [(Request.sla_where("overdue", now), 1)], 0))
     clerks = {(assignee, dept): (count, int(late or 0)) for assignee, dept, count, late in (
         base("request_open_by_due").select(Request.assignee, Request.department, fn.COUNT(Request.id), overdue)
         .where(Request.assignee.is_null(False)).group_by(Request.assignee, Request.department).tuples())}
     return {"by_type": dict(by_type), "ages": buckets, "clerks": clerks}
 
+
+
+# --- answered within the target (seed 004: "all 1,519 requests answered within 45 days") -------------------
+
+class AnswerTimes:
+    """How long the answers took: {days the clock ran: count} and how many were in time (`Request.answered_in_time`,
+    the one rule). Days are whole days begun (44 days and 2 hours is 45), so "within 45 days" reads as a person
+    reads it; percentiles are the nearest rank (the smallest day count that at least p % of the answers reach)."""
+
+    def __init__(self):
+        self.days: dict[int, int] = defaultdict(int)
+        self.in_time = 0
+
+    def add(self, days: int, count: int, in_time: bool):
+        self.days[max(0, int(days))] += count
+        self.in_time += count if in_time else 0
+
+    def __eq__(self, other):
+        return isinstance(other, AnswerTimes) and (dict(self.days), self.in_time) == (dict(other.days), other.in_time)
+
+    def __repr__(self):
+        return f"AnswerTimes(days={dict(sorted(self.days.items()))}, in_time={self.in_time})"
+
+    def merge(self, other: "AnswerTimes") -> "AnswerTimes":
+        for days, count in other.days.items():
+            self.days[days] += count
+        self.in_time += other.in_time
+        return self
+
+    @property
+    def total(self) -> int:
+        return sum(self.days.values())
+
+    @property
+    def late(self) -> int:
+        return self.total - self.in_time
+
+    @property
+    def share_in_time(self) -> float | None:
+        """0..1, None when nothing was answered."""
+        return self.in_time / self.total if self.total else None
+
+    def percentile(self, p: float) -> int | None:
+        return percentile(self.days, p)
+
+    @property
+    def median(self) -> int | None:
+        return self.percentile(50)
+
+    @property
+    def p90(self) -> int | None:
+        return self.percentile(90)
+
+    def buckets(self, limits=AGE_BUCKETS) -> dict[tuple, int]:
+        """The answers per range of days (the age buckets: 0-7, 8-14, 15-30, 31-45, over 45)."""
+        found = dict.fromkeys(limits, 0)
+        for days, count in self.days.items():
+            found[next(b for b in limits if b[1] is None or days <= b[1])] += count
+        return found
+
+
+def percentile(histogram: dict[int, int], p: float) -> int | None:
+    """The nearest-rank p-th percentile of the values counted in `histogram` ({value: count}): the smallest value
+    whose cumulative count reaches ceil(p/100 * n); None when empty."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank = max(1, -(-total * p // 100))
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    return max(histogram)
+
+
+def _answer_rows(start: dt.datetime, end: dt.datetime, department=None) -> list[tuple]:
+    """(department, request type, clock days taken, in time, count) of the requests answered (completed or
+    rejected) in [start, end), naive UTC, in the department that answered them: one grouped query by
+    `request_closed_since`, a row per department, type, day count and in time or not (a few hundred)."""
+    days = RequestType.sla_days + Request.days_late()
+    query = (Request.select(Request.department, Request.request_type, days, Request.answered_in_time(),
+                            fn.COUNT(Request.id))
+             .join(RequestType, on=(Request.request_type == RequestType.id))
+             .where((Request.closed_at >= start) & (Request.closed_at < end))
+             .group_by(*ORDINALS[:4]))
+    if department is not None:
+        query = query.where(Request.department == department)
+    return [(dept, type_id, max(0, int(n)), bool(in_time), int(count))
+            for dept, type_id, n, in_time, count in query.tuples()]
+
+
+def answer_times(start: dt.date, end: dt.date, department=None) -> dict[tuple, AnswerTimes]:
+    """{(department, request type): AnswerTimes} of the requests answered on the local days [start, end]: the
+    counted days from their `AnswerCount` rows, the others (today, a day the job has not reached) live."""
+    found: dict[tuple, AnswerTimes] = defaultdict(AnswerTimes)
+    counted = {day for (day,) in CountedDay.select(CountedDay.day).where(
+        (CountedDay.day >= start) & (CountedDay.day <= end) & (CountedDay.answers == True)).tuples()}  # noqa: E712
+    query = (AnswerCount.select(AnswerCount.department, AnswerCount.request_type, AnswerCount.days,
+                                AnswerCount.in_time, fn.SUM(AnswerCount.count))
+             .join(CountedDay, on=(CountedDay.day == AnswerCount.day))
+             .where((AnswerCount.day >= start) & (AnswerCount.day <= end) & (CountedDay.answers == True))  # noqa
+             .group_by(AnswerCount.department, AnswerCount.request_type, AnswerCount.days, AnswerCount.in_time))
+    if department is not None:
+        query = query.where(AnswerCount.department == department)
+    rows = [(d, t, n, bool(i), int(c)) for d, t, n, i, c in query.tuples()]
+    day, today = start, local_today()
+    while day <= min(end, today):  # the uncounted days, in runs: one query per run of days
+        if day in counted:
+            day += dt.timedelta(days=1)
+            continue
+        run_end = day
+        while run_end + dt.timedelta(days=1) <= min(end, today) and run_end + dt.timedelta(days=1) not in counted:
+            run_end += dt.timedelta(days=1)
+        rows += _answer_rows(day_bounds(day)[0], day_bounds(run_end)[1], department)
+        day = run_end + dt.timedelta(days=1)
+    for dept, type_id, days, in_time, count in rows:
+        found[(dept, type_id)].add(days, count, in_time)
+    return dict(found)

@@ -88,7 +88,8 @@ def _chart(table: Table, columns: tuple[int, ...], title: str):
     """The rows' names against some of the table's columns, as a bar chart with its numbers table."""
     labels = [row[0] for row in table.rows]
     series = [(table.headings[i], [row[i] for row in table.rows]) for i in columns]
-    svg = charts.bar_comparison(labels, series, title=title, locale=locale_code())
+    svg = charts.bar_comparison(labels, series, title=title, locale=locale_code(), x_title=_("Requests"),
+                                y_title=table.headings[0])
     numbers = charts.data_table(labels, series, caption=title, label_header=table.headings[0], locale=locale_code())
     return svg, numbers
 

@@ -1,4 +1,5 @@
-// Keyboard work on a queue page: move through rows, open, take next, search and act without the mouse.
+// Keyboard work on a queue page and on a request's own page (where take next leads): move through rows, open,
+// take next, search and act without the mouse, on any keyboard layout.
 // Single-letter keys act only when focus is not in a field (WCAG 2.1.4); every key has a visible button too.
 (function () {
   "use strict";
@@ -8,6 +9,18 @@
   const NEEDS_COMMENT = { r: "return", x: "reject", c: "comment" };
   const DIRECT = { a: "accept", s: "resubmit", t: "claim" };
 
+  // Which shortcut a key press is. On a Latin layout the letter printed on the key (event.key) decides, so "a" is
+  // where the person sees it; on any other layout (Arabic: the A key types "ش") the physical key (event.code)
+  // stands for the letter it carries on a US keyboard, so the shortcuts work without switching layouts.
+  const CODES = { Slash: "/", Period: ".", Comma: "," };
+  function shortcut(event) {
+    const key = event.key;
+    if (key.length !== 1 || /^[\x21-\x7e]$/.test(key)) return key;  // named keys (ArrowDown, Enter) and ASCII
+    const code = event.code || "";
+    if (/^Key[A-Z]$/.test(code)) return event.shiftKey ? code.slice(3) : code.slice(3).toLowerCase();
+    if (code === "Slash" && event.shiftKey) return "?";
+    return CODES[code] || key;
+  }
   function typing(el) {
     return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
   }
@@ -41,12 +54,12 @@
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-    const key = event.key;
+    const key = shortcut(event);
     if (key === "j" || key === "ArrowDown") { event.preventDefault(); move(1); }
     else if (key === "k" || key === "ArrowUp") { event.preventDefault(); move(-1); }
-    else if (key === "/") { event.preventDefault(); document.getElementById("queue-search").focus(); }
+    else if (key === "/") { const s = document.getElementById("queue-search"); if (s) { event.preventDefault(); s.focus(); } }
     else if (key === "n") { const f = document.getElementById("take-next-form"); if (f) f.requestSubmit(); }
-    else if (key === "?") { document.getElementById("shortcuts").showModal(); }
+    else if (key === "?") { const d = document.getElementById("shortcuts"); if (d) d.showModal(); }
     else if (DIRECT[key]) { const b = actionButton(DIRECT[key]); if (b) b.click(); }
     else if (NEEDS_COMMENT[key]) { event.preventDefault(); prepare(NEEDS_COMMENT[key]); }
   });

@@ -425,8 +425,11 @@ def bench_take(url: str, server: "Gunicorn", clerk_ids, seconds: int, postmaster
     """50 clerks on take next, then the database's account of the claims."""
     from intranet import db
 
-    clerks = [takenext.open_queue(server.base, DEPARTMENT, staff_id, SECRET_KEY) for staff_id in clerk_ids]
     database = db.init_database(url)
+    with database.connection_context():
+        tokens = takenext.open_sessions(clerk_ids)
+    clerks = [takenext.open_queue(server.base, DEPARTMENT, staff_id, SECRET_KEY, tokens[staff_id])
+              for staff_id in clerk_ids]
     with database.connection_context():
         reopened = takenext.top_up(DEPARTMENT, seconds * opts.take_backlog) if opts.take_backlog else 0
         before = takenext.snapshot(DEPARTMENT)
@@ -542,7 +545,8 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                    INTRANET_DATABASE_URL=url, INTRANET_INSTANCE_DIR=str(workdir),
                    INTRANET_HUEY_URL=f"sqlite:///{workdir / 'huey.db'}", INTRANET_SECRET_KEY=SECRET_KEY,
-                   INTRANET_LDAP_URL=directory.ldap_uri.rstrip("/"), INTRANET_ATTACHMENT_DIR=str(workdir / "files"))
+                   INTRANET_LDAP_URL=directory.ldap_uri.rstrip("/"), INTRANET_ATTACHMENT_DIR=str(workdir / "files"),
+                   INTRANET_MFA_ROLES="")  # the pages are measured, not the second factor (tests/test_mfa.py)
         server = Gunicorn(env, workdir, opts.workers, opts.threads)
         stack.callback(server.stop)
         server.wait_ready()

@@ -3,9 +3,10 @@ for a while, then the database is checked for double assignments.
 
 The demo directory has two Health clerks only, so the clerks here are synthetic `Staff` rows (role clerk,
 department health, `bench-health-NN`) whose Flask session cookies are signed with the server's secret key, as
-flask-login writes them at sign-in ({"_user_id", "_fresh"}). Each clerk then loads the queue page once with that
-cookie, exactly as a browser would: the server answers 200 (not a redirect to /login), puts a CSRF token in the
-session (Set-Cookie) and the signed form of it in the take-next form, and both are used for every POST.
+sign-in writes them ({"_user_id", "_fresh"} and the token of a server-side session row made for each clerk just
+before the run). Each clerk then loads the queue page once with that cookie, exactly as a browser would: the
+server answers 200 (not a redirect to /login), puts a CSRF token in the session (Set-Cookie) and the signed form
+of it in the take-next form, and both are used for every POST.
 
 Each worker thread is one clerk looping `POST take-next` until the deadline, recording the latency of each POST
 and where its 303 pointed: /requests/<n> (a take) or back to the queue (nothing left to take).
@@ -45,15 +46,34 @@ def create_clerks(count: int, department_code: str) -> list[int]:
     return ids
 
 
-def forge_session_cookie(secret_key: str, staff_id: int) -> str:
-    """The value of the `session` cookie flask-login leaves after login_user(staff), signed as the app signs it."""
+def open_sessions(staff_ids) -> dict[int, str]:
+    """A live server-side session for each clerk, as sign-in makes one (intranet/auth/sessions.py): staff id ->
+    the token its cookie carries. Call inside the database's connection context, just before the run."""
+    import hashlib
+    import secrets
+
+    from intranet.db import transaction
+    from intranet.models import StaffSession, utcnow
+
+    tokens = {staff_id: secrets.token_urlsafe(32) for staff_id in staff_ids}
+    now = utcnow()
+    with transaction():
+        for staff_id, token in tokens.items():
+            StaffSession.create(id=hashlib.sha256(token.encode()).hexdigest(), staff=staff_id, created_at=now,
+                                last_seen_at=now, user_agent="bench", address="127.0.0.1")
+    return tokens
+
+
+def forge_session_cookie(secret_key: str, staff_id: int, token: str) -> str:
+    """The value of the `session` cookie sign-in leaves (flask-login's keys and the server-side session's token),
+    signed as the app signs it."""
     from flask import Flask
     from flask.sessions import SecureCookieSessionInterface
 
     app = Flask("diwan-bench")
     app.secret_key = secret_key
     return SecureCookieSessionInterface().get_signing_serializer(app).dumps(
-        {"_user_id": str(staff_id), "_fresh": True})
+        {"_user_id": str(staff_id), "_fresh": True, "sid": token})
 
 
 @dataclass
@@ -63,11 +83,11 @@ class Clerk:
     csrf: str  # the csrf_token form field
 
 
-def open_queue(base: str, department_code: str, staff_id: int, secret_key: str) -> Clerk:
+def open_queue(base: str, department_code: str, staff_id: int, secret_key: str, token: str) -> Clerk:
     """GET the queue page with a forged session: it must answer 200 with the take-next form; returns the session
     the server sent back (now with its CSRF token) and the form's token."""
     parts = urllib.parse.urlsplit(base)
-    cookie = f"session={forge_session_cookie(secret_key, staff_id)}"
+    cookie = f"session={forge_session_cookie(secret_key, staff_id, token)}"
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     try:
         conn.request("GET", f"/queues/{department_code}", headers={"Cookie": cookie})
