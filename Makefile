@@ -1,5 +1,5 @@
 # Diwan: `make run` serves the demo at http://127.0.0.1:5000; `make test` runs the whole suite.
-.PHONY: bootstrap run test bench translations check-vendor clean
+.PHONY: bootstrap run test test-fast lint bench translations check-vendor clean
 
 bootstrap:
 	@.ci/bootstrap
@@ -7,8 +7,15 @@ bootstrap:
 run: bootstrap
 	.venv/bin/diwan demo
 
-test: bootstrap check-vendor
-	.venv/bin/pytest -q
+test: bootstrap check-vendor lint
+	.venv/bin/pytest -q --durations=15
+
+# the inner loop: no browser, nothing marked slow (both databases still)
+test-fast: bootstrap
+	.venv/bin/pytest -q -m "not browser and not slow"
+
+lint: bootstrap
+	.venv/bin/ruff check intranet jobs tests wsgi.py
 
 bench: bootstrap
 	.venv/bin/python tests/bench/run.py

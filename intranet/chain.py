@@ -43,7 +43,7 @@ _bases: dict = {}  # key -> HMAC state after the key: each MAC copies it instead
 def key() -> bytes:
     """The audit key: INTRANET_AUDIT_KEY, else instance/audit_key (created on first use)."""
     config = current_app.config if has_app_context() else _environment()  # the bench seeds without an app
-    configured = config.get("AUDIT_KEY")
+    configured = config["AUDIT_KEY"]
     if configured:
         return configured.encode()
     instance = Path(config["INSTANCE_DIR"])

@@ -1,4 +1,8 @@
-"""Settings from INTRANET_* environment variables, with embedded defaults for one machine."""
+"""Settings from INTRANET_* environment variables, with embedded defaults for one machine.
+
+Every setting the code reads is declared here, once, with its default: code reads `current_app.config[NAME]` (or
+`setting(NAME)`) and never repeats a default. tests/test_settings.py checks that every name read is declared and
+that README.md's configuration table names every INTRANET_* variable."""
 import os
 import secrets
 from pathlib import Path
@@ -21,6 +25,11 @@ def _secret_key(instance: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _on(name, default: str) -> bool:
+    """A switch: 1, true, yes or on (any case) is on."""
+    return _env(name, default).strip().lower() in ("1", "true", "yes", "on")
 
 
 def _mapping(text: str) -> dict[str, str]:
@@ -68,13 +77,14 @@ def load(overrides: dict | None = None) -> dict:
         # the desks of the reception hall, as visitors see them on the display
         "TICKET_DESKS": tuple(_env("TICKET_DESKS", "1,2,3,4,5,6").split(",")),
         "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_FIELD_NAME": "csrf_token",  # Flask-WTF's; the session's per-request token is dropped under it
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # issue 14: the session cookie only over HTTPS (turn on wherever the site is served over TLS, as in production)
-        "SESSION_COOKIE_SECURE": _env("SESSION_COOKIE_SECURE", "0").strip().lower() in ("1", "true", "yes", "on"),
+        "SESSION_COOKIE_SECURE": _on("SESSION_COOKIE_SECURE", "0"),
         # issue 14: Strict-Transport-Security on every answer (intranet/security_headers.py); only where the site is
         # served over HTTPS alone, as in production (the demo is plain HTTP on loopback: off)
-        "HSTS": _env("HSTS", "0").strip().lower() in ("1", "true", "yes", "on"),
+        "HSTS": _on("HSTS", "0"),
         "HSTS_MAX_AGE": int(_env("HSTS_MAX_AGE", 31536000)),
         # sessions the server can end (intranet/auth/sessions.py): idle timeout and absolute lifetime
         "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", 30)),
@@ -112,7 +122,7 @@ def load(overrides: dict | None = None) -> dict:
         # notifications (issue 6): SMS through a gateway ("http": a JSON gateway; "file": lines in a file, for
         # the demo), e-mail through SMTP ("smtp") or a file ("file"); the gateway's delivery receipts call back
         # with SMS_RECEIPT_TOKEN
-        "SMS_GATEWAY": _env("SMS_GATEWAY", "file"),
+        "SMS_GATEWAY": _env("SMS_GATEWAY") or "file",  # empty: the default
         "SMS_GATEWAY_URL": _env("SMS_GATEWAY_URL", ""),
         "SMS_GATEWAY_TOKEN": _env("SMS_GATEWAY_TOKEN", ""),
         "SMS_SENDER_ID": _env("SMS_SENDER_ID", "Diwan"),
@@ -124,7 +134,7 @@ def load(overrides: dict | None = None) -> dict:
         "NOTIFY_WORKERS": int(_env("NOTIFY_WORKERS", 2)),  # the consumer's workers a large batch may use
         "NOTIFY_BATCH_SIZE": int(_env("NOTIFY_BATCH_SIZE", 20)),
         "SMS_MAX_SEGMENTS": int(_env("SMS_MAX_SEGMENTS", 3)),  # the template editor warns above this
-        "MAIL_BACKEND": _env("MAIL_BACKEND", "file"),
+        "MAIL_BACKEND": _env("MAIL_BACKEND") or "file",  # empty: the default
         "MAIL_FILE": Path(_env("MAIL_FILE", instance / "mail-outbox.txt")),
         "MAIL_FROM": _env("MAIL_FROM", "Diwan <no-reply@diwan.example>"),
         "SMTP_HOST": _env("SMTP_HOST", "127.0.0.1"),
@@ -133,6 +143,7 @@ def load(overrides: dict | None = None) -> dict:
         "SMTP_USERNAME": _env("SMTP_USERNAME", ""),
         "SMTP_PASSWORD": _env("SMTP_PASSWORD", ""),
         "SMTP_TIMEOUT": float(_env("SMTP_TIMEOUT", 10)),
+        "SMTP_SSL_CONTEXT": None,  # an ssl.SSLContext for SMTP (tests trust their own CA); None: the system's
         # no SMS between these local times (queued, sent after); e-mail is not held
         "QUIET_HOURS": _env("QUIET_HOURS", "22:00-07:00"),
         "NOTIFY_BACKOFF_SECONDS": _env("NOTIFY_BACKOFF_SECONDS", "60,300,900,3600,14400"),
@@ -142,6 +153,12 @@ def load(overrides: dict | None = None) -> dict:
         "NOTIFY_LEASE_SECONDS": float(_env("NOTIFY_LEASE_SECONDS", 0)),
         "NOTIFY_FLUSH_EVERY": int(_env("NOTIFY_FLUSH_EVERY", 10)),
         "NOTIFY_BREAKER_FAILURES": int(_env("NOTIFY_BREAKER_FAILURES", 5)),
+        # a change's notifications and webhooks are sent by a run started this long after its commit, shared by the
+        # changes of a burst (intranet/triggers.py `soon`); off: only the minute's sweeper sends them
+        "NOTIFY_TRIGGER": _on("NOTIFY_TRIGGER", "1"),
+        "NOTIFY_TRIGGER_DELAY_SECONDS": float(_env("NOTIFY_TRIGGER_DELAY_SECONDS", 2)),
+        "WEBHOOK_TRIGGER": _on("WEBHOOK_TRIGGER", "1"),
+        "WEBHOOK_TRIGGER_DELAY_SECONDS": float(_env("WEBHOOK_TRIGGER_DELAY_SECONDS", 2)),
         "DIGEST_TIME": _env("DIGEST_TIME", "06:30"),
         "CURRENCY": _env("CURRENCY", "QAR"),  # ISO 4217, of every amount (payments are in one currency)
         # payouts (issue 7): a second, different supervisor approves above this amount; the same citizen, type
@@ -179,8 +196,27 @@ def load(overrides: dict | None = None) -> dict:
     return settings
 
 
-def setting(name, default=None):
-    """A configuration value of the running app, or `default` outside one (and when it is not set)."""
+_UNSET = object()
+
+
+def current():
+    """The running app's configuration, or outside an app what `load()` gives (the environment, else the defaults;
+    no secret key is generated into instance/ just to read a setting)."""
     from flask import current_app, has_app_context
 
-    return current_app.config.get(name, default) if has_app_context() else default
+    return current_app.config if has_app_context() else load({"SECRET_KEY": "unused"})
+
+
+def setting(name, default=_UNSET):
+    """The declared setting `name`: the running app's value, or outside an app the value `load()` gives (the
+    environment's, else the declared default). A name the app does not declare is a mistake, not a missing value:
+    KeyError, naming it. `default` is accepted for callers that still pass one, and used only outside an app for
+    a name `load()` does not know."""
+    from flask import has_app_context
+
+    config = current()
+    if name in config:
+        return config[name]
+    if default is not _UNSET and not has_app_context():
+        return default
+    raise KeyError(f"setting {name!r} is not declared: add it with its default to intranet/config.py load()")

@@ -56,13 +56,53 @@ def is_sqlite() -> bool:
 @contextmanager
 def transaction():
     """One write transaction; on SQLite it takes the write lock up front so concurrent writers queue
-    instead of failing with 'database is locked' half-way."""
-    if is_sqlite():
-        with _writer_turn(), database.atomic(lock_type="IMMEDIATE") as txn:
-            yield txn
+    instead of failing with 'database is locked' half-way. Nested, it is a savepoint of the outer one.
+
+    What `after_commit` registers inside runs once the outermost transaction has committed, and is dropped when
+    the transaction (or the savepoint it was registered in) rolls back."""
+    pending = getattr(_after_commit, "pending", None)
+    outermost = pending is None
+    if outermost:  # (inside a bare database.atomic(), the calls run when this block ends: use transaction())
+        pending = _after_commit.pending = []
+    mark = len(pending)
+    try:
+        if is_sqlite():
+            with _writer_turn(), database.atomic(lock_type="IMMEDIATE") as txn:
+                yield txn
+        else:
+            with database.atomic() as txn:
+                yield txn
+    except BaseException:
+        del pending[mark:]  # this transaction's or savepoint's work is undone: so are its after-commit calls
+        raise
+    finally:
+        if outermost:
+            _after_commit.pending = None
+    if outermost:
+        failed = None
+        for fn in pending:  # each one, even after one that failed (the commit stands)
+            try:
+                fn()
+            except Exception as error:  # noqa: BLE001  raised below, once all have run
+                failed = failed or error
+        if failed is not None:
+            raise failed
+
+
+_after_commit = threading.local()  # the calls waiting for the outermost db.transaction() of this thread
+
+
+def after_commit(fn) -> None:
+    """Call `fn()` once the outermost `transaction()` commits (dropped on rollback); outside any transaction,
+    now. Starting a job goes through here (intranet/triggers.py), so a job never runs before the rows it reads
+    are committed."""
+    pending = getattr(_after_commit, "pending", None)
+    if pending is not None:
+        pending.append(fn)
+    elif database.in_transaction():
+        raise RuntimeError("after_commit inside a transaction not opened by db.transaction(): it could not wait")
     else:
-        with database.atomic() as txn:
-            yield txn
+        fn()
 
 
 _insert_sql: dict = {}

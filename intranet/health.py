@@ -10,6 +10,7 @@ import time
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
+from intranet import triggers
 from intranet.auth import permissions
 from intranet.db import database
 
@@ -25,7 +26,7 @@ def _database_ok() -> bool:
 
 
 def _may_see_details() -> bool:
-    token = current_app.config.get("MONITORING_TOKEN") or ""
+    token = current_app.config["MONITORING_TOKEN"] or ""
     sent = request.headers.get("Authorization", "")
     if token and sent.startswith("Bearer ") and hmac.compare_digest(sent[7:].encode(), token.encode()):
         return True
@@ -35,10 +36,8 @@ def _may_see_details() -> bool:
 @bp.route("/healthz")
 def healthz():
     """Machine-readable health for load balancers and monitoring."""
-    from jobs import huey, queue_status
-
     db_ok = _database_ok()
-    queue = queue_status(huey)
+    queue = triggers.queue_status()
     ok = db_ok and queue["reachable"]
     body = {"status": "ok" if ok else "degraded"}
     if _may_see_details():

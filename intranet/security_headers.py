@@ -66,7 +66,7 @@ def init_app(app):
         headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, for browsers that predate it
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        if app.config.get("HSTS"):
+        if app.config["HSTS"]:
             headers["Strict-Transport-Security"] = f"max-age={app.config['HSTS_MAX_AGE']}; includeSubDomains"
         if response.mimetype == "text/html" and "Cache-Control" not in headers and _signed_in():
             headers["Cache-Control"] = "no-store"

@@ -620,4 +620,4 @@ PAYOUT_COLUMNS = ("id", "request_id", "citizen_id", "request_type_id", "departme
 
 def current_currency() -> str:
     from intranet.config import setting
-    return setting("CURRENCY", "QAR")
+    return setting("CURRENCY")

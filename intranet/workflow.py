@@ -206,7 +206,7 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
     nested = token_checked and database.in_transaction()
     try:
         with contextlib.nullcontext() if nested else transaction():
-            req = db.create(Request, 
+            req = db.create(Request,
                 tracking_number=next_tracking_number(received.year), citizen=citizen,
                 request_type=request_type, channel=channel, stage=first, department=first.department_id,
                 status="open", subject=subject, details=details or "", data=json.dumps(data or {}, ensure_ascii=False),
@@ -299,7 +299,7 @@ def release(actor, req, version, comment="", uploads=None) -> Outcome:
 def reopen(actor, req, comment: str) -> Outcome:
     """A completed request back to its last stage, unassigned, because its payout was rejected (a supervisor's
     decision on the payout, with the reason for the clerk)."""
-    if actor.role != "supervisor":
+    if not permissions.can_decide_payouts(actor):
         raise NotAllowed(_l("Only supervisors reject payouts."))
     with transaction():
         fresh = _fresh(req.id)

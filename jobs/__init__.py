@@ -2,7 +2,6 @@
 
 The consumer imports only this package: `huey_consumer jobs.huey`.
 """
-import os
 import time
 from pathlib import Path
 
@@ -26,8 +25,10 @@ def make_huey(url: str):
 
 
 def _default_url() -> str:
-    from intranet.config import ROOT
-    return os.environ.get("INTRANET_HUEY_URL", f"sqlite:///{ROOT / 'instance' / 'huey.db'}")
+    """HUEY_URL as the app's configuration declares it (INTRANET_HUEY_URL, else huey.db in the instance folder):
+    the web app and the consumer read the one setting."""
+    from intranet.config import load
+    return load()["HUEY_URL"]
 
 
 huey = make_huey(_default_url())

@@ -8,7 +8,6 @@ consumer killed mid-run).
 """
 import time
 
-from flask import has_app_context
 from huey import crontab
 
 from jobs import huey
@@ -50,11 +49,10 @@ def _run(batch_id, locale):
 
 
 @huey.task()
+@in_app_context
 def run_import(batch_id, locale=None):
-    """Import a batch's valid rows. Huey's immediate mode (the tests) runs it in the caller's app context."""
-    if has_app_context():
-        return _run(batch_id, locale)
-    return in_app_context(_run)(batch_id, locale)
+    """Import a batch's valid rows."""
+    return _run(batch_id, locale)
 
 
 @huey.periodic_task(crontab(minute="*"))

@@ -4,10 +4,10 @@ The `notification` rows are the truth; these tasks only carry them out, and any 
 claimed in batches under a lease by `intranet.outbox`, the notifications' channel being `intranet.notify.delivery`).
 Two ways in:
 
-- `deliver_soon`: scheduled by `delivery.trigger_soon()` a couple of seconds ahead (`NOTIFY_TRIGGER_DELAY_SECONDS`)
-  while the change's transaction is still open (a task enqueued at once could run before the commit and find
-  nothing). When its first batch comes back full it asks `NOTIFY_WORKERS - 1` more workers to help (default: the
-  second worker of `huey_consumer -w 2`; helpers ask nobody), and when it stops at its limit or time budget with
+- `deliver_soon`: scheduled by `delivery.trigger_soon()` once the change's transaction has committed
+  (`intranet.triggers.soon`), a couple of seconds ahead (`NOTIFY_TRIGGER_DELAY_SECONDS`) so that the changes of a
+  burst share one run. When its first batch comes back full it asks `NOTIFY_WORKERS - 1` more workers to help
+  (default: the second worker of `huey_consumer -w 2`; helpers ask nobody), and when it stops at its limit or time budget with
   rows still due it schedules its own continuation. Should a trigger be lost (consumer killed, queue
   unreachable), the sweeper sends.
 - `sweep_notifications`: every minute, gives back rows whose worker stopped while sending (lease expired), holds
@@ -31,7 +31,7 @@ def _helpers() -> int:
     from flask import current_app
     if huey.immediate:
         return 0  # tasks run inline (tests): no one to help, and no recursion
-    return max(0, int(current_app.config.get("NOTIFY_WORKERS", 2)) - 1)
+    return max(0, int(current_app.config["NOTIFY_WORKERS"]) - 1)
 
 
 def _run(helper: bool) -> dict:

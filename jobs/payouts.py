@@ -6,7 +6,6 @@ again every exporting batch that nobody holds (a lost trigger, a consumer killed
 """
 import logging
 
-from flask import has_app_context
 from huey import crontab
 
 from jobs import huey
@@ -24,12 +23,10 @@ def _export(batch_id):
 
 
 @huey.task()
+@in_app_context
 def export_batch(batch_id):
-    """Write, check and release a batch's bank files. Huey's immediate mode (the tests) runs it in the caller's
-    app context."""
-    if has_app_context():
-        return _export(batch_id)
-    return in_app_context(_export)(batch_id)
+    """Write, check and release a batch's bank files."""
+    return _export(batch_id)
 
 
 @huey.periodic_task(crontab(minute="*"))

@@ -1,5 +1,6 @@
 """The printed documents' tasks: the daily summary every evening at DAILY_SUMMARY_TIME, the statements on their
-days of the month (checked each morning at STATEMENT_TIME), and a document produced on demand.
+days of the month (checked each morning at STATEMENT_TIME), and a document asked for on the archive page (a
+`report_request` row; `sweep_reports` starts again one whose job was lost or whose run died).
 
 Huey's scheduler hands periodic tasks a naive UTC timestamp (`huey.utc`, the default of make_huey), and its
 `crontab(hour=20)` would test that UTC time: 20:00 UTC is 23:00 in Qatar. So the schedule is a function that
@@ -8,7 +9,7 @@ converts the timestamp to TIMEZONE first (jobs/digests.py does the same for the 
 import datetime as dt
 from functools import cache
 
-from flask import has_app_context
+from huey import crontab
 
 from jobs import huey
 from jobs.digests import is_digest_time
@@ -62,15 +63,21 @@ def produce_statements():
     return [_produce_and_send(kind, today) for kind in statements.KINDS if statements.is_due(kind, today)]
 
 
-def _produce(kind, day, language):
-    from intranet.reports import archive
-    return archive.produce(kind, dt.date.fromisoformat(day), language).id
-
-
 @huey.task(retries=1, retry_delay=60)
-def produce_report(kind: str, day: str, language: str = "ar"):
-    """A document produced on demand from the archive page (no e-mail). Huey's immediate mode (the tests) runs
-    it in the caller's app context."""
-    if has_app_context():
-        return _produce(kind, day, language)
-    return in_app_context(_produce)(kind, day, language)
+@in_app_context
+def produce_report(request_id: int):
+    """A document asked for on the archive page (a `report_request` row; no e-mail)."""
+    from intranet.reports import archive
+    report = archive.produce_asked(request_id)
+    return report.id if report is not None else None
+
+
+@huey.periodic_task(crontab(minute="*"))
+@in_app_context
+def sweep_reports():
+    """Start again every asked document whose job was lost (the queue was down) or whose run died."""
+    from intranet.reports import archive
+    restarted = archive.unproduced()
+    for request_id in restarted:
+        produce_report(request_id)
+    return restarted

@@ -23,9 +23,15 @@ def app():
 
 
 def in_app_context(fn):
+    """Every task's one way in: its own app context and database connection for the run. A task run inline by
+    its caller (Huey's immediate mode in the tests, `call_local`) runs in the caller's context and connection."""
     @wraps(fn)
     def run(*args, **kwargs):
+        from flask import has_app_context
+
         from intranet.db import database
+        if has_app_context():
+            return fn(*args, **kwargs)
         with app().app_context(), database.connection_context():
             return fn(*args, **kwargs)
     return run

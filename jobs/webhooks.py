@@ -4,10 +4,9 @@ The rows in `webhook_delivery` are the truth; these tasks only carry them out, a
 (deliveries are claimed in batches under a lease by `intranet.outbox`, the webhooks' channel being
 `intranet.intake.webhooks`). Two ways in:
 
-- `deliver_soon`: scheduled by `queue_for_change` a couple of seconds ahead (`WEBHOOK_TRIGGER_DELAY_SECONDS`)
-  while the change's transaction is still open. It is scheduled rather than enqueued because the new rows are
-  not committed yet: a task enqueued at once could run before the commit and find nothing. Should it still run
-  too early (a very slow commit), or be lost (consumer killed, queue unreachable), the sweeper sends the row.
+- `deliver_soon`: scheduled by `queue_for_change` once the change's transaction has committed
+  (`intranet.triggers.soon`), a couple of seconds ahead (`WEBHOOK_TRIGGER_DELAY_SECONDS`) so that the changes of a
+  burst share one run. Should it be lost (consumer killed, queue unreachable), the sweeper sends the row.
 - `sweep_webhooks`: every minute, gives back deliveries whose worker stopped while sending (lease expired) and
   sends everything due: retries after back-off, and whatever a lost trigger left behind. It stops claiming after
   50 seconds so that sweeps do not pile up behind a slow portal.

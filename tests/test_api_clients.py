@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from intranet import db
 from intranet.intake import client_views, clients
 from intranet.models import ApiClient, InboxEntry, Staff, WebhookDelivery
 from tests.conftest import csrf_token

@@ -16,7 +16,7 @@ from intranet.models.intake import ImportBatch
 from intranet.models.payouts import PayoutParty
 from tests.conftest import csrf_token
 from tests.factories import make_staff
-from tests.test_imports import BASE, batch, batch_id_of, count, run, sample, upload
+from tests.test_imports import batch, batch_id_of, count, run, sample, upload
 
 
 def _rows_of(data, code, n=2, prefix="LANE"):

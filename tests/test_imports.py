@@ -9,7 +9,6 @@ import time
 import pytest
 from openpyxl import load_workbook
 
-from intranet import db
 from intranet.intake import import_files, imports
 from intranet.models import Request, RequestType, Staff
 from intranet.models.intake import ImportBatch, InboxEntry
@@ -322,7 +321,7 @@ def queue_url(tmp_path):
     return f"sqlite:///{tmp_path / 'huey.db'}"
 
 
-def test_consumer_imports_a_queued_batch(client, auth, data, consumer):
+def test_consumer_imports_a_queued_batch(client, auth, data, consumer):  # noqa: F811 (the fixture imported above)
     from jobs.imports import run_import
 
     auth.login(IMPORTER)

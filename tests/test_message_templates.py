@@ -23,8 +23,8 @@ def _admin():
 # --- defaults ------------------------------------------------------------------------------------------------
 
 def test_defaults_cover_every_event_channel_and_language():
-    expected = {(e, c, l) for e in CITIZEN_EVENTS for c in ("sms", "email") for l in ("ar", "en")}
-    expected |= {(e, "email", l) for e in STAFF_EVENTS for l in ("ar", "en")}
+    expected = {(e, c, lang) for e in CITIZEN_EVENTS for c in ("sms", "email") for lang in ("ar", "en")}
+    expected |= {(e, "email", lang) for e in STAFF_EVENTS for lang in ("ar", "en")}
     assert set(templates.DEFAULTS) == expected
     assert set(templates.PLACEHOLDERS) == set(templates.REQUIRED) == set(CITIZEN_EVENTS) | set(STAFF_EVENTS)
 

@@ -566,20 +566,22 @@ def test_backoff_schedule_setting(app):
 
 
 def test_trigger_soon_schedules_once_per_interval(app, monkeypatch):
+    from intranet import triggers
+
     scheduled = []
 
     class Task:
         @staticmethod
-        def schedule(delay):
+        def schedule(args, delay):
             scheduled.append(delay)
 
-    trigger = delivery.SoonTrigger("x:y", "NOTIFY")
-    monkeypatch.setattr(trigger, "_task", lambda: Task)
+    monkeypatch.setattr(triggers, "task", lambda name: Task if name == "notify.deliver_soon" else None)
+    monkeypatch.setattr(triggers, "_due", {})
     with app.app_context():
-        assert trigger() and not trigger() and scheduled == [2.0]
+        assert delivery.trigger_soon() and delivery.trigger_soon() and scheduled == [2.0]  # the second rides along
         app.config["NOTIFY_TRIGGER"] = False
-        trigger.due_at = 0
-        assert not trigger() and scheduled == [2.0]
+        triggers._due.clear()
+        assert not delivery.trigger_soon() and scheduled == [2.0]
 
 
 # --- through a real consumer process, killed in the middle of a batch ---------------------------------------

@@ -332,6 +332,42 @@ def test_supervisors_read_print_views_pdfs_and_the_archive(seeded, auth, client,
     assert client.get("/reports/files/999999").status_code == 404
 
 
+def test_a_document_asked_while_the_queue_is_down_is_produced_by_the_sweeper(seeded, auth, client, data,
+                                                                            monkeypatch):
+    import jobs
+    from intranet.models.stats import ReportRequest
+    from jobs.reports import sweep_reports
+
+    down = [True]
+    unreachable, enqueue = jobs.make_huey("redis://127.0.0.1:1/0"), jobs.huey.enqueue
+    # the queue is down: enqueuing raises redis's ConnectionError (a closed port)
+    monkeypatch.setattr(jobs.huey, "enqueue",
+                        lambda task: unreachable.storage.enqueue(b"task", 0) if down[0] else enqueue(task))
+    D = seeded["day"].isoformat()
+    auth.login("supervisor1")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/reports/").text).group(1)
+    answer = client.post("/reports/produce", data={"csrf_token": token, "kind": "execution_statement", "day": D,
+                                                   "language": "en"})
+    assert answer.status_code == 303  # answered as ever: the request is a row, its job was lost
+    waiting = client.get(answer.headers["Location"])
+    assert waiting.status_code == 200 and 'data-state="producing"' in waiting.text
+    with data():
+        (asked,) = ReportRequest.select()
+        assert (asked.kind, asked.language, asked.produced_at, asked.attempts) == ("execution_statement", "en",
+                                                                                   None, 0)
+        assert not ReportFile.select().exists()
+        assert sweep_reports.call_local() == []  # a job may still be waiting in the queue for a minute
+        ReportRequest.update(created_at=utcnow() - dt.timedelta(minutes=2)).execute()
+        down[0] = False
+        assert sweep_reports.call_local() == [asked.id]  # the minute's sweeper, once the queue is back
+        report = ReportFile.get(ReportFile.kind == "execution_statement")
+        assert (report.day, report.language) == (seeded["day"], "en") and archive.read(report)[:5] == b"%PDF-"
+        assert ReportRequest.get_by_id(asked.id).produced_at is not None
+        assert sweep_reports.call_local() == []  # produced once
+    ready = client.get(answer.headers["Location"])
+    assert 'data-state="ready"' in ready.text and f"/reports/files/{report.id}" in ready.text
+
+
 def test_an_administrator_reads_and_a_clerk_is_refused(seeded, auth, client):
     D = seeded["day"].isoformat()
     auth.login("admin1")

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from intranet.db import database
+from intranet.models.stats import ReportRequest
 from intranet.reports import archive
 from intranet.stats import figures as stats
 from tests.browser import check_page, on_own_thread, sign_in, use_language
@@ -40,12 +41,10 @@ def test_a_supervisor_opens_the_archive_and_the_print_view(app, live_server, tmp
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
 def test_producing_a_pdf_updates_the_page_when_the_file_is_ready(app, live_server, tmp_path, monkeypatch, lang):
-    from intranet.reports import views as report_views
-
     app.config["REPORT_ARCHIVE_DIR"] = tmp_path / "reports"
     queued = []
     # the job is held back so that the page shows it waiting; the test then runs it, as the consumer would
-    monkeypatch.setattr(report_views, "_trigger", lambda *asked: queued.append(asked))
+    monkeypatch.setattr(archive, "enqueue", lambda task, request_id: queued.append(request_id))
     with app.test_request_context(), database.connection_context():
         make_request()
     yesterday = stats.local_today() - dt.timedelta(days=1)
@@ -63,9 +62,11 @@ def test_producing_a_pdf_updates_the_page_when_the_file_is_ready(app, live_serve
         expect(status).to_have_attribute("hx-trigger", "every 2s")
         expect(status).to_have_attribute("data-state", "producing")
         check_page(page, lang)
-        assert queued == [("alert_statement", yesterday, lang)]
         with app.test_request_context(), database.connection_context():
-            report = archive.produce(*queued[0])
+            asked = ReportRequest.get_by_id(queued[0])
+            assert (asked.kind, asked.day, asked.language, asked.produced_at) == ("alert_statement", yesterday, lang,
+                                                                                 None)
+            report = archive.produce_asked(asked.id)
         expect(page.locator("#produced-file")).to_be_visible(timeout=6000)  # the next poll brings the link
         expect(status).not_to_have_attribute("hx-trigger", "every 2s")
         expect(status).to_have_attribute("data-state", "ready")

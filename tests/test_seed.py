@@ -345,10 +345,11 @@ def test_the_workflow_carries_on_from_seeded_requests(app):
         assert outcome.request.version == req.version + 1
         assert outcome.entry.from_stage_id == req.stage_id
         waiting = Request.select().where((Request.status == "awaiting_citizen")).first()
-        if waiting is not None:
-            desk = Staff.get(Staff.username == "seed-reception-01")
-            resumed = workflow.resubmit(desk, waiting, waiting.version).request
-            assert resumed.status == "open" and resumed.paused_at is None and resumed.due_at >= waiting.due_at
-        if hasattr(workflow, "take_next"):
-            taken = workflow.take_next(clerk, clerk.department)
-            assert taken is None or taken.request.assignee_id == clerk.id
+        assert waiting is not None, "300 seeded requests include some waiting for the citizen"
+        desk = Staff.get(Staff.username == "seed-reception-01")
+        resumed = workflow.resubmit(desk, waiting, waiting.version).request
+        assert resumed.status == "open" and resumed.paused_at is None and resumed.due_at >= waiting.due_at
+        assert Request.select().where((Request.department == clerk.department_id) & (Request.status == "open")
+                                      & Request.assignee.is_null()).exists()
+        taken = workflow.take_next(clerk, clerk.department)
+        assert taken is not None and taken.request.assignee_id == clerk.id

@@ -366,7 +366,7 @@ def queue_url(tmp_path):
     return f"sqlite:///{tmp_path / 'huey.db'}"
 
 
-def test_consumer_delivers_a_change(people, portal, receiver, consumer):
+def test_consumer_delivers_a_change(people, portal, receiver, consumer):  # noqa: F811 (the fixture imported above)
     from jobs.webhooks import deliver_soon
 
     req = electronic(portal)

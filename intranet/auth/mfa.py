@@ -59,7 +59,7 @@ def _now() -> float:
 
 
 def roles() -> tuple[str, ...]:
-    value = current_app.config.get("MFA_ROLES", ())
+    value = current_app.config["MFA_ROLES"]
     if isinstance(value, str):
         value = value.split(",")
     return tuple(role.strip() for role in value if role and role.strip())
@@ -115,7 +115,7 @@ def enrolment_secret(staff) -> str | None:
 
 
 def provisioning_uri(staff, secret: str) -> str:
-    return _totp(secret).provisioning_uri(name=staff.username, issuer_name=current_app.config.get("MFA_ISSUER"))
+    return _totp(secret).provisioning_uri(name=staff.username, issuer_name=current_app.config["MFA_ISSUER"])
 
 
 def qr_data_uri(text: str) -> str:

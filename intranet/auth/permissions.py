@@ -1,4 +1,6 @@
-"""Who may see and do what: role, department, assignment. The workflow and every view ask here."""
+"""Who may see and do what: role, department, assignment. The workflow, every service and view ask here, and the
+templates too, through the Jinja global `may` (this module: `may.see_payouts(current_user)` is
+`can_see_payouts`), so no role is compared anywhere else. tests/test_permissions.py holds every rule as a table."""
 from intranet.models import OPEN_STATUSES
 
 STAFF_WIDE_ROLES = ("supervisor", "admin", "reception")
@@ -26,6 +28,7 @@ def can_take_from(user, department) -> bool:
 
 
 def can_reassign(user) -> bool:
+    """Assigning requests to a clerk: supervisors, who share the work out."""
     return user.role == "supervisor"
 
 
@@ -40,11 +43,29 @@ def can_print_receipt(user) -> bool:
 
 
 def can_open_queues(user) -> bool:
+    """The Queues link: the clerks who work them, supervisors and administrators (the desk has its own pages)."""
     return user.role in ("clerk", "supervisor", "admin")
 
 
+def sees_every_queue(user) -> bool:
+    """Supervisors and administrators choose among all departments' queues; a clerk is sent to their own."""
+    return user.role in ("supervisor", "admin")
+
+
+def works_one_queue(user) -> bool:
+    """A clerk works their department's queue only: the list of queues sends them straight to it."""
+    return user.role == "clerk"
+
+
+def has_queue_badge(user) -> bool:
+    """The count of new items beside Queues: a clerk of a department, for their own queue (what is new is theirs
+    to take; supervisors watch every queue on the dashboard instead)."""
+    return user.role == "clerk" and user.department_id is not None
+
+
 def can_see_queue(user, department) -> bool:
-    if user.role in ("supervisor", "admin"):
+    """A department's queue: supervisors and administrators any, a clerk their own department's."""
+    if sees_every_queue(user):
         return True
     return user.role == "clerk" and user.department_id == department.id
 
@@ -81,6 +102,12 @@ def can_import_requests(user) -> bool:
     return user.role in ("clerk", "supervisor", "admin")
 
 
+def sees_every_import(user) -> bool:
+    """Import batches: supervisors and administrators see everyone's, a clerk only those they uploaded (the desk
+    does not reach imports at all: `can_import_requests`)."""
+    return user.role != "clerk"
+
+
 def can_import_into(user, department_id) -> bool:
     """Whether `user` may import requests that land in `department_id` (the first stage's department of their
     type): a clerk only into their own department, supervisors and administrators into any."""
@@ -109,6 +136,33 @@ def can_see_payouts(user) -> bool:
     return user.role in ("supervisor", "admin")
 
 
+def can_decide_payouts(user) -> bool:
+    """Approving and rejecting payouts (a rejection sends the request back to its last stage): supervisors, who carry
+    the four-eyes rule; administrators read payouts only, so that no one who runs the system moves money."""
+    return user.role == "supervisor"
+
+
+def can_confirm_iban_changes(user) -> bool:
+    """Confirming or refusing a citizen's new IBAN: supervisors (a second one, never the person who asked)."""
+    return user.role == "supervisor"
+
+
+def can_manage_payout_batches(user) -> bool:
+    """Gathering approved payouts into batches, exporting and downloading the bank files: supervisors, who answer
+    for the money that leaves; administrators see the batches only."""
+    return user.role == "supervisor"
+
+
+def can_import_bank_returns(user) -> bool:
+    """Applying the bank's answer (paid or failed) to a released batch: supervisors; administrators read it."""
+    return user.role == "supervisor"
+
+
+def can_put_back_failed_payouts(user) -> bool:
+    """Sending payouts the bank failed back for batching again: supervisors, as for every decision on money."""
+    return user.role == "supervisor"
+
+
 def can_see_statistics(user) -> bool:
     """The dashboard, the statistics and the printed documents: supervisors and administrators."""
     return user.role in ("supervisor", "admin")
@@ -117,3 +171,14 @@ def can_see_statistics(user) -> bool:
 def can_manage_sessions(user) -> bool:
     """Everyone's sign-in sessions (seeing and ending them) and the security events: administrators."""
     return user.role == "admin"
+
+
+def for_templates():
+    """This module as the templates' `may`: `may.see_payouts(current_user)` asks `can_see_payouts`, the other rules
+    (`may.has_queue_badge`, `may.allowed_actions`) keep their names."""
+    from types import SimpleNamespace
+
+    rules = {name: value for name, value in globals().items()
+             if callable(value) and not name.startswith("_") and name != "for_templates"
+             and getattr(value, "__module__", None) == __name__}
+    return SimpleNamespace(**{name.removeprefix("can_"): rule for name, rule in rules.items()})

@@ -73,7 +73,7 @@ def fresh(now: dt.datetime | None = None, user=None) -> bool:
     now = now or _now()
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.timezone.utc)
-    window = dt.timedelta(minutes=current_app.config.get("PAYOUT_REAUTH_MINUTES", 5))
+    window = dt.timedelta(minutes=current_app.config["PAYOUT_REAUTH_MINUTES"])
     return dt.timedelta(0) <= now - when <= window
 
 

@@ -11,7 +11,6 @@ from intranet.auth import mfa, permissions, sessions
 from intranet.models import Staff
 
 bp = Blueprint("sessions", __name__)
-bp.add_app_template_global(permissions.can_manage_sessions, "can_manage_sessions")
 
 PAGE_SIZE = 25
 

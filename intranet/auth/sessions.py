@@ -50,7 +50,7 @@ def _clear_cookie() -> None:
     session.update(kept)
     # Flask-WTF caches the signed CSRF token in `g` for the app context: the one of the session just cleared must
     # not be rendered into the next form (a page rendered after sign-in, or a test holding one app context)
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
 
 
 def _open(staff) -> None:

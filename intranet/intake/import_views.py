@@ -1,5 +1,4 @@
 """File imports of electronic requests: upload and preview, confirm, watch the progress, read the report."""
-import logging
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
@@ -12,9 +11,9 @@ from intranet.i18n import locale_code
 from intranet.intake import import_files, imports
 from intranet.intake.import_forms import IMPORT_STATUS_LABELS, RunForm, UploadForm
 from intranet.models import Governorate, RequestType
+from intranet.triggers import enqueue
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
-log = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
@@ -104,20 +103,12 @@ def run(batch_id):
     if not RunForm().validate_on_submit():
         abort(400)
     if found.valid_rows and imports.queue(found):
-        _trigger(found.id)
+        enqueue("imports.trigger", found.id, locale_code())  # committed as queued: else sweep_imports
     elif found.valid_rows:
         flash(_("This file is already being imported."), "info")
     else:
         flash(_("This file has no valid row to import."), "info")
     return redirect(url_for("imports.batch", batch_id=found.id), 303)
-
-
-def _trigger(batch_id):
-    from jobs.imports import trigger  # jobs import the application, not the other way round at import time
-    try:
-        trigger(batch_id, locale_code())
-    except Exception:  # noqa: BLE001  the batch is queued in the database: the minute's sweeper starts it
-        log.warning("could not enqueue import batch %s; the sweeper will start it", batch_id, exc_info=True)
 
 
 @bp.get("/<int:batch_id>/status")

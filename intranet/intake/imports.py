@@ -330,7 +330,7 @@ def preview(user, filename: str, content: bytes) -> ImportBatch:
 def batches_for(user):
     """The batches this person may see, newest first: a clerk their own, supervisors and administrators all."""
     query = ImportBatch.select(*SUMMARY, Staff.full_name).join(Staff, on=ImportBatch.uploaded_by)
-    if user.role == "clerk":
+    if not permissions.sees_every_import(user):
         query = query.where(ImportBatch.uploaded_by == user.id)
     return query.order_by(ImportBatch.id.desc())
 

@@ -32,12 +32,11 @@ import urllib.request
 from flask import current_app
 from peewee import SQL, fn
 
-from intranet import outbox
+from intranet import outbox, triggers
 from intranet.db import transaction
 from intranet.intake.public import PUBLIC_ACTIONS, iso, public_event
 from intranet.models.intake import ApiClient, InboxEntry, WebhookAttempt, WebhookDelivery
 from intranet.models.people import utcnow
-from intranet.triggers import SoonTrigger
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +85,9 @@ def queue_for_change(req, entry) -> list[WebhookDelivery]:
     return created
 
 
-# called inside the change's transaction (queue_for_change): the delivery job runs a moment after it commits
-_trigger_soon = SoonTrigger("jobs.webhooks:deliver_soon", "WEBHOOK")
+def _trigger_soon() -> bool:
+    """Called inside the change's transaction (queue_for_change): the delivery job runs a moment after it commits."""
+    return triggers.soon("webhooks.deliver_soon", "WEBHOOK")
 
 
 # --- signing ----------------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from intranet.models.payouts import (  # noqa: E402
     AuditEntry, BankReturn, BatchItem, ExportDownload, ExportFile, IbanChange, Payout, PayoutApproval, PayoutBatch,
     PayoutParty,
 )
-from intranet.models.stats import AnswerCount, CountedDay, DailyCount, OpenSnapshot, ReportFile  # noqa: E402
+from intranet.models.stats import (  # noqa: E402
+    AnswerCount, CountedDay, DailyCount, OpenSnapshot, ReportFile, ReportRequest,
+)
 from intranet.models.sessions import SecurityEvent, StaffSession  # noqa: E402
 from intranet.models.mfa import RecoveryCode, StaffFactor  # noqa: E402
 
@@ -21,7 +23,7 @@ MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, TrackingS
           ApiClient, InboxEntry, WebhookDelivery, WebhookAttempt, ImportBatch, NotificationAttempt, MessageTemplate,
           Payout, PayoutParty, PayoutApproval, IbanChange, AuditEntry, PayoutBatch, BatchItem, ExportFile,
           ExportDownload, BankReturn, DailyCount, OpenSnapshot, CountedDay, AnswerCount, ReportFile, StaffSession, SecurityEvent,
-          StaffFactor, RecoveryCode]
+          StaffFactor, RecoveryCode, ReportRequest]
 
 __all__ = [
     "ROLES", "CHANNELS", "OPEN_STATUSES", "CLOSED_STATUSES", "STATUSES", "MODELS", "utcnow",
@@ -30,5 +32,5 @@ __all__ = [
     "NotificationAttempt", "MessageTemplate", "Payout", "PayoutParty", "PayoutApproval", "IbanChange",
     "AuditEntry", "PayoutBatch", "BatchItem", "ExportFile", "ExportDownload", "BankReturn", "ApiClient",
     "InboxEntry", "WebhookDelivery", "WebhookAttempt", "ImportBatch", "DailyCount", "OpenSnapshot", "CountedDay",
-    "ReportFile", "StaffSession", "SecurityEvent", "StaffFactor", "RecoveryCode",
+    "ReportFile", "StaffSession", "SecurityEvent", "StaffFactor", "RecoveryCode", "ReportRequest",
 ]

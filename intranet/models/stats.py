@@ -90,3 +90,20 @@ class ReportFile(BaseModel):
     class Meta:
         table_name = "report_file"
         indexes = ((("kind", "day", "language"), True),)
+
+
+class ReportRequest(BaseModel):
+    """A document asked for from the archive page, written before its job is started: the job claims it (a run at a
+    time, `attempts` at most three) and marks it produced; the minute's sweeper starts again one whose job was
+    lost or whose run died (intranet/reports/archive.py)."""
+    kind = pw.CharField(max_length=20)
+    day = pw.DateField()
+    language = pw.CharField(max_length=5)
+    created_at = pw.DateTimeField(default=utcnow)
+    started_at = pw.DateTimeField(null=True)  # the running attempt's start (its claim)
+    attempts = pw.IntegerField(default=0)
+    produced_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "report_request"
+        indexes = ((("produced_at",), False),)

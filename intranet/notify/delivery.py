@@ -27,11 +27,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from intranet import outbox
+from intranet import outbox, triggers
 from intranet.db import transaction
 from intranet.models.notifications import CHANNELS, Notification, NotificationAttempt
 from intranet.models.people import utcnow
-from intranet.triggers import SoonTrigger
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +72,9 @@ def quiet_until(now: datetime | None = None, window=None, zone: str | None = Non
     return ends.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-# called inside the change's transaction (events.py): the delivery job runs a moment after it commits
-trigger_soon = SoonTrigger("jobs.notify:deliver_soon", "NOTIFY")
+def trigger_soon() -> bool:
+    """Called inside the change's transaction (events.py): the delivery job runs a moment after it commits."""
+    return triggers.soon("notify.deliver_soon", "NOTIFY")
 
 
 N = Notification

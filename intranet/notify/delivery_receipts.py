@@ -33,7 +33,7 @@ def _answer(code: int, **body):
 
 
 def _authorised() -> bool:
-    expected = current_app.config.get("SMS_RECEIPT_TOKEN") or ""
+    expected = current_app.config["SMS_RECEIPT_TOKEN"] or ""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not expected or scheme.lower() != "bearer" or not token.strip():

@@ -134,5 +134,5 @@ def queue_staff_email(staff, event: str, language: str, context: dict, dedupe_ke
 
 
 def _trigger():
-    from intranet.notify import delivery  # the delivery job's trigger; imported late (jobs import the app)
+    from intranet.notify import delivery  # the delivery job, a moment after the commit; imported late (cycle)
     delivery.trigger_soon()

@@ -25,8 +25,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from flask import current_app, has_app_context
-
+from intranet.config import current as current_config
 from intranet.outbox import SendResult  # one answer type for every channel
 
 USER_AGENT = "Diwan-SMS/1"
@@ -90,9 +89,8 @@ class HttpJsonGateway(SmsGateway):
 
     @classmethod
     def from_config(cls, config):
-        return cls(config.get("SMS_GATEWAY_URL", ""), config.get("SMS_GATEWAY_TOKEN", ""),
-                   config.get("SMS_SENDER_ID", ""), config.get("SMS_GATEWAY_TIMEOUT", 5),
-                   config.get("SMS_RECEIPT_URL", ""))
+        return cls(config["SMS_GATEWAY_URL"], config["SMS_GATEWAY_TOKEN"], config["SMS_SENDER_ID"],
+                   config["SMS_GATEWAY_TIMEOUT"], config["SMS_RECEIPT_URL"])
 
     def payload(self, notification) -> dict:
         body = {"to": notification.recipient, "from": self.sender_id, "text": notification.body,
@@ -149,7 +147,7 @@ class FileGateway(SmsGateway):
 
     @classmethod
     def from_config(cls, config):
-        return cls(config.get("SMS_FILE") or "-")
+        return cls(config["SMS_FILE"])
 
     def send(self, notification) -> SendResult:
         ref = f"file-{notification.id}"
@@ -173,9 +171,8 @@ class FileGateway(SmsGateway):
 
 def sms_gateway(config=None) -> SmsGateway:
     """The configured gateway (`SMS_GATEWAY`: a registered name, or "package.module:Class")."""
-    if config is None:
-        config = current_app.config if has_app_context() else {}
-    name = config.get("SMS_GATEWAY", "file") or "file"
+    config = current_config() if config is None else config
+    name = config["SMS_GATEWAY"]
     cls = GATEWAYS.get(name)
     if cls is None and ":" in name:
         import importlib

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from flask import current_app, has_app_context
 
+from intranet.config import current as current_config
 from intranet.outbox import SendResult
 
 TLS_MODES = ("none", "starttls", "ssl")
@@ -86,10 +87,8 @@ class SmtpMailer(Mailer):
 
     @classmethod
     def from_config(cls, config):
-        return cls(config.get("SMTP_HOST", "127.0.0.1"), config.get("SMTP_PORT", 25),
-                   config.get("MAIL_FROM", "Diwan <no-reply@diwan.example>"), config.get("SMTP_TLS", "none"),
-                   config.get("SMTP_USERNAME", ""), config.get("SMTP_PASSWORD", ""), config.get("SMTP_TIMEOUT", 10),
-                   config.get("SMTP_SSL_CONTEXT"))
+        return cls(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"], config["SMTP_TLS"],
+                   config["SMTP_USERNAME"], config["SMTP_PASSWORD"], config["SMTP_TIMEOUT"], config["SMTP_SSL_CONTEXT"])
 
     def _connect(self):
         if self.tls == "ssl":
@@ -175,8 +174,7 @@ class FileMailer(Mailer):
 
     @classmethod
     def from_config(cls, config):
-        return cls(config.get("MAIL_FILE") or "mail-outbox.txt",
-                   config.get("MAIL_FROM", "Diwan <no-reply@diwan.example>"))
+        return cls(config["MAIL_FILE"], config["MAIL_FROM"])
 
     def send(self, notification) -> SendResult:
         message = build_message(notification, self.sender)
@@ -197,9 +195,8 @@ MAILERS = {cls.name: cls for cls in (SmtpMailer, FileMailer)}
 
 def mailer(config=None) -> Mailer:
     """The configured mailer (`MAIL_BACKEND`: smtp or file)."""
-    if config is None:
-        config = current_app.config if has_app_context() else {}
-    name = config.get("MAIL_BACKEND", "file") or "file"
+    config = current_config() if config is None else config
+    name = config["MAIL_BACKEND"]
     if name not in MAILERS:
         raise ValueError(f"MAIL_BACKEND must be one of {', '.join(MAILERS)}, not {name!r}")
     return MAILERS[name].from_config(config)

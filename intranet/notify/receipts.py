@@ -2,9 +2,9 @@
 Applied idempotently by intranet.notify.delivery_receipts (the gateway's callback)."""
 from intranet.db import transaction
 from intranet.models.notifications import Notification
+from intranet.models.people import utcnow
 
 N = Notification
-from intranet.models.people import utcnow
 
 RECEIPT_DELIVERED = {"delivered", "delivrd", "success", "delivered_to_handset"}
 RECEIPT_FAILED = {"failed", "undelivered", "undeliverable", "undeliv", "expired", "rejected", "rejectd"}

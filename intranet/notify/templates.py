@@ -4,12 +4,12 @@ import re
 from datetime import date
 
 from babel.dates import format_date
-from flask import current_app, has_app_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from intranet import reference
+from intranet.config import setting
 from intranet.db import transaction
 from intranet.i18n import ltr
 from intranet.models.notifications import CITIZEN_EVENTS, STAFF_EVENTS, MessageTemplate
@@ -358,7 +358,7 @@ def sms_info(text: str, max_segments: int | None = None) -> dict:
         segments, used = _segments(sizes, multi)
         per_segment, remaining = multi, multi - used
     if max_segments is None:
-        max_segments = current_app.config["SMS_MAX_SEGMENTS"] if has_app_context() else 3
+        max_segments = setting("SMS_MAX_SEGMENTS")
     return {"length": length, "characters": len(text or ""), "encoding": encoding, "segments": segments,
             "per_segment": per_segment, "remaining": remaining, "max_segments": max_segments,
             "over_limit": segments > max_segments}
@@ -369,7 +369,7 @@ def sample_context(event: str, language: str) -> dict:
     from intranet.notify import events  # events renders these templates: imported when used
 
     ar = language == "ar"
-    currency = current_app.config.get("CURRENCY", "QAR") if has_app_context() else "QAR"
+    currency = setting("CURRENCY")
     values = {
         "tracking_number": ltr("EL-2500417-3", language),
         "request_type": "مساعدة علاجية" if ar else "Medical treatment assistance",

@@ -18,6 +18,7 @@ from intranet.models import Request, Staff
 from intranet.models.payouts import BatchItem, ExportDownload, ExportFile, Payout, PayoutBatch
 from intranet.payouts import audit, batches, files
 from intranet.payouts.service import PayoutRefused
+from intranet.triggers import enqueue
 from intranet.payouts.views import _filters, _query
 
 bp = Blueprint("payout_batches", __name__, url_prefix="/payouts/batches")
@@ -38,7 +39,7 @@ def supervisors_and_administrators():
 
 
 def _supervisor_only():
-    if current_user.role != "supervisor":
+    if not permissions.can_manage_payout_batches(current_user):
         abort(403)
 
 
@@ -83,7 +84,7 @@ def _found(batch_id) -> PayoutBatch:
 def _status_context(batch) -> dict:
     exported = list(ExportFile.select().where(ExportFile.batch == batch.id).order_by(ExportFile.id))
     return {"batch": batch, "exported": exported, "FILE_LABELS": FILE_LABELS,
-            "fresh": reauth.fresh(user=current_user), "may_act": current_user.role == "supervisor",
+            "fresh": reauth.fresh(user=current_user), "may_act": permissions.can_manage_payout_batches(current_user),
             "bank_label": getattr(batches.profiles().get(batch.bank), "title", batch.bank)}
 
 
@@ -128,19 +129,11 @@ def export(batch_id):
         flash(refused.message, "error")
         return redirect(here, 303)
     if started:
-        _trigger(found.id)
+        enqueue("payouts.export_batch", found.id)  # committed as exporting: else sweep_exports
         flash(_("The export has started: the files are written and checked in the background."), "success")
     else:
         flash(_("This batch was exported or started already: nothing was done twice."), "info")
     return redirect(here, 303)
-
-
-def _trigger(batch_id):
-    from jobs.payouts import export_batch  # jobs import the application, not the other way round at import time
-    try:
-        export_batch(batch_id)
-    except Exception:  # noqa: BLE001  the batch is marked exporting in the database: the sweeper starts it
-        log.warning("could not enqueue the export of batch %s; the sweeper will start it", batch_id, exc_info=True)
 
 
 @bp.post("/<int:batch_id>/retry")
@@ -148,7 +141,7 @@ def retry(batch_id):
     _supervisor_only()
     found = _found(batch_id)
     if batches.retry(current_user, found.id):
-        _trigger(found.id)
+        enqueue("payouts.export_batch", found.id)  # committed as exporting: else sweep_exports
         flash(_("The export was started again."), "success")
     return redirect(url_for("payout_batches.batch", batch_id=found.id), 303)
 

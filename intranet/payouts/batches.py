@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, Value, fn
 
 from intranet import reference
+from intranet.auth import permissions
 from intranet.db import transaction
 from intranet.models import Citizen, Request, RequestType, utcnow
 from intranet.models.payouts import BatchItem, ExportFile, Payout, PayoutBatch
@@ -42,7 +43,7 @@ def profiles() -> dict:
 
 
 def _supervisor(actor):
-    if actor.role != "supervisor":
+    if not permissions.can_manage_payout_batches(actor):
         raise PayoutRefused(_l("Only supervisors make and export payout batches."))
 
 

@@ -88,7 +88,7 @@ def failed():
     """Payouts the bank did not pay: why, and where to fix them; supervisors put them back for batching."""
     rows, next_after = returns.failed_page(params.arg_id("after") or 0, PAGE)
     return render("payouts/failed.html", rows=rows, next_after=next_after, fresh=reauth.fresh(user=current_user),
-                  may_put_back=current_user.role == "supervisor")
+                  may_put_back=permissions.can_put_back_failed_payouts(current_user))
 
 
 @bp.post("/failed/put-back")
@@ -96,7 +96,7 @@ def put_back():
     """Put the ticked failed payouts back for batching, after the password again; each refusal says why."""
     ids = ticked_ids(request.form.getlist("ids"))
     back = url_for("payout_returns.failed")
-    if current_user.role != "supervisor":
+    if not permissions.can_put_back_failed_payouts(current_user):
         abort(403)
     if (first := ask_first(ids, back, _("Tick the failed payouts to put back first."),
                            url_for("payout_returns.put_back"), {}, _("Put these payouts back for batching"))) is not None:

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from intranet import db
+from intranet.auth import permissions
 from intranet.db import is_sqlite, transaction
 from intranet.models import Citizen, Request, Staff, utcnow
 from intranet.models.payouts import BankReturn, BatchItem, Payout, PayoutBatch
@@ -66,8 +67,8 @@ class Line:
 
 
 def may_import(user) -> bool:
-    """Supervisors import the bank's answers; administrators read them."""
-    return user.role == "supervisor"
+    """Supervisors import the bank's answers; administrators read them: `permissions.can_import_bank_returns`."""
+    return permissions.can_import_bank_returns(user)
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
@@ -382,7 +383,7 @@ def failed_page(after: int = 0, size: int = 50) -> tuple[list, int | None]:
 def put_back(actor, payout_ids, reauthenticated: bool) -> Decision:
     """Failed payouts back to approved, to go into a new batch; the failed item stays as their history. One
     payout is one transaction, serialised on its version."""
-    if actor.role != "supervisor":
+    if not permissions.can_put_back_failed_payouts(actor):
         raise PayoutRefused(_l("Only supervisors put failed payouts back for batching."))
     if not reauthenticated:
         raise PayoutRefused(_l("Enter your password again to put payouts back for batching."))

@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from intranet import db, reference
+from intranet.auth import permissions
 from intranet.db import transaction
 from intranet.models import CitizenChange, RequestType, utcnow
 from intranet.models.payouts import IbanChange, Payout, PayoutApproval, PayoutParty
@@ -99,8 +100,8 @@ def create_for(req, entry) -> Payout | None:
 # --- approval -------------------------------------------------------------------------------------------------
 
 def may_decide(actor) -> bool:
-    """Supervisors approve and reject payouts (administrators read them only)."""
-    return actor.role == "supervisor"
+    """Supervisors approve and reject payouts (administrators read them only): `permissions.can_decide_payouts`."""
+    return permissions.can_decide_payouts(actor)
 
 
 def _may_decide(actor, reauthenticated: bool):
@@ -215,7 +216,7 @@ def request_iban_change(actor, citizen, new_iban: str, reason: str = "") -> Iban
 
 def iban_change_refusal(actor, change):
     """Why `actor` may not confirm or refuse `change` (None: they may)."""
-    if actor.role != "supervisor":
+    if not permissions.can_confirm_iban_changes(actor):
         return _l("Only supervisors confirm IBAN changes.")
     if actor.id == change.requested_by_id:
         return _l("You asked for this change: a second person must confirm it.")

@@ -32,21 +32,14 @@ def document_name(request_type, code) -> str:
 
 
 def init_app(app):
-    from intranet.auth.permissions import (can_edit_message_templates, can_enter_requests, can_see_payouts,
-                                           can_follow_up_unreachable, can_import_requests, can_manage_api_clients,
-                                           can_open_queues, can_print_receipt, can_reassign, can_see_statistics,
-                                           can_take_from)
+    from intranet.auth import permissions
     from intranet.queues.filters import AGES, SLA_STATES, SORTS, TABS, QueueFilters, sla_state
-    from intranet.workflow import allowed_actions
 
+    # every permission, as the templates ask it: may.see_payouts(current_user), may.allowed_actions(req, current_user)
     app.jinja_env.globals.update(
-        allowed_actions=allowed_actions, can_reassign=can_reassign, can_take_from=can_take_from,
-        can_enter_requests=can_enter_requests, can_open_queues=can_open_queues, sla_state=sla_state, TABS=TABS,
+        may=permissions.for_templates(), sla_state=sla_state, TABS=TABS,
         SLA_STATES=SLA_STATES, AGES=AGES, SORTS=SORTS, ACTION_KEYS=ACTION_KEYS, document_name=document_name,
-        empty_filters=QueueFilters, can_print_receipt=can_print_receipt,
-        can_import_requests=can_import_requests, can_manage_api_clients=can_manage_api_clients,
-        can_edit_message_templates=can_edit_message_templates, can_follow_up_unreachable=can_follow_up_unreachable,
-        can_see_payouts=can_see_payouts, can_see_statistics=can_see_statistics)
+        empty_filters=QueueFilters)
     from intranet.notify.staff import delivery_error
 
     app.jinja_env.globals.update(delivery_error=delivery_error)

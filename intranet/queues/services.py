@@ -128,4 +128,4 @@ def stage_names(req):
 
 def clerks_of(department):
     return Staff.select().where((Staff.department == department.id) & (Staff.role == "clerk")
-                                & (Staff.active == True)).order_by(Staff.full_name)
+                                & Staff.active).order_by(Staff.full_name)

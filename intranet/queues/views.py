@@ -41,9 +41,9 @@ def _queue_or_abort(department_code):
 @bp.route("/queues/")
 def index():
     """A clerk goes to their department's queue; supervisors choose one."""
-    if current_user.role == "clerk":
+    if permissions.works_one_queue(current_user):
         return redirect(url_for("queues.queue", department_code=current_user.department.code))
-    if current_user.role not in ("supervisor", "admin"):
+    if not permissions.sees_every_queue(current_user):
         abort(403)
     return render("queues/index.html", departments=Department.select().order_by(Department.id))
 
@@ -58,7 +58,8 @@ def _assign_form(department):
 def queue(department_code):
     """The department's open requests in tabs, filtered and searched, 25 at a time by key."""
     department = _queue_or_abort(department_code)
-    if current_user.role == "clerk" and current_user.department_id == department.id and not wants_fragment():
+    if permissions.has_queue_badge(current_user) and current_user.department_id == department.id \
+            and not wants_fragment():
         staff_notices.mark_queue_seen(current_user)  # the new-items badge counts from this visit
     filters = QueueFilters.from_args(request.args)
     rows, next_after = services.queue_page(department, filters, current_user, params.arg_id("after"),
@@ -86,7 +87,7 @@ def counts(department_code):
 @bp.route("/queue-badge")
 def badge():
     """The clerk's new-items count beside the Queues link, polled every minute."""
-    if current_user.role != "clerk" or current_user.department_id is None:
+    if not permissions.has_queue_badge(current_user):
         abort(404)
     return render("queues/_queue_badge.html", count=staff_notices.new_in_queue(current_user))
 

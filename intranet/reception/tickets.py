@@ -4,11 +4,12 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from peewee import fn
 
 from intranet.auth import permissions
+from intranet.config import setting
 from intranet.db import database, is_sqlite, transaction
 from intranet.models import utcnow
 from intranet.models.tickets import AT_DESK, SERVICES, VisitorTicket
@@ -71,8 +72,7 @@ def desks() -> tuple[str, ...]:
 
 def today() -> dt.date:
     """The date at the office (its configured time zone): numbers start again at 1 each day."""
-    zone = current_app.config.get("TIMEZONE", "UTC") if has_app_context() else "UTC"
-    return dt.datetime.now(ZoneInfo(zone)).date()
+    return dt.datetime.now(ZoneInfo(setting("TIMEZONE"))).date()
 
 
 def _serialise(key: str):

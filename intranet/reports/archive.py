@@ -17,10 +17,11 @@ from peewee import fn
 
 from intranet.db import transaction
 from intranet.models import Staff, utcnow
-from intranet.models.stats import REPORT_KINDS, ReportFile
+from intranet.models.stats import REPORT_KINDS, ReportFile, ReportRequest
 from intranet.notify import events
 from intranet.reports import pdf
 from intranet.stats import figures as stats
+from intranet.triggers import enqueue
 
 MAIL_LANGUAGE = "ar"  # the institution's language: the evening's PDF and its e-mail
 PAGE_SIZE = 25
@@ -56,6 +57,58 @@ def produce(kind: str, day: dt.date, language: str = MAIL_LANGUAGE) -> ReportFil
         return ReportFile.create(kind=kind, day=day, language=language, path=relative,
                                  sha256=hashlib.sha256(content).hexdigest(), size=len(content), pages=pages,
                                  created_at=utcnow())
+
+
+# --- a document asked for from the archive page -----------------------------------------------------------------
+
+ASKED_STALE_SECONDS = 600  # a run claimed this long ago that has not finished died (producing takes seconds)
+ASKED_MAX_ATTEMPTS = 3
+
+
+def ask(kind: str, day: dt.date, language: str) -> ReportRequest:
+    """Produce a document in the background: the request row first, its job once the row is committed; a job lost
+    (the queue was down, a consumer killed) is started again by the minute's sweeper (`unproduced`)."""
+    if kind not in REPORT_KINDS or language not in pdf.LANGUAGES:
+        raise ValueError((kind, language))
+    with transaction():
+        asked = ReportRequest.create(kind=kind, day=day, language=language, created_at=utcnow())
+        enqueue("reports.produce_report", asked.id)
+    return asked
+
+
+def produce_asked(request_id: int) -> ReportFile | None:
+    """The asked document, produced once: a run claims the request (a conditional UPDATE: not produced, no live
+    run, attempts left), produces it and marks it produced; None when there is nothing to do."""
+    now = utcnow()
+    R = ReportRequest
+    with transaction():
+        claimed = R.update(started_at=now, attempts=R.attempts + 1).where(
+            (R.id == request_id) & R.produced_at.is_null() & (R.attempts < ASKED_MAX_ATTEMPTS)
+            & (R.started_at.is_null() | (R.started_at < now - dt.timedelta(seconds=ASKED_STALE_SECONDS)))).execute()
+    if not claimed:
+        return None
+    asked = R.get_by_id(request_id)
+    try:
+        report = produce(asked.kind, asked.day, asked.language)
+    except BaseException:
+        with transaction():  # this run is over: the next attempt (a retry, the sweeper) need not wait for its claim
+            R.update(started_at=None).where((R.id == request_id) & (R.started_at == now)).execute()
+        raise
+    with transaction():
+        R.update(produced_at=utcnow()).where(R.id == request_id).execute()
+    return report
+
+
+def unproduced(now: dt.datetime | None = None, grace_seconds: int = 60) -> list[int]:
+    """The asked documents whose job never came or whose run died: not produced, attempts left, asked more than
+    `grace_seconds` ago (its job may still be waiting in the queue) and not claimed by a live run."""
+    now = now or utcnow()
+    R = ReportRequest
+    return [row.id for row in R.select(R.id).where(
+        R.produced_at.is_null() & (R.attempts < ASKED_MAX_ATTEMPTS)
+        & (R.created_at < now - dt.timedelta(seconds=grace_seconds))
+        & (R.started_at.is_null() | (R.started_at < now - dt.timedelta(seconds=ASKED_STALE_SECONDS))))
+        .order_by(R.id)]
 
 
 def send(report: ReportFile) -> int:

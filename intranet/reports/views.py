@@ -65,12 +65,6 @@ def _asked() -> dict | None:
             "report": archive.produced_after(kind, day, language, newer_than)}
 
 
-def _trigger(kind: str, day: dt.date, language: str):
-    """Hand the document to the job queue (a test holds it back to watch the page wait)."""
-    from jobs.reports import produce_report  # jobs import the application, not the other way round
-    produce_report(kind, day.isoformat(), language)
-
-
 @bp.route("/produce", methods=["POST"])
 def produce():
     """Produce a document for a past day in the background; the archive page says when it is ready."""
@@ -78,7 +72,7 @@ def produce():
     if not form.validate_on_submit():
         return _index(form, 400)
     newer_than = archive.latest_id()
-    _trigger(form.kind.data, form.day.data, form.language.data)
+    archive.ask(form.kind.data, form.day.data, form.language.data)
     return redirect(url_for("reports.index", kind=form.kind.data, day=form.day.data.isoformat(),
                             language=form.language.data, newer_than=newer_than), 303)
 

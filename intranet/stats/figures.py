@@ -26,7 +26,7 @@ ORDINALS = tuple(SQL(str(n)) for n in range(1, 7))
 
 
 def zone() -> ZoneInfo:
-    return ZoneInfo(setting("TIMEZONE", "Asia/Qatar"))
+    return ZoneInfo(setting("TIMEZONE"))
 
 
 def local_today(now: dt.datetime | None = None) -> dt.date:
@@ -318,7 +318,7 @@ def answer_times(start: dt.date, end: dt.date, department=None) -> dict[tuple, A
     query = (AnswerCount.select(AnswerCount.department, AnswerCount.request_type, AnswerCount.days,
                                 AnswerCount.in_time, fn.SUM(AnswerCount.count))
              .join(CountedDay, on=(CountedDay.day == AnswerCount.day))
-             .where((AnswerCount.day >= start) & (AnswerCount.day <= end) & (CountedDay.answers == True))  # noqa
+             .where((AnswerCount.day >= start) & (AnswerCount.day <= end) & (CountedDay.answers == True))  # noqa: E712 (peewee builds SQL from ==)
              .group_by(AnswerCount.department, AnswerCount.request_type, AnswerCount.days, AnswerCount.in_time))
     if department is not None:
         query = query.where(AnswerCount.department == department)
