@@ -13,22 +13,23 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from intranet import db, errors, extensions, htmx, i18n, params
-    from intranet import security_headers
+    from intranet import security_headers, templating
     from intranet.auth import reauth_views, session_views, throttle
     from intranet.auth import views as auth_views
     from intranet.health import bp as health_bp
-    from intranet.intake import api, client_views, import_views
-    from intranet.notify import delivery_receipts, desk_views, template_views
+    from intranet.intake import api, file_import_views, portal_client_views
+    from intranet.letters import views as letter_views
+    from intranet.lookup import views as lookup_views
+    from intranet.notify import delivery_report_views, unreachable_views, wording_views
     from intranet.payouts import audit_views as payout_audit_views
     from intranet.payouts import batch_views as payout_batch_views
-    from intranet.payouts import labels as payout_labels
-    from intranet.payouts import return_views as payout_return_views
+    from intranet.payouts import bank_return_views as payout_return_views
     from intranet.payouts import views as payout_views
-    from intranet.queues import labels
     from intranet.reports import views as report_views
     from intranet.stats import dashboard_views
     from intranet.stats import views as stats_views
     from intranet.queues import views as queue_views
+    from intranet.queues import approval_views, transfer_views
     from intranet.reception import receipt_views, ticket_views
     from intranet.reception import views as reception_views
 
@@ -43,14 +44,13 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     security_headers.init_app(app)
     throttle.init_app(app)
-    labels.init_app(app)
-    payout_labels.init_app(app)
+    templating.init_app(app)
     api.init_app(app)
     for blueprint in (auth_views.bp, session_views.bp, health_bp, queue_views.bp, reception_views.bp, receipt_views.bp,
-                      ticket_views.bp, api.bp, client_views.bp, import_views.bp, desk_views.bp, delivery_receipts.bp,
-                      template_views.bp, reauth_views.bp, payout_audit_views.bp, payout_views.bp,
+                      ticket_views.bp, api.bp, portal_client_views.bp, file_import_views.bp, unreachable_views.bp, delivery_report_views.bp,
+                      wording_views.bp, reauth_views.bp, payout_audit_views.bp, payout_views.bp,
                       payout_batch_views.bp, payout_return_views.bp, dashboard_views.bp, stats_views.bp,
-                      report_views.bp):
+                      report_views.bp, lookup_views.bp, approval_views.bp, transfer_views.bp, letter_views.bp):
         app.register_blueprint(blueprint)
 
     from intranet.cli import register

@@ -9,7 +9,7 @@ remove rows and recompute any plain hash. So
   once into `instance/audit_key` (mode 0600, like the session secret). Without it a changed row cannot be given a
   hash that fits. Keep the key out of database backups and away from database administrators; losing it makes
   every keyed row unverifiable (`verify` then says the key is not the one that wrote the anchors).
-- a chain cannot show that its newest rows were cut off. `write_anchor()` (the evening job that produces the daily
+- a chain cannot show that its newest rows were cut off. `anchors.write_anchor()` (the evening job that produces the daily
   summary, and `diwan audit anchor`) appends both heads, as one JSON line, to `audit-anchors.jsonl` in the report
   archive (`INTRANET_REPORT_ARCHIVE_DIR`, a volume the database's administrators need not write to); the daily
   summary prints the payouts' head. `verify` checks the chains against every anchor: a row anchored that is gone,
@@ -109,7 +109,7 @@ def anchors_path() -> Path:
 
 
 @contextmanager
-def _anchors_lock():
+def anchors_lock():
     """One anchor written at a time (the evening job and the command may meet)."""
     path = anchors_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,24 +159,6 @@ def latest_anchor() -> dict | None:
     except AnchorsUnreadable:
         return None
     return anchors[-1] if anchors else None
-
-
-def write_anchor() -> dict:
-    """Append the heads of both chains to the anchors file (one JSON line, flushed to disk); returns it."""
-    from intranet import history_chain
-    from intranet.payouts import audit
-
-    with _anchors_lock():
-        record = {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "key": key_id(),
-                  "payout_audit": audit.head(), "history": history_chain.head()}
-        line = (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode()
-        fd = os.open(anchors_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return record
 
 
 def key_mismatch(anchors: list[dict]) -> bool:

@@ -80,11 +80,11 @@ def audit_verify():
 @with_appcontext
 def audit_anchor():
     """Write both chains' heads to the anchors file in the report archive (the evening job does it too)."""
-    from intranet import chain
+    from intranet import anchors, chain
 
     try:
         with db.database.connection_context():
-            record = chain.write_anchor()
+            record = anchors.write_anchor()
     except OSError as error:
         click.echo(f"cannot write the anchor to {chain.anchors_path()}: {error}", err=True)
         raise SystemExit(1) from None

@@ -63,7 +63,8 @@ def load(overrides: dict | None = None) -> dict:
         # directory group cn -> intranet role; a person in several groups gets the strongest role
         "LDAP_ROLE_GROUPS": _mapping(_env(
             "LDAP_ROLE_GROUPS",
-            "diwan-reception=reception,diwan-clerks=clerk,diwan-supervisors=supervisor,diwan-admins=admin",
+            "diwan-reception=reception,diwan-clerks=clerk,diwan-supervisors=supervisor,diwan-heads=head,"
+            "diwan-admins=admin",
         )),
         "NATIONAL_ID_LENGTH": int(_env("NATIONAL_ID_LENGTH", 11)),
         "DEFAULT_PHONE_REGION": _env("DEFAULT_PHONE_REGION", "QA"),
@@ -99,7 +100,7 @@ def load(overrides: dict | None = None) -> dict:
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", 0)),
         # issue 14: the roles that confirm sign-in and re-authentication with a second factor, a one-time code from an
         # authenticator app or a recovery code (intranet/auth/mfa.py); empty: nobody. MFA_ISSUER names the site in the app
-        "MFA_ROLES": tuple(r.strip() for r in _env("MFA_ROLES", "supervisor,admin").split(",") if r.strip()),
+        "MFA_ROLES": tuple(r.strip() for r in _env("MFA_ROLES", "supervisor,head,admin").split(",") if r.strip()),
         "MFA_ISSUER": _env("MFA_ISSUER", "Diwan"),
         "REQUEST_TYPES_FILE": Path(_env("REQUEST_TYPES_FILE", ROOT / "intranet" / "request_types.toml")),
         "CHECK_SCHEMA": True,
@@ -185,6 +186,9 @@ def load(overrides: dict | None = None) -> dict:
         # issue 14: the key of the audit chains (payouts' audit trail, history), never stored in the database; empty:
         # generated once into instance/audit_key (intranet/chain.py). The same on every host, kept out of DB backups
         "AUDIT_KEY": _env("AUDIT_KEY", ""),
+        # issue 16: a letter to a ministry awaits its reply this many days after it was sent (the clerk may set
+        # another day when marking it sent); past that day it is on the list of letters awaiting a reply
+        "LETTER_REPLY_DAYS": int(_env("LETTER_REPLY_DAYS", 30)),
     }
     settings.update(overrides)
     if settings["SESSION_COOKIE_SECURE"] and "SESSION_COOKIE_NAME" not in overrides:
@@ -193,7 +197,16 @@ def load(overrides: dict | None = None) -> dict:
         settings["SESSION_COOKIE_NAME"] = "__Host-session"
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = _secret_key(instance)
+    _check(settings)
     return settings
+
+
+def _check(settings: dict):
+    """Settings with a structure of their own are parsed once here, so a wrong one stops the start with a message
+    naming it (ValueError), never a page or a job later."""
+    from intranet.payouts import bank_profiles
+
+    bank_profiles.parse(settings["PAYOUT_BANK_PROFILES"])
 
 
 _UNSET = object()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from intranet import reference
 from intranet.db import transaction
-from intranet.models import Department, Governorate, RequestType, Stage
+from intranet.models import ROLES, Department, Governorate, InquirySubject, RequestType, Stage
 
 
 class DefinitionError(ValueError):
@@ -32,12 +32,23 @@ def _load_type(spec, departments):
         department = departments.get(stage.pop("department"))
         if department is None:
             raise DefinitionError(f"{rtype.code}: stage {stage['code']} names an unknown department")
-        values = dict(stage, department=department, request_type=rtype)
+        if stage.get("role") not in (None, *ROLES):
+            raise DefinitionError(f"{rtype.code}: stage {stage['code']} requires an unknown role")
+        # a stage without `role` is any clerk's of its department: a role removed from the file is removed here
+        values = dict({"role": None}, **stage, department=department, request_type=rtype)
         existing = Stage.get_or_none((Stage.request_type == rtype) & (Stage.position == position))
         if existing is None:
             Stage.create(position=position, **values)
         else:
             Stage.update(**values).where(Stage.id == existing.id).execute()
+
+
+def _load_subject(spec, departments):
+    """An inquiry subject and the department that answers it (inserted or updated by code)."""
+    department = departments.get(spec.pop("department", None))
+    if department is None:
+        raise DefinitionError(f"inquiry subject {spec['code']} names an unknown department")
+    _upsert(InquirySubject, spec.pop("code"), department=department, active=spec.pop("active", True), **spec)
 
 
 def load(path: Path) -> dict:
@@ -50,5 +61,7 @@ def load(path: Path) -> dict:
             _upsert(Governorate, g.pop("code"), **g)
         for t in spec["request_types"]:
             _load_type(t, departments)
+        for subject in spec.get("inquiry_subjects", []):
+            _load_subject(subject, departments)
     return {"departments": len(spec["departments"]), "governorates": len(spec["governorates"]),
-            "request_types": len(spec["request_types"])}
+            "request_types": len(spec["request_types"]), "inquiry_subjects": len(spec.get("inquiry_subjects", []))}

@@ -15,7 +15,7 @@ nothing on the request, is serialised with the rest. Writers of different reques
 signing costs one indexed read of the request's last row (`history_request_id_id`) and one HMAC.
 
 What per-request chains cannot show alone, the anchors do: a whole request's history removed, or a request's newest
-rows cut. Each anchor (`chain.write_anchor`, every evening and `diwan audit anchor`) records for history the highest
+rows cut. Each anchor (`anchors.write_anchor`, every evening and `diwan audit anchor`) records for history the highest
 id it covers, how many rows there are up to it and a digest of every (id, link) up to it, in id order. On
 PostgreSQL ids are handed out before commit, so the anchor first takes a SHARE lock on the table for an instant:
 every row numbered until then is committed or rolled back, and the rows it covers can no longer change.

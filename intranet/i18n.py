@@ -4,7 +4,8 @@ import re
 
 from babel.numbers import format_decimal
 from flask import current_app, has_request_context, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, force_locale, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
@@ -138,6 +139,9 @@ def locale_code() -> str:
     return str(get_locale().language)
 
 
+LANGUAGE_LABELS = {"ar": _l("Arabic"), "en": _l("English")}  # the two working languages, by name
+
+
 def text_direction() -> str:
     return get_locale().text_direction
 
@@ -145,6 +149,13 @@ def text_direction() -> str:
 def localized(obj) -> str:
     """The name of a Department, Governorate, RequestType or Stage in the current language."""
     return obj.name(locale_code()) if obj is not None else ""
+
+
+def in_other_language(label) -> tuple[str, str]:
+    """(language, text) of a lazy label in the language not shown: visitors read the wall screens in either."""
+    other = "en" if locale_code() == "ar" else "ar"
+    with force_locale(other):
+        return other, str(label)
 
 
 def init_app(app):

@@ -56,7 +56,6 @@ def _signed_in() -> bool:
 
 
 def init_app(app):
-    app.add_template_global(csp_nonce, "csp_nonce")
 
     @app.after_request
     def security_headers(response):

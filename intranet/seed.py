@@ -69,6 +69,11 @@ SUBJECTS = {
     "ministry_letter": ("مخاطبة وزارة التربية والتعليم بشأن نقل طالب", "مخاطبة وزارة الصحة العامة بشأن موعد علاج",
                         "مخاطبة وزارة البلدية بشأن رخصة بناء", "مخاطبة وزارة العمل بشأن تصريح عمل",
                         "مخاطبة وزارة الداخلية بشأن تجديد وثيقة"),
+    "appeals_exception": ("استثناء من مدة الطعن لظرف صحي", "طلب استثناء أمام هيئة الطعن من شرط الإقامة",
+                          "استثناء من شرط تقديم الوثيقة الأصلية"),
+    "higher_studies": ("طلب إجازة دراسية لنيل الماجستير", "طلب دعم دراسة الدكتوراه",
+                       "طلب معادلة شهادة الدراسات العليا"),
+    "interview": ("طلب مقابلة رئيس المؤسسة", "طلب مقابلة مدير قسم التعويضات", "طلب مقابلة لجنة التظلمات"),
     "inquiry": ("استفسار عن حالة طلب", "استفسار عن شروط المنحة", "استفسار عن المستندات المطلوبة",
                 "استفسار عن مواعيد المراجعة", "استفسار عن قيمة المعاش"),
 }
@@ -91,7 +96,7 @@ CITIZEN_ANSWERED = "استكمل المستفيد المطلوب."
 NOTES = ("اتصل المستفيد للاستفسار عن الطلب.", "بانتظار رد الجهة المختصة.", "تمت مراجعة المرفقات.")
 
 TYPE_WEIGHTS = {"inquiry": 5, "grievance": 3, "ministry_letter": 3, "pension": 3, "health_care": 3,
-                "compensation": 3}
+                "compensation": 3, "appeals_exception": 1, "higher_studies": 1, "interview": 1}
 GOVERNORATE_WEIGHTS = {"doha": 10, "rayyan": 7, "wakrah": 3, "daayen": 2, "umm_salal": 2, "khor": 2,
                        "shamal": 1, "shahaniya": 1}
 MOBILE_PREFIXES = "55667"  # Qatari mobile numbers: +974 5/6/7 and seven digits
@@ -217,11 +222,11 @@ def _generate_requests(ctx: dict, chunk_seed: str, days: list[tuple[int, int]], 
             due, stage_due = received + sla, received + stages[0][2]
             for _ in range(MAX_EVENTS):
                 if status == "open":
-                    stage_id, dept, budget = stages[pos]
+                    stage_id, dept, budget, pool = stages[pos]
                     t2 = t + int(budget * (0.15 + 1.1 * rnd()))
                     if t2 > now:
                         break
-                    actor = choice(clerks[dept])
+                    actor = choice(clerks[pool])
                     x = rnd()
                     if x < P_REJECT:
                         add_h((rid, actor, "reject", stage_id, stage_id, "open", "rejected",
@@ -254,9 +259,9 @@ def _generate_requests(ctx: dict, chunk_seed: str, days: list[tuple[int, int]], 
                     t2 = t + int(DAY * (1 + 20 * rnd()))
                     if t2 > now:
                         break
-                    here, dept, _ = stages[pos]
+                    here, dept, _, pool = stages[pos]
                     pos += 1  # back to the stage that returned it: always the following one
-                    add_h((rid, choice(clerks[dept]), "resubmit", here, returned_from, "returned", "open", "",
+                    add_h((rid, choice(clerks[pool]), "resubmit", here, returned_from, "returned", "open", "",
                            NO_DETAILS, fmt(t2)))
                     status, returned_from, stage_due = "open", None, t2 + stages[pos][2]
                 elif status == "awaiting_citizen":
@@ -275,14 +280,14 @@ def _generate_requests(ctx: dict, chunk_seed: str, days: list[tuple[int, int]], 
                     break
                 t = t2
                 version += 1
-            stage_id, dept, _ = stages[pos]
+            stage_id, dept, _, pool = stages[pos]
             assignee = None
             if status == "open" or status == "returned":
                 if rnd() < P_NOTE:
-                    add_h((rid, choice(clerks[dept]), "comment", stage_id, stage_id, status, status,
+                    add_h((rid, choice(clerks[pool]), "comment", stage_id, stage_id, status, status,
                            choice(NOTES), NO_DETAILS, fmt(t + int((now - t) * 0.5 * rnd()))))
                 if rnd() < P_CLAIMED:
-                    assignee = choice(clerks[dept])
+                    assignee = choice(clerks[pool])
                     t += int((now - t) * (0.5 + 0.5 * rnd()))
                     add_h((rid, assignee, "claim", stage_id, stage_id, status, status, "",
                            TAKE_NEXT if rnd() < 0.5 else NO_DETAILS, fmt(t)))
@@ -347,9 +352,18 @@ def _cumulative(weights):
 
 # --- writing ---------------------------------------------------------------------------------------------------
 
+def _pool(stage):
+    """Who works a stage in synthetic data (a key of `_ensure_staff`'s clerks): its department's clerks, or, for a
+    stage that requires a role, the staff of that role (the head's approval: the synthetic head, seed-head-01)."""
+    return stage.department_id if stage.role is None else f"role:{stage.role}"
+
+
 def _ensure_staff(departments) -> tuple[dict, list]:
-    """Synthetic staff per department (seed-<department>-NN): clerks, or reception facilitators."""
-    clerks, reception = {}, []
+    """Synthetic staff per department (seed-<department>-NN): clerks, or reception facilitators; and the head of
+    the institution (seed-head-01), who decides the stages that require the head."""
+    head, _ = Staff.get_or_create(username="seed-head-01", defaults={
+        "full_name": "رئيس المؤسسة", "email": "seed-head-01@diwan.example", "role": "head", "department": None})
+    clerks, reception = {"role:head": [head.id]}, []
     for dept in departments:
         role = "reception" if dept.code == "reception" else "clerk"
         ids = []
@@ -469,7 +483,7 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
                 "now": int((now - origin).total_seconds()),
                 "types": [(t.id, t.sla_days * DAY, t.is_money, SUBJECTS.get(t.code, (t.name_ar,)),
                            [doc["code"] for doc in json.loads(t.documents or "[]") if "code" in doc],
-                           [(s.id, s.department_id, s.budget_days * DAY) for s in stages_by_type[t.id]])
+                           [(s.id, s.department_id, s.budget_days * DAY, _pool(s)) for s in stages_by_type[t.id]])
                           for t in types],
                 "type_cum": _cumulative([TYPE_WEIGHTS.get(t.code, 2) for t in types]),
                 "clerks": clerks,
@@ -585,7 +599,7 @@ def seed_payouts(n: int, *, status: str = "approved", seed: int = 1) -> list[int
             citizen = citizens[i % n_citizens]
             request_type = money[i % len(money)]
             stage = last_stage[request_type.id]
-            clerk = clerks[stage.department_id][i % len(clerks[stage.department_id])]
+            clerk = clerks[_pool(stage)][i % len(clerks[_pool(stage)])]
             amount = str(Decimal(rng.randrange(50_000, 5_000_000)) / 100)  # text: sqlite3 does not adapt Decimal
             sequence += 1
             rid = first_request + i

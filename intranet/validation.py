@@ -20,6 +20,17 @@ def strip_bidi(text: str) -> str:
     return (text or "").translate(_BIDI_CONTROLS)
 
 
+# C0 and C1 control characters but the newline: pasted into free text (an answer sent by SMS) they garble the
+# message on the citizen's phone or the gateway's request
+_CONTROLS = dict.fromkeys(code for code in [*range(0x20), *range(0x7F, 0xA0)] if code != 0x0A)
+
+
+def strip_controls(text: str) -> str:
+    """Free text without control characters (line breaks kept as LF, tabs as spaces) nor bidirectional controls."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return strip_bidi(text).translate(_CONTROLS)
+
+
 def ascii_digits(text: str) -> str:
     """Arabic-Indic and Persian digits as ASCII digits, spaces and dashes removed."""
     return (text or "").translate(_DIGITS).replace(" ", "").replace("-", "")

@@ -9,18 +9,23 @@ from flask_babel import lazy_gettext as _l
 from peewee import SQL, IntegrityError
 from stdnum import luhn
 
-from intranet import db, files, history_chain, reference
+from intranet import db, files, history_chain, interviews, reference, request_substance, validation
 from intranet.auth import permissions
 from intranet.db import database, is_sqlite, transaction
 from intranet.intake import webhooks
-from intranet.notify import events
+from intranet.notify import events, reminders
 from intranet.payouts import service as payouts
 from intranet.models import Attachment, Citizen, HistoryEntry, Request, Stage, utcnow
+from intranet.models.inquiries import ANSWER_MAX_LENGTH, INQUIRY_TYPE
+from intranet.letters import register as letters
+from intranet.models.letters import LetterReply, MinistryLetter
+from intranet.stats.figures import local_today
 
 allowed_actions = permissions.allowed_actions
 
 # actions whose reason the citizen and the next clerk need: refused without a comment
 NEEDS_COMMENT = {"return", "reject", "comment"}
+TRANSFER_REASON_MAX_LENGTH = 1000
 
 
 class WorkflowError(Exception):
@@ -129,14 +134,22 @@ def _apply(req, version: int, changes: dict):
 
 
 def _store(uploads):
+    """Check and write the files; an item may be a (document code, file) pair: the file is that document of the
+    request type's checklist (kept on its Attachment row), a bare file is another attachment."""
+    pairs = [item if isinstance(item, tuple) else (None, item) for item in uploads or []]
+    pairs = [(code, upload) for code, upload in pairs if upload and upload.filename]
     try:
-        return files.store_all(uploads or [])
+        stored = files.store_all([upload for _, upload in pairs])
     except files.UploadRefused as refused:
         raise WorkflowError(str(refused)) from None
+    for item, (code, _) in zip(stored, pairs, strict=True):
+        item.document = code
+    return stored
 
 
 def _check_allowed(req, actor, action):
-    if action not in allowed_actions(req, actor):
+    allowed = allowed_actions(req, actor) if actor is not None else permissions.portal_actions(req)
+    if action not in allowed:
         raise NotAllowed(_l("You may not do this to request %(number)s now.", number=req.tracking_number))
 
 
@@ -164,7 +177,7 @@ def _transition(req, actor, action, version, comment, uploads, changes_for, deta
             changes = changes_for(fresh)
             if changes:
                 _apply(fresh, version, changes)
-            entry = _record(fresh, actor, action, comment, stored, details,
+            entry = _record(fresh, actor, action, comment, stored, details(fresh) if callable(details) else details,
                             from_stage=fresh.stage_id, from_status=fresh.status,
                             to_stage=changes.get("stage", fresh.stage_id),
                             to_status=changes.get("status", fresh.status))
@@ -186,10 +199,11 @@ def _already_submitted(token):
 
 def submit(actor, citizen, request_type, channel, subject, details="", data=None, uploads=None,
            received_at=None, amount=None, submission_token=None, note=None, extra=None,
-           token_checked=False) -> Outcome:
+           token_checked=False, inquiry_subject=None) -> Outcome:
     """A new request enters the first stage's queue; `actor` entered it for `citizen` (None: the portal).
 
-    `submission_token` makes a resent form return the first outcome instead of a second request; `note`
+    `inquiry_subject` (an inquiry's InquirySubject) routes it to the subject's department instead of the first
+    stage's. `submission_token` makes a resent form return the first outcome instead of a second request; `note`
     (e.g. the reason for overriding a duplicate warning) is kept in the submit history row; `extra` holds
     further Request columns set at intake; `token_checked`: the caller has just looked the token up.
     """
@@ -198,6 +212,7 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
     first = _stage_at(request_type.id, 1)
     if first is None or not request_type.active:
         raise WorkflowError(_l("This request type is not open for new requests."))
+    department = _routed_department(first, request_type, inquiry_subject)
     if not token_checked and (done := _already_submitted(submission_token)) is not None:
         return done
     received = received_at or utcnow()
@@ -208,7 +223,8 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
         with contextlib.nullcontext() if nested else transaction():
             req = db.create(Request,
                 tracking_number=next_tracking_number(received.year), citizen=citizen,
-                request_type=request_type, channel=channel, stage=first, department=first.department_id,
+                request_type=request_type, channel=channel, stage=first, department=department,
+                inquiry_subject=inquiry_subject.id if inquiry_subject is not None else None,
                 status="open", subject=subject, details=details or "", data=json.dumps(data or {}, ensure_ascii=False),
                 received_at=received, due_at=received + dt.timedelta(days=request_type.sla_days),
                 stage_due_at=_stage_due(first, received), governorate=citizen.governorate_id,
@@ -225,13 +241,36 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
     return Outcome(req, entry)
 
 
-def answer_at_desk(actor, citizen, request_type, question, answer) -> Outcome:
-    """An inquiry answered on the spot at the reception desk: recorded and closed at once (it counts in the
-    statistics like any other request)."""
-    if not (answer or "").strip():
+def _routed_department(first, request_type, inquiry_subject) -> int:
+    """The department a new request goes to: its inquiry subject's, else its first stage's."""
+    if inquiry_subject is None:
+        return first.department_id
+    if request_type.code != INQUIRY_TYPE:
+        raise WorkflowError(_l("Only an inquiry has a subject."))
+    if not inquiry_subject.active:
+        raise WorkflowError(_l("This inquiry subject is no longer offered: choose another."))
+    return inquiry_subject.department_id
+
+
+def clean_answer(text) -> str:
+    """An answer for the citizen: without control characters, not empty, at most ANSWER_MAX_LENGTH characters (it
+    goes by SMS); WorkflowError says what is wrong."""
+    text = validation.strip_controls(text).strip()
+    if not text:
         raise WorkflowError(_l("Write the answer given to the citizen."))
+    if len(text) > ANSWER_MAX_LENGTH:
+        raise WorkflowError(_l("The answer goes by SMS: at most %(max)d characters (it has %(count)d).",
+                               max=ANSWER_MAX_LENGTH, count=len(text)))
+    return text
+
+
+def answer_at_desk(actor, citizen, request_type, question, answer, inquiry_subject=None) -> Outcome:
+    """An inquiry answered on the spot at the reception desk: recorded and closed at once (it counts in the
+    statistics like any other request), the answer sent to the citizen too."""
+    answer = clean_answer(answer)
     with transaction():  # one transaction: the inquiry is recorded answered, or not at all
-        req = submit(actor, citizen, request_type, "walk_in", question[:300], question).request
+        req = submit(actor, citizen, request_type, "walk_in", question[:300], question,
+                     inquiry_subject=inquiry_subject).request
         Request.update(status="completed", closed_at=utcnow(), version=Request.version + 1).where(
             Request.id == req.id).execute()
         entry = _record(req, actor, "answer", answer, [], None, from_stage=req.stage_id, to_stage=req.stage_id,
@@ -248,6 +287,69 @@ def accept(actor, req, version, comment="", uploads=None) -> Outcome:
         return {"stage": following.id, "department": following.department_id, "status": "open",
                 "assignee": None, "stage_due_at": _stage_due(following, utcnow())}
     return _transition(req, actor, "accept", version, comment, uploads, changes)
+
+
+def answer(actor, req, version, comment="", uploads=None) -> Outcome:
+    """An inquiry answered by its department: completed, the answer kept in the history entry (its comment), sent to
+    the citizen by SMS in their language (notify.events) and to the portal that submitted it (intake.webhooks)."""
+    text = clean_answer(comment)
+
+    def changes(fresh):
+        return {"status": "completed", "closed_at": utcnow(), "assignee": None}
+    return _transition(req, actor, "answer", version, text, uploads, changes)
+
+
+def transfer(actor, req, version, department, reason) -> Outcome:
+    """A misrouted open request sent to another department (same stage, unassigned), with the reason in its history;
+    the 45-day clock and the stage's budget run on unchanged. The citizen is not told: nothing changed for them."""
+    reason = validation.strip_controls(reason).strip()
+    if not reason:
+        raise WorkflowError(_l("Write why it goes to another department: the clerks there read it."))
+    if len(reason) > TRANSFER_REASON_MAX_LENGTH:
+        raise WorkflowError(_l("At most %(max_length)s characters.", max_length=TRANSFER_REASON_MAX_LENGTH))
+    if department is None:
+        raise WorkflowError(_l("Choose the department to send it to."))
+    if not permissions.can_transfer(actor, req):
+        raise NotAllowed(_l("You may not do this to request %(number)s now.", number=req.tracking_number))
+    with transaction():
+        fresh = _fresh(req.id)
+        if fresh.version != version:
+            raise StaleRequest(_stale_message(req.id))
+        if not permissions.can_transfer(actor, fresh):
+            raise NotAllowed(_l("You may not do this to request %(number)s now.", number=req.tracking_number))
+        if fresh.department_id == department.id:
+            raise WorkflowError(_l("The request is already with this department."))
+        _apply(fresh, version, {"department": department.id, "assignee": None})
+        entry = _record(fresh, actor, "transfer", reason, [],
+                        {"from_department": fresh.department_id, "to_department": department.id},
+                        from_stage=fresh.stage_id, to_stage=fresh.stage_id, from_status=fresh.status,
+                        to_status=fresh.status)
+    return Outcome(Request.get_by_id(req.id), entry)
+
+
+def schedule_interview(actor, req, version, when, place, comment="") -> Outcome:
+    """An interview request's interview set, or moved, by who decides it: its date and time (`when`: the form's
+    local value, or a datetime; the office's time) and place stored on the request (`interviews.check`), the history
+    entry keeps them (its `details`), and the citizen is told by SMS in their language (notify.events): a new date
+    is a new message, and the reminder the day before follows the date in force (notify.reminders)."""
+    try:
+        interview = interviews.check(when, place)
+    except interviews.InterviewRefused as refused:
+        raise WorkflowError(refused.args[0]) from None
+    if not permissions.can_schedule_interview(actor, req):
+        raise NotAllowed(_l("You may not do this to request %(number)s now.", number=req.tracking_number))
+    with transaction():
+        fresh = _fresh(req.id)
+        if fresh.version != version:
+            raise StaleRequest(_stale_message(req.id))
+        if not permissions.can_schedule_interview(actor, fresh):
+            raise NotAllowed(_l("You may not do this to request %(number)s now.", number=req.tracking_number))
+        _apply(fresh, version, {"interview_at": interview.at, "interview_place": interview.place})
+        reminders.withdraw(fresh.id, keep=interview.at)  # moved: no reminder of the old time goes out
+        entry = _record(fresh, actor, "schedule_interview", validation.strip_controls(comment).strip(), [],
+                        interview.details, from_stage=fresh.stage_id, to_stage=fresh.stage_id,
+                        from_status=fresh.status, to_status=fresh.status)
+    return Outcome(Request.get_by_id(req.id), entry)
 
 
 def reject(actor, req, version, comment="", uploads=None) -> Outcome:
@@ -269,18 +371,47 @@ def return_(actor, req, version, comment="", uploads=None, missing=()) -> Outcom
                        details={"missing": list(missing)} if missing else None)
 
 
-def resubmit(actor, req, version, comment="", uploads=None) -> Outcome:
-    """Corrected: back to the stage that returned it; the clock moves on by the days it was paused."""
+def resubmit(actor, req, version, comment="", uploads=None, data=None) -> Outcome:
+    """Corrected: back to the stage that returned it; the clock moves on by the days it was paused.
+
+    `data`: the type's fields as corrected (and the documents ticked received), over what the request held;
+    `uploads` may name the document each file is. The history row's details keep the difference, field by field
+    (`changes`: field, before, after), and the documents now received that were missing (`arrived`)."""
+    difference = {}
+    coming = {item[0] for item in uploads or [] if isinstance(item, tuple) and item[0] and item[1] and item[1].filename}
+
     def changes(fresh):
         now = utcnow()
         if fresh.returned_from_id is None:
             paused = (now - fresh.paused_at) if fresh.paused_at else dt.timedelta(0)
-            return {"status": "open", "paused_at": None, "due_at": fresh.due_at + paused,
-                    "stage_due_at": (fresh.stage_due_at or now) + paused}
-        target = fresh.returned_from
-        return {"stage": target.id, "department": target.department_id, "status": "open",
-                "returned_from": None, "assignee": None, "stage_due_at": _stage_due(target, now)}
-    return _transition(req, actor, "resubmit", version, comment, uploads, changes)
+            moved = {"status": "open", "paused_at": None, "due_at": fresh.due_at + paused,
+                     "stage_due_at": (fresh.stage_due_at or now) + paused}
+        else:
+            target = fresh.returned_from
+            moved = {"stage": target.id, "department": target.department_id, "status": "open",
+                     "returned_from": None, "assignee": None, "stage_due_at": _stage_due(target, now)}
+        return {**moved, **_corrected(fresh, data, coming, difference)}
+
+    return _transition(req, actor, "resubmit", version, comment, uploads, changes, lambda fresh: difference)
+
+
+def _corrected(fresh, data, coming: set, difference: dict) -> dict:
+    """The request's columns a correction changes (its data, and its amount for a money type); fills `difference`
+    with what changed and which missing documents arrived (the files being attached are counted in)."""
+    request_type = fresh.request_type
+    before = request_substance.data_of(fresh)
+    after = {**before, **(data or {})}
+    attached = request_substance.attached_codes(fresh.id)
+    difference["changes"] = request_substance.changes(request_type, before, after)
+    difference["arrived"] = request_substance.arrived(
+        request_type, request_substance.received_codes(request_type, before, attached),
+        request_substance.received_codes(request_type, after, attached | coming))
+    if not data:
+        return {}
+    columns = {"data": json.dumps(after, ensure_ascii=False)}
+    if request_type.is_money and any(item["field"] == "amount" for item in difference["changes"]):
+        columns["amount"] = request_substance.typed("decimal", after.get("amount"))
+    return columns
 
 
 def comment(actor, req, version, comment="", uploads=None) -> Outcome:
@@ -312,34 +443,59 @@ def reopen(actor, req, comment: str) -> Outcome:
     return Outcome(Request.get_by_id(req.id), entry)
 
 
-ACTIONS = {"accept": accept, "return": return_, "reject": reject, "resubmit": resubmit,
+def reject_payouts(actor, payout_ids, reason: str, reauthenticated: bool) -> payouts.Decision:
+    """A supervisor rejects payouts (awaiting approval or approved, not yet in a batch): each payout is rejected
+    and its request goes back to its last stage for the clerk, with the reason, in one transaction per payout."""
+    reason = payouts.check_rejection(actor, reason, reauthenticated)
+    decision = payouts.Decision()
+    for payout_id in dict.fromkeys(payout_ids):
+        with transaction():
+            rejected = payouts.reject_one(actor, payout_id, reason)
+            if isinstance(rejected, str):
+                decision.refused[payout_id] = rejected
+                continue
+            reopen(actor, rejected.request, reason)
+            decision.done.append(payout_id)
+    return decision
+
+
+ACTIONS = {"accept": accept, "answer": answer, "return": return_, "reject": reject, "resubmit": resubmit,
            "comment": comment, "claim": claim, "release": release}
 
 
-def act(actor, req, action: str, version: int, comment="", uploads=None, missing=()) -> Outcome:
-    """Dispatch a named action from a form."""
+def act(actor, req, action: str, version: int, comment="", uploads=None, missing=(), data=None) -> Outcome:
+    """Dispatch a named action from a form; `data`: the type's fields as corrected, for a resubmission."""
     if action not in ACTIONS:
         raise NotAllowed(_l("Unknown action."))
     if action == "return":
         return return_(actor, req, version, comment, uploads, missing)
+    if action == "resubmit":
+        return resubmit(actor, req, version, comment, uploads, data)
     return ACTIONS[action](actor, req, version, comment, uploads)
 
 
 # --- assignment: take next, reassign -----------------------------------------------------------
 
-def _next_unassigned_id(department_id):
-    """The most urgent unassigned open request: overdue first, then due within 30 days, then oldest. With one
+def _next_unassigned_id(department_id, role):
+    """The most urgent unassigned open request at a stage `role` may work (a stage that requires another role, the
+    head's approval, is never handed to a clerk): overdue first, then due within 30 days, then oldest. With one
     45-day clock per request, due-date order is that priority; ties go to the older id."""
     if is_sqlite():
         # a subquery of the conditional UPDATE in take_next; the hint keeps the planner on the due-date index
         # (it otherwise walks the assignee index, ~100x slower at a million rows, while holding the write lock)
         return SQL('(SELECT "id" FROM "request" INDEXED BY "request_open_by_due" WHERE "department_id" = ? '
                    'AND "closed_at" IS NULL AND "status" = \'open\' AND "assignee_id" IS NULL '
-                   'ORDER BY "due_at", "id" LIMIT 1)', [department_id])
+                   'AND "stage_id" IN (SELECT "id" FROM "stage" WHERE "role" IS NULL OR "role" = ?) '
+                   'ORDER BY "due_at", "id" LIMIT 1)', [department_id, role])
     return (Request.select(Request.id)
             .where((Request.department == department_id) & Request.open_work() & (Request.status == "open")
-                   & Request.assignee.is_null())
+                   & Request.assignee.is_null() & Request.stage.in_(_stages_for(role)))
             .order_by(Request.due_at, Request.id).limit(1).for_update(skip_locked=True))
+
+
+def _stages_for(role):
+    """The stages a person of `role` may be given work at: those that require no role, or theirs."""
+    return Stage.select(Stage.id).where(Stage.role.is_null() | (Stage.role == role))
 
 
 def take_next(actor, department) -> Outcome | None:
@@ -351,9 +507,9 @@ def take_next(actor, department) -> Outcome | None:
     with transaction():
         if is_sqlite():
             # one statement: the write lock is held from the choice to the claim
-            candidate = _next_unassigned_id(department.id)
+            candidate = _next_unassigned_id(department.id, actor.role)
         else:
-            row = _next_unassigned_id(department.id).first()
+            row = _next_unassigned_id(department.id, actor.role).first()
             if row is None:
                 return None
             candidate = row.id
@@ -378,11 +534,108 @@ def assign(actor, request_ids, clerk, comment="") -> list[Request]:
         raise WorkflowError(_l("Choose an active clerk."))
     done = []
     with transaction():
+        # a request at a stage that requires another role (the head's approval) is not the clerk's: left out
         for req in Request.select().where(Request.id.in_(list(request_ids)) & Request.open_work()
-                                          & (Request.department == clerk.department_id)):
+                                          & (Request.department == clerk.department_id)
+                                          & Request.stage.in_(_stages_for(clerk.role))):
             Request.update(assignee=clerk.id, version=Request.version + 1, updated_at=utcnow()).where(
                 Request.id == req.id).execute()
             _record(req, actor, "assign", comment, [], {"assignee": clerk.id, "assignee_name": clerk.full_name},
                     from_stage=req.stage_id, to_stage=req.stage_id, from_status=req.status, to_status=req.status)
             done.append(req)
     return done
+
+
+# --- letters to ministries (issue 16): the letter of a ministry-letter request, its history in the request's ------
+
+def _letter_turn(actor, req_id, action):
+    """In the transaction: the request as it is now and its letter (None: none yet), if the person may `action`."""
+    fresh = _fresh(req_id)
+    letter = MinistryLetter.get_or_none(MinistryLetter.request == req_id)
+    if not letters.is_letter_request(fresh) or action not in permissions.letter_actions(actor, fresh, letter):
+        raise NotAllowed(_l("You may not do this to the letter of request %(number)s now.",
+                            number=fresh.tracking_number))
+    return fresh, letter
+
+
+def _letter_changed(letter, version, changes: dict):
+    """Conditional update of the letter on the version the person saw (another clerk's edit makes it match none)."""
+    changes = {**changes, "version": MinistryLetter.version + 1, "updated_at": utcnow()}
+    if MinistryLetter.update(changes).where((MinistryLetter.id == letter.id)
+                                            & (MinistryLetter.version == version)).execute() != 1:
+        raise StaleRequest(_stale_message(letter.request_id))
+
+
+def _letter_history(fresh, actor, action, comment, stored=(), details=None) -> HistoryEntry:
+    return _record(fresh, actor, action, comment, list(stored), details, from_stage=fresh.stage_id,
+                   to_stage=fresh.stage_id, from_status=fresh.status, to_status=fresh.status)
+
+
+def draft_letter(actor, req, version, ministry, subject, body) -> MinistryLetter:
+    """Write the letter of a ministry-letter request, or correct it while it is a draft (`version`: the letter's,
+    as the person saw it; None for the first draft)."""
+    try:
+        draft = letters.check_draft(ministry, subject, body)
+    except letters.LetterRefused as refused:
+        raise WorkflowError(refused.args[0]) from None
+    try:
+        with transaction():
+            fresh, letter = _letter_turn(actor, req.id, "draft")
+            values = {"ministry": draft.ministry, "subject": draft.subject, "body": draft.body}
+            if letter is None:
+                if version is not None:
+                    raise StaleRequest(_stale_message(req.id))
+                letter = db.create(MinistryLetter, request=fresh.id, drafted_by=actor.id, **values)
+            else:
+                _letter_changed(letter, version, {**values, "drafted_by": actor.id})
+            _letter_history(fresh, actor, "letter_draft", "", details={"letter": letter.id})
+    except IntegrityError:  # two first drafts at once: the other one is the letter now
+        raise StaleRequest(_stale_message(req.id)) from None
+    return MinistryLetter.get_by_id(letter.id)
+
+
+def send_letter(actor, req, version, reply_due=None) -> MinistryLetter:
+    """The draft leaves today: it takes the next number of the outgoing register, and its reply is awaited by
+    `reply_due` (None: INTRANET_LETTER_REPLY_DAYS after today)."""
+    today = local_today()
+    try:
+        due = letters.reply_due_for(today, reply_due)
+    except letters.LetterRefused as refused:
+        raise WorkflowError(refused.args[0]) from None
+    with transaction():
+        fresh, letter = _letter_turn(actor, req.id, "send")
+        if letter.version != version:
+            raise StaleRequest(_stale_message(req.id))
+        reference = letters.next_reference(today.year)
+        _letter_changed(letter, version, {"status": "sent", "reference": reference, "sent_on": today,
+                                          "reply_due": due, "sent_by": actor.id})
+        _letter_history(fresh, actor, "letter_sent", reference,
+                        details={"letter": letter.id, "reference": reference, "reply_due": due.isoformat()})
+    return MinistryLetter.get_by_id(letter.id)
+
+
+def record_letter_reply(actor, req, received_on, reference, summary, upload=None) -> LetterReply:
+    """The ministry's reply to the letter sent: its day, its own reference, what it says and, if given, its scan;
+    the letter is then answered (the request is accepted or completed by the usual actions)."""
+    letter = MinistryLetter.get_or_none(MinistryLetter.request == req.id)
+    try:
+        checked = letters.check_reply(received_on, reference, summary, letter.sent_on if letter else None,
+                                      local_today())
+    except letters.LetterRefused as refused:
+        raise WorkflowError(refused.args[0]) from None
+    stored = _store([upload] if upload is not None else [])
+    try:
+        with transaction():
+            fresh, letter = _letter_turn(actor, req.id, "reply")
+            if letter.status == "sent":
+                _letter_changed(letter, letter.version, {"status": "replied"})
+            entry = _letter_history(fresh, actor, "letter_reply", f"{checked.reference}\n{checked.summary}", stored,
+                                    details={"letter": letter.id, "reference": checked.reference})
+            attachment = Attachment.get_or_none(Attachment.history == entry.id)
+            reply = db.create(LetterReply, letter=letter.id, received_on=checked.received_on,
+                              reference=checked.reference, summary=checked.summary, recorded_by=actor.id,
+                              attachment=attachment.id if attachment else None)
+    except Exception:
+        files.discard(stored)
+        raise
+    return reply

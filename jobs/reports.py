@@ -47,9 +47,9 @@ def produce_daily_summary():
     """Today's summary as a PDF, archived (replacing an earlier one of today) and e-mailed once to each
     supervisor. First the audit chains' heads are anchored outside the database (intranet/chain.py): the summary
     prints that anchor."""
-    from intranet import chain
+    from intranet import anchors
     from intranet.stats.figures import local_today
-    chain.write_anchor()
+    anchors.write_anchor()
     return _produce_and_send("daily_summary", local_today())
 
 

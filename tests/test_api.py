@@ -281,7 +281,7 @@ def test_unknown_api_address_and_method_are_problems(client, portal):
 def test_openapi_document_describes_every_operation(client):
     doc = client.get("/api/v1/openapi.json").json
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/requests", "/requests/{tracking}", "/openapi.json"}
+    assert set(doc["paths"]) == {"/requests", "/requests/{tracking}", "/requests/{tracking}/resubmission", "/openapi.json"}
     schema = doc["components"]["schemas"]["SubmissionIn"]
     assert set(schema["required"]) == {"portal_reference", "request_type", "citizen"}
     assert doc["paths"]["/requests"]["post"]["responses"]["422"]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from intranet.intake import client_views, clients
+from intranet.intake import clients, portal_client_views
 from intranet.models import ApiClient, InboxEntry, Staff, WebhookDelivery
 from tests.conftest import csrf_token
 from tests.factories import make_request, make_staff
@@ -220,7 +220,7 @@ def test_unknown_ids_are_not_found(auth, client):
 # --- lists: clients, inbox, deliveries -----------------------------------------------------------------------
 
 def test_client_list_is_paged_by_key(data, auth, client, monkeypatch):
-    monkeypatch.setattr(client_views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(portal_client_views, "PAGE_SIZE", 2)
     with data():
         ids = [_client(name=f"Client {n}").client.id for n in range(3)]
     auth.login("admin1")
@@ -232,7 +232,7 @@ def test_client_list_is_paged_by_key(data, auth, client, monkeypatch):
 
 
 def test_client_page_lists_its_inbox_with_a_status_filter_and_pages(data, auth, client, monkeypatch):
-    monkeypatch.setattr(client_views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(portal_client_views, "PAGE_SIZE", 2)
     with data():
         mine, other = _client().client, _client(name="Other").client
         req = make_request(channel="electronic")

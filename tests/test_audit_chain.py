@@ -10,7 +10,7 @@ import threading
 import pytest
 from peewee import DatabaseError, IntegrityError
 
-from intranet import chain, db, history_chain, workflow
+from intranet import anchors, chain, db, history_chain, workflow
 from intranet.cli import audit_anchor, audit_verify
 from intranet.models import HistoryEntry, Request
 from intranet.models.payouts import AuditEntry
@@ -83,7 +83,7 @@ def test_an_entry_changed_with_plain_hashes_recomputed_after_it_fails(app, ctx):
 
 def test_the_whole_trail_rewritten_in_plain_hashes_is_caught_by_the_anchor(app, ctx):
     entries = [audit.append(None, "payout_approved", n=n) for n in range(3)]
-    chain.write_anchor()
+    anchors.write_anchor()
     _recompute_plain_from(entries, 0, '{"n": 42}')  # no keyed entry left: only the anchor can tell
     verdict = audit.verify()
     assert not verdict.ok and verdict.broken_at == entries[-1].id and verdict.reason == audit.NOT_ANCHORED
@@ -92,7 +92,7 @@ def test_the_whole_trail_rewritten_in_plain_hashes_is_caught_by_the_anchor(app, 
 def test_the_last_entry_removed_is_caught_by_the_anchor(app, ctx):
     """Was: deleting the newest entry left a chain that fits."""
     entries = [audit.append(None, "payout_approved", n=n) for n in range(3)]
-    record = chain.write_anchor()
+    record = anchors.write_anchor()
     assert record["payout_audit"] == {"id": entries[-1].id, "hash": entries[-1].hash, "count": 3}
     assert audit.verify().ok and audit.verify().anchors == 1
     _behind_the_back("payout_audit", f'DELETE FROM "payout_audit" WHERE "id" = {entries[-1].id}')
@@ -105,7 +105,7 @@ def test_the_last_entry_removed_is_caught_by_the_anchor(app, ctx):
 
 def test_an_entry_written_again_over_the_anchored_one_is_caught(ctx):
     entries = [audit.append(None, "payout_approved", n=n) for n in range(2)]
-    chain.write_anchor()
+    anchors.write_anchor()
     _behind_the_back("payout_audit", f'DELETE FROM "payout_audit" WHERE "id" = {entries[-1].id}')
     if not db.is_sqlite():  # SQLite hands the id out again by itself
         db.database.execute_sql(f"SELECT setval(pg_get_serial_sequence('payout_audit', 'id'), {entries[0].id})")
@@ -136,7 +136,7 @@ def test_entries_from_before_the_key_are_accepted_only_at_the_start(ctx):
 
 def test_anchors_written_under_another_key_are_reported(app, ctx):
     audit.append(None, "payout_approved")
-    chain.write_anchor()
+    anchors.write_anchor()
     app.config["AUDIT_KEY"] = "not the key that wrote the anchors"
     try:
         assert audit.verify().reason == audit.OTHER_KEY
@@ -147,7 +147,7 @@ def test_anchors_written_under_another_key_are_reported(app, ctx):
 
 def test_an_unreadable_anchors_file_is_a_failure_not_a_pass(ctx):
     audit.append(None, "payout_approved")
-    chain.write_anchor()
+    anchors.write_anchor()
     path = chain.anchors_path()
     good = path.read_text()
     for bad in ("{not json\n", '{"at": "yesterday", "key": "k"}\n', good.replace('"count":1', '"count":"1"')):
@@ -252,7 +252,7 @@ def test_a_workflow_round_verifies(app, people):
     assert all(len(e.hash) == history_chain.HASH_LENGTH for e in entries) and len({e.hash for e in entries}) == 8
     verdict = history_chain.verify(batch=3)  # across pages
     assert verdict.ok and (verdict.checked, verdict.legacy) == (8, 0)
-    chain.write_anchor()
+    anchors.write_anchor()
     result = app.test_cli_runner().invoke(audit_verify)
     assert result.exit_code == 0 and "history intact: 8 rows" in result.output and "1 anchors" in result.output
 
@@ -286,7 +286,7 @@ def test_history_cut_after_an_anchor_is_caught(app, people):
     """A request's newest rows, or a whole request's history, removed: each chain still fits, the anchor not."""
     req = _round(people)
     last = HistoryEntry.select().where(HistoryEntry.request == req.id).order_by(HistoryEntry.id.desc()).first()
-    record = chain.write_anchor()
+    record = anchors.write_anchor()
     assert record["history"]["id"] == last.id and record["history"]["count"] == 8
     workflow.comment(people["health"], make_request(actor=people["desk"]), 1, "بعد التثبيت")  # later rows: fine
     assert history_chain.verify().ok
@@ -305,7 +305,7 @@ def test_rows_from_before_the_key_are_accepted_before_the_first_keyed_row_only(p
     workflow.accept(people["health"], old, 1, "بعد الترقية")
     verdict = history_chain.verify()
     assert verdict.ok and (verdict.checked, verdict.legacy) == (2, 1)
-    chain.write_anchor()
+    anchors.write_anchor()
     assert history_chain.verify().ok
 
     _behind_the_back("history", f"UPDATE \"history\" SET \"comment\" = 'x' WHERE \"id\" = {first.id}")
@@ -356,7 +356,7 @@ def test_seeded_history_verifies(app, ctx):
     from intranet.seed import seed
 
     counts = seed(120, now=dt.datetime(2026, 5, 13, 12), seed=5)
-    chain.write_anchor()
+    anchors.write_anchor()
     verdict = history_chain.verify(batch=100)
     assert verdict.ok and verdict.checked == counts["history"] and verdict.legacy == 0
     assert verdict.anchors == 1

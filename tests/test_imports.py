@@ -300,9 +300,9 @@ def test_only_clerks_supervisors_and_administrators_import(client, auth, data):
 
 
 def test_index_lists_files_by_key_pages(client, auth, data, monkeypatch):
-    from intranet.intake import import_views
+    from intranet.intake import file_import_views
 
-    monkeypatch.setattr(import_views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(file_import_views, "PAGE_SIZE", 2)
     auth.login(IMPORTER)
     ids = [batch_id_of(upload(client, sample(data, 1, start=n))) for n in range(3)]
     first = client.get(f"{BASE}/").text

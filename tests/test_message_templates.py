@@ -8,7 +8,7 @@ import pytest
 from intranet import db, reference
 from intranet.models import MessageTemplate, Staff
 from intranet.models.notifications import CITIZEN_EVENTS, STAFF_EVENTS
-from intranet.notify import templates
+from intranet.notify import wording
 from tests.conftest import csrf_token
 from tests.factories import make_staff
 
@@ -25,18 +25,18 @@ def _admin():
 def test_defaults_cover_every_event_channel_and_language():
     expected = {(e, c, lang) for e in CITIZEN_EVENTS for c in ("sms", "email") for lang in ("ar", "en")}
     expected |= {(e, "email", lang) for e in STAFF_EVENTS for lang in ("ar", "en")}
-    assert set(templates.DEFAULTS) == expected
-    assert set(templates.PLACEHOLDERS) == set(templates.REQUIRED) == set(CITIZEN_EVENTS) | set(STAFF_EVENTS)
+    assert set(wording.DEFAULTS) == expected
+    assert set(wording.PLACEHOLDERS) == set(wording.REQUIRED) == set(CITIZEN_EVENTS) | set(STAFF_EVENTS)
 
 
-@pytest.mark.parametrize("key", sorted(templates.DEFAULTS))
+@pytest.mark.parametrize("key", sorted(wording.DEFAULTS))
 def test_each_default_is_valid_and_renders_every_placeholder(ctx, key):
     event, channel, language = key
-    subject, body = templates.DEFAULTS[key]
-    assert templates.validate(event, channel, subject, body) == []
-    subject, body = templates.message(event, channel, language, templates.sample_context(event, language))
+    subject, body = wording.DEFAULTS[key]
+    assert wording.validate(event, channel, subject, body) == []
+    subject, body = wording.message(event, channel, language, wording.sample_context(event, language))
     assert "{" not in subject + body and "}" not in subject + body
-    assert templates.sample_context(event, language)["tracking_number" if event in CITIZEN_EVENTS else "items"] \
+    assert wording.sample_context(event, language)["tracking_number" if event in CITIZEN_EVENTS else "items"] \
         in subject + body
     if language == "ar":
         assert any("\u0600" <= char <= "\u06ff" for char in body)
@@ -44,16 +44,16 @@ def test_each_default_is_valid_and_renders_every_placeholder(ctx, key):
 
 @pytest.mark.parametrize("event", CITIZEN_EVENTS)
 def test_arabic_sms_defaults_fit_two_segments_with_the_sample(ctx, event):
-    _subject, body = templates.message(event, "sms", "ar", templates.sample_context(event, "ar"))
-    info = templates.sms_info(body)
+    _subject, body = wording.message(event, "sms", "ar", wording.sample_context(event, "ar"))
+    info = wording.sms_info(body)
     assert info["encoding"] == "UCS-2" and info["segments"] <= 2, body
 
 
 def test_returned_says_what_is_missing_and_how_to_resubmit(ctx):
     for language, words in (("ar", ("مكتب الاستقبال", "البوابة")), ("en", ("reception desk", "portal"))):
-        context = templates.sample_context("returned", language)
+        context = wording.sample_context("returned", language)
         for channel in ("sms", "email"):
-            _subject, body = templates.message("returned", channel, language, context)
+            _subject, body = wording.message("returned", channel, language, context)
             assert context["missing"] in body and context["reason"] in body
             assert all(word in body for word in words)
 
@@ -61,32 +61,32 @@ def test_returned_says_what_is_missing_and_how_to_resubmit(ctx):
 # --- rendering -----------------------------------------------------------------------------------------------
 
 def test_render_is_safe_and_literal_braces_stay():
-    parts, bad = templates.parse("Hello {name}, {{literal}} {{{name}}}")
+    parts, bad = wording.parse("Hello {name}, {{literal}} {{{name}}}")
     assert bad == []
-    assert templates.render(parts, {"name": "Mona"}) == "Hello Mona, {literal} {Mona}"
-    assert templates.render(parts, {}) == "Hello , {literal} {}"  # a missing value never fails an action
-    assert templates.render(templates.parse("{name}")[0], {"name": "{other}"}) == "{other}"  # values not re-read
+    assert wording.render(parts, {"name": "Mona"}) == "Hello Mona, {literal} {Mona}"
+    assert wording.render(parts, {}) == "Hello , {literal} {}"  # a missing value never fails an action
+    assert wording.render(wording.parse("{name}")[0], {"name": "{other}"}) == "{other}"  # values not re-read
 
 
 @pytest.mark.parametrize("text", ["{name.__class__}", "{name[0]}", "{name:>30}", "{0}", "{}", "a { b", "a } b",
                                   "{name!r}", "{ name }"])
 def test_attribute_index_format_spec_and_stray_braces_are_malformed(text):
-    parts, bad = templates.parse(text)
+    parts, bad = wording.parse(text)
     assert bad
-    assert templates.render(parts, {"name": "x", "0": "y"}) == text  # shown as written, never evaluated
+    assert wording.render(parts, {"name": "x", "0": "y"}) == text  # shown as written, never evaluated
 
 
 def test_message_prefers_the_saved_wording_and_falls_back_to_arabic(ctx):
-    templates.save(_admin(), "completed", "sms", "en", "", "Done: {tracking_number}")
-    assert templates.message("completed", "sms", "en", {"tracking_number": "X-1"}) == ("", "Done: X-1")
-    assert templates.message("completed", "sms", "fr", {"tracking_number": "X-1"}) == \
-        templates.message("completed", "sms", "ar", {"tracking_number": "X-1"})
+    wording.save(_admin(), "completed", "sms", "en", "", "Done: {tracking_number}")
+    assert wording.message("completed", "sms", "en", {"tracking_number": "X-1"}) == ("", "Done: X-1")
+    assert wording.message("completed", "sms", "fr", {"tracking_number": "X-1"}) == \
+        wording.message("completed", "sms", "ar", {"tracking_number": "X-1"})
 
 
 def test_message_is_fast_once_cached(ctx):
-    context = templates.sample_context("returned", "ar")
-    templates.message("returned", "sms", "ar", context)
-    seconds = min(timeit.repeat(lambda: templates.message("returned", "sms", "ar", context), number=1000,
+    context = wording.sample_context("returned", "ar")
+    wording.message("returned", "sms", "ar", context)
+    seconds = min(timeit.repeat(lambda: wording.message("returned", "sms", "ar", context), number=1000,
                                 repeat=3)) / 1000
     assert seconds < 0.0001
 
@@ -94,30 +94,30 @@ def test_message_is_fast_once_cached(ctx):
 # --- validation ----------------------------------------------------------------------------------------------
 
 def test_validate_names_unknown_and_missing_placeholders(ctx):
-    errors = templates.validate("returned", "sms", "", "Request {tracking_number}: {amount} {nonsense}")
+    errors = wording.validate("returned", "sms", "", "Request {tracking_number}: {amount} {nonsense}")
     text = " ".join(errors)
     assert "{amount}" in text and "{nonsense}" in text  # amount belongs to payouts only
     assert "{missing}" in text and "{reason}" in text
-    assert templates.validate("payout_sent", "sms", "", "{tracking_number}") != []
-    assert templates.validate("payout_sent", "sms", "", "{amount} for {tracking_number}") == []
-    assert templates.validate("clerk_digest", "email", "Digest", "Hello {staff_name}") != []
+    assert wording.validate("payout_sent", "sms", "", "{tracking_number}") != []
+    assert wording.validate("payout_sent", "sms", "", "{amount} for {tracking_number}") == []
+    assert wording.validate("clerk_digest", "email", "Digest", "Hello {staff_name}") != []
 
 
 def test_validate_braces_empty_subject_and_length(ctx):
-    assert any("{name.x}" in e for e in templates.validate("completed", "sms", "", "{tracking_number} {name.x}"))
-    assert templates.validate("completed", "sms", "", "   ")
-    assert templates.validate("completed", "email", "", "{tracking_number}")  # e-mail needs a subject
-    assert templates.validate("completed", "email", "a\nb", "{tracking_number}")
-    assert templates.validate("completed", "email", "S {tracking_number}", "Body") == []  # required in subject
-    assert templates.validate("completed", "sms", "", "{tracking_number}" + "x" * 480)
-    assert templates.validate("completed", "sms", "", "{tracking_number}" + "x" * 400) == []
+    assert any("{name.x}" in e for e in wording.validate("completed", "sms", "", "{tracking_number} {name.x}"))
+    assert wording.validate("completed", "sms", "", "   ")
+    assert wording.validate("completed", "email", "", "{tracking_number}")  # e-mail needs a subject
+    assert wording.validate("completed", "email", "a\nb", "{tracking_number}")
+    assert wording.validate("completed", "email", "S {tracking_number}", "Body") == []  # required in subject
+    assert wording.validate("completed", "sms", "", "{tracking_number}" + "x" * 480)
+    assert wording.validate("completed", "sms", "", "{tracking_number}" + "x" * 400) == []
 
 
 def test_validation_messages_are_translated(app):
     with app.test_request_context(), db.database.connection_context():
         from flask import session
         session["lang"] = "ar"
-        errors = templates.validate("completed", "sms", "", "")
+        errors = wording.validate("completed", "sms", "", "")
     assert errors and all(any("\u0600" <= c <= "\u06ff" for c in e) for e in errors)
 
 
@@ -144,7 +144,7 @@ def test_validation_messages_are_translated(app):
     ("a" * 65 + "😀" + "a" * 66 + "😀", "UCS-2", 135, 3),
 ])
 def test_sms_info(text, encoding, length, segments):
-    info = templates.sms_info(text, max_segments=2)
+    info = wording.sms_info(text, max_segments=2)
     assert (info["encoding"], info["length"], info["segments"]) == (encoding, length, segments)
     assert info["over_limit"] is (segments > 2)
     single = 160 if encoding == "GSM-7" else 70
@@ -152,18 +152,18 @@ def test_sms_info(text, encoding, length, segments):
 
 
 def test_sms_info_remaining_and_configured_limit(app, ctx):
-    assert templates.sms_info("ش" * 71)["remaining"] == 67 - 4
-    assert templates.sms_info("a" * 10)["remaining"] == 150
+    assert wording.sms_info("ش" * 71)["remaining"] == 67 - 4
+    assert wording.sms_info("a" * 10)["remaining"] == 150
     app.config["SMS_MAX_SEGMENTS"] = 1
-    assert templates.sms_info("ش" * 71)["over_limit"] is True
-    assert templates.sms_info("ش" * 70)["over_limit"] is False
+    assert wording.sms_info("ش" * 71)["over_limit"] is True
+    assert wording.sms_info("ش" * 70)["over_limit"] is False
 
 
 # --- save, reset, cache --------------------------------------------------------------------------------------
 
 def test_save_refuses_invalid_and_saves_nothing(ctx):
     with pytest.raises(ValueError) as refused:
-        templates.save(_admin(), "returned", "sms", "ar", "", "{tracking_number} {bogus}")
+        wording.save(_admin(), "returned", "sms", "ar", "", "{tracking_number} {bogus}")
     assert any("{bogus}" in str(e) for e in refused.value.args[0])
     assert MessageTemplate.select().count() == 0
 
@@ -171,25 +171,25 @@ def test_save_refuses_invalid_and_saves_nothing(ctx):
 def test_save_upserts_forgets_the_cache_and_reset_restores_the_default(ctx):
     admin = _admin()
     context = {"tracking_number": "EL-1", "missing": "ID", "reason": "unclear"}
-    default = templates.message("returned", "sms", "en", context)
-    templates.save(admin, "returned", "sms", "en", "ignored", "1 {tracking_number} {missing} {reason}")
-    assert templates.message("returned", "sms", "en", context) == ("", "1 EL-1 ID unclear")
-    templates.save(admin, "returned", "sms", "en", "", "2 {tracking_number} {missing} {reason}")
-    assert templates.message("returned", "sms", "en", context)[1] == "2 EL-1 ID unclear"
+    default = wording.message("returned", "sms", "en", context)
+    wording.save(admin, "returned", "sms", "en", "ignored", "1 {tracking_number} {missing} {reason}")
+    assert wording.message("returned", "sms", "en", context) == ("", "1 EL-1 ID unclear")
+    wording.save(admin, "returned", "sms", "en", "", "2 {tracking_number} {missing} {reason}")
+    assert wording.message("returned", "sms", "en", context)[1] == "2 EL-1 ID unclear"
     row = MessageTemplate.get()
     assert MessageTemplate.select().count() == 1 and row.updated_by_id == admin.id and row.subject == ""
-    assert templates.reset(admin, "returned", "sms", "en") is True
-    assert templates.message("returned", "sms", "en", context) == default
-    assert templates.reset(admin, "returned", "sms", "en") is False
+    assert wording.reset(admin, "returned", "sms", "en") is True
+    assert wording.message("returned", "sms", "en", context) == default
+    assert wording.reset(admin, "returned", "sms", "en") is False
 
 
 def test_save_refuses_an_event_channel_pair_that_does_not_exist(ctx):
     with pytest.raises(ValueError):
-        templates.save(_admin(), "clerk_digest", "sms", "ar", "", "{items}")
+        wording.save(_admin(), "clerk_digest", "sms", "ar", "", "{items}")
 
 
 def test_cache_is_per_database_and_forgotten(ctx):
-    templates.message("moved_on", "sms", "ar", {})
+    wording.message("moved_on", "sms", "ar", {})
     assert any(slot[1] == "message_template" for slot in reference._rows)
     reference.forget()
     assert not reference._rows
@@ -216,7 +216,7 @@ def test_an_administrator_opens_the_overview_and_every_editor(auth, client):
     _admin_in_english(auth, client)
     page = client.get(f"{BASE}/")
     assert page.status_code == 200
-    for event, channel, language in templates.DEFAULTS:
+    for event, channel, language in wording.DEFAULTS:
         link = f'href="{BASE}/{event}/{channel}/{language}"'
         assert link in page.text
         assert client.get(f"{BASE}/{event}/{channel}/{language}").status_code == 200
@@ -296,7 +296,7 @@ def test_save_stores_the_wording_and_new_messages_use_it(data, auth, client):
         assert (row.event, row.channel, row.language, row.subject, row.body) == ("returned", "sms", "ar", "",
                                                                                  VALID_AR)
         assert row.updated_by.username == "admin1"
-        assert templates.message("returned", "sms", "ar", {"tracking_number": "T", "missing": "M",
+        assert wording.message("returned", "sms", "ar", {"tracking_number": "T", "missing": "M",
                                                            "reason": "R"})[1] == "طلبكم T: M. R."
     overview = client.get(f"{BASE}/").text
     assert "Customised" in overview
@@ -330,8 +330,8 @@ def test_reset_needs_the_confirmation_then_restores_the_default(data, auth, clie
     assert "The default wording is in use." in page and 'id="reset-form"' not in page
     with data():
         assert MessageTemplate.select().count() == 0
-        assert templates.message("returned", "sms", "ar", {})[1] == \
-            templates.render(templates.parse(templates.DEFAULTS[("returned", "sms", "ar")][1])[0], {})
+        assert wording.message("returned", "sms", "ar", {})[1] == \
+            wording.render(wording.parse(wording.DEFAULTS[("returned", "sms", "ar")][1])[0], {})
 
 
 # --- the live preview ----------------------------------------------------------------------------------------

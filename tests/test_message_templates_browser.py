@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from intranet.db import database
 from intranet.models import MessageTemplate
-from intranet.notify import templates
+from intranet.notify import wording
 from tests.browser import check_page, on_own_thread, sign_in, use_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
@@ -18,8 +18,8 @@ LONG_TAIL = " يرجى إحضار المستندات إلى مكتب الاست�
 @pytest.mark.parametrize("lang", ["ar", "en"])
 def test_admin_edits_a_template_and_sees_the_preview_with_the_segment_count(app, live_server, lang):
     with app.test_request_context():
-        filled = templates.render(templates.parse(SHORT + LONG_TAIL)[0], templates.sample_context("returned", "ar"))
-        long_segments = templates.sms_info(filled)["segments"]
+        filled = wording.render(wording.parse(SHORT + LONG_TAIL)[0], wording.sample_context("returned", "ar"))
+        long_segments = wording.sms_info(filled)["segments"]
     assert long_segments > app.config["SMS_MAX_SEGMENTS"]
 
     def walk(page):

@@ -181,7 +181,7 @@ def test_unreachable_list_shows_citizens_newest_failure_first(client, auth, unre
         assert item.last_error in card
     assert ali["citizen"].phone in card and text(client.application, "Called / resolved") in card
 
-    monkeypatch.setattr("intranet.notify.desk_views.PAGE_SIZE", 2)
+    monkeypatch.setattr("intranet.notify.unreachable_views.PAGE_SIZE", 2)
     first = client.get("/reception/unreachable/").text
     assert names_in(first) == ["Huda", "Ali"]
     after = re.search(r'href="/reception/unreachable/\?after=(\d+)"', first).group(1)

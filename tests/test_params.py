@@ -40,8 +40,8 @@ ROLES = [None, "reception1", "health1", "supervisor1", "admin1"]  # None: not si
 # (owned by auth work)
 SKIPPED = {("auth.login", "next"), ("reauth.confirm", "next"), ("auth.language", "next")}
 # signing out (here or everywhere) would end the walk; sign-in's form is auth's
-SKIPPED_POSTS = {"auth.logout", "auth.login", "sessions.end_mine"}
-SLOW = {"reports.document_pdf", "receipts.receipt_pdf"}  # WeasyPrint: a PDF per request, so fewer values
+SKIPPED_POSTS = {"auth.logout", "auth.login", "session.end_mine"}
+SLOW = {"reports.document_pdf", "receipt.receipt_pdf"}  # WeasyPrint: a PDF per request, so fewer values
 
 INTRANET = Path(__file__).resolve().parent.parent / "intranet"
 ARG_NAME = re.compile(r"""(?:args\s*(?:\.get\w*\(|\[)|params\.arg_\w+\()\s*["']([A-Za-z_]\w*)["']""")
@@ -104,7 +104,7 @@ def walk(app):
             "client_id": first(ApiClient), "delivery_id": first(WebhookDelivery), "entry_id": first(InboxEntry),
             "attachment_id": first(Attachment), "return_id": first(BankReturn), "change_id": first(IbanChange),
             "citizen_id": req.citizen_id, "report_id": first(ReportFile), "ticket_id": first(VisitorTicket),
-            "imports.batch_id": first(ImportBatch), "batch_id": first(PayoutBatch),
+            "file_import.batch_id": first(ImportBatch), "batch_id": first(PayoutBatch),
             "tracking_number": req.tracking_number, "tracking": req.tracking_number, "department_code": "health",
             "event": "received", "channel": "sms", "language": "ar", "day": dt.date.today().isoformat(),
             "kind": "not-found", "filename": "css/app.css",

@@ -16,7 +16,7 @@ from lxml import etree
 from openpyxl import load_workbook
 
 from intranet import config, i18n
-from intranet.payouts import files, finance_sheet
+from intranet.payouts import bank_profiles, files, finance_sheet
 
 ARABIC_NAME = "عبدالرحمن بن محمد آل ثاني"
 
@@ -110,7 +110,7 @@ def test_the_currency_decides_the_decimals(tmp_path):
 
 @pytest.mark.parametrize("write", [
     lambda path, rows: files.write_pain001(path, make_header(), rows),
-    lambda path, rows: files.write_csv(path, make_header(), rows, files.DEFAULT_PROFILES["generic"]),
+    lambda path, rows: files.write_csv(path, make_header(), rows, bank_profiles.DEFAULT_PROFILES["generic"]),
     lambda path, rows: finance_sheet.write_xlsx(path, make_header(), rows),
 ], ids=["pain001", "csv", "xlsx"])
 @pytest.mark.parametrize("row, refusal", [
@@ -220,7 +220,7 @@ def test_sha256_of(tmp_path):
 
 def test_generic_csv(tmp_path):
     path = tmp_path / "batch.csv"
-    assert files.write_csv(path, make_header(), iter(SMALL), files.DEFAULT_PROFILES["generic"]).count == 3
+    assert files.write_csv(path, make_header(), iter(SMALL), bank_profiles.DEFAULT_PROFILES["generic"]).count == 3
     assert path.read_bytes().startswith("\ufeff".encode())
     with open(path, encoding="utf-8-sig", newline="") as handle:
         table = list(csv.reader(handle))
@@ -231,7 +231,7 @@ def test_generic_csv(tmp_path):
 
 def test_semicolon_csv_without_header(tmp_path):
     path = tmp_path / "batch.csv"
-    files.write_csv(path, make_header(), iter(SMALL), files.DEFAULT_PROFILES["bulk-semicolon"])
+    files.write_csv(path, make_header(), iter(SMALL), bank_profiles.DEFAULT_PROFILES["bulk-semicolon"])
     assert not path.read_bytes().startswith("\ufeff".encode())
     with open(path, encoding="utf-8", newline="") as handle:
         table = list(csv.reader(handle, delimiter=";"))
@@ -241,7 +241,7 @@ def test_semicolon_csv_without_header(tmp_path):
 
 
 def test_custom_profile_from_the_setting(tmp_path):
-    profiles = files.bank_profiles('{"acme": {"label": "Acme Bank", "columns": ["national_id", "amount", '
+    profiles = bank_profiles.parse('{"acme": {"label": "Acme Bank", "columns": ["national_id", "amount", '
                                    '"request_type"], "delimiter": "|", "encoding": "utf-8", "header": true}}')
     assert list(profiles) == ["acme"] and profiles["acme"].label == "Acme Bank"
     path = tmp_path / "batch.csv"
@@ -250,8 +250,8 @@ def test_custom_profile_from_the_setting(tmp_path):
 
 
 def test_no_setting_means_the_default_profiles():
-    assert files.bank_profiles("") == files.DEFAULT_PROFILES
-    assert files.bank_profiles('{"x": {"columns": ["iban"]}}')["x"] == files.BankProfile("x", "x", ("iban",))
+    assert bank_profiles.parse("") == bank_profiles.DEFAULT_PROFILES
+    assert bank_profiles.parse('{"x": {"columns": ["iban"]}}')["x"] == bank_profiles.BankProfile("x", "x", ("iban",))
 
 
 @pytest.mark.parametrize("raw, refusal", [
@@ -269,7 +269,7 @@ def test_no_setting_means_the_default_profiles():
 ])
 def test_bad_profiles_are_refused_by_name(raw, refusal):
     with pytest.raises(ValueError, match=refusal):
-        files.bank_profiles(raw)
+        bank_profiles.parse(raw)
 
 
 # --- the finance XLSX --------------------------------------------------------------------------------------------
@@ -328,7 +328,7 @@ def _bank_files(tmp_path, n):
     header = make_header()
     files.write_pain001(tmp_path / "batch.xml", header, many_rows(n))
     assert files.check_pain001(tmp_path / "batch.xml", header.version).count == n
-    files.write_csv(tmp_path / "batch.csv", header, many_rows(n), files.DEFAULT_PROFILES["generic"])
+    files.write_csv(tmp_path / "batch.csv", header, many_rows(n), bank_profiles.DEFAULT_PROFILES["generic"])
 
 
 def _finance_file(tmp_path, n):
@@ -361,11 +361,11 @@ def test_built_in_bank_layouts_are_named_in_the_readers_language(babel_app):
     """The layouts the intranet ships with are translated; a layout the institution configures keeps its own words."""
     from flask_babel import force_locale
 
-    configured = files.bank_profiles('{"qnb": {"label": "QNB bulk", "columns": ["iban", "amount"]}}')["qnb"]
+    configured = bank_profiles.parse('{"qnb": {"label": "QNB bulk", "columns": ["iban", "amount"]}}')["qnb"]
     with babel_app.test_request_context():
         with force_locale("ar"):
-            assert str(files.DEFAULT_PROFILES["generic"].title) == "ملف CSV عام"
-            assert str(files.DEFAULT_PROFILES["bulk-semicolon"].title) == "رفع جماعي (فاصلة منقوطة، بلا صف عناوين)"
+            assert str(bank_profiles.DEFAULT_PROFILES["generic"].title) == "ملف CSV عام"
+            assert str(bank_profiles.DEFAULT_PROFILES["bulk-semicolon"].title) == "رفع جماعي (فاصلة منقوطة، بلا صف عناوين)"
             assert configured.title == "QNB bulk"
         with force_locale("en"):
-            assert str(files.DEFAULT_PROFILES["generic"].title) == "Generic CSV"
+            assert str(bank_profiles.DEFAULT_PROFILES["generic"].title) == "Generic CSV"

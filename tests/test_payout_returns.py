@@ -6,7 +6,7 @@ import pytest
 
 from intranet.models import Notification, utcnow
 from intranet.models.payouts import AuditEntry, BankReturn, BatchItem, Payout, PayoutBatch
-from intranet.notify import events
+from intranet.notify import events, wording
 from intranet.payouts import audit, returns
 from intranet.payouts.service import PayoutRefused
 from tests.conftest import csrf_token
@@ -73,7 +73,7 @@ def test_paid_failed_unknown_and_conflicting_lines(staff):
     assert (failed_item.outcome, failed_item.outcome_reason) == ("failed", "Account closed")
     paid = Payout.get_by_id(BatchItem.get(BatchItem.end_to_end == "E2E-1").payout_id)
     sms = Notification.get((Notification.event == "payout_sent") & (Notification.channel == "sms"))
-    assert sent() == 1 and sms.request_id == paid.request_id and events.amount_text(paid.amount, "ar") in sms.body
+    assert sent() == 1 and sms.request_id == paid.request_id and wording.amount_text(paid.amount, "ar") in sms.body
     actions = [e.action for e in AuditEntry.select().where(AuditEntry.action != "payout_created")]
     assert actions == ["payout_paid", "payout_failed", "bank_return_imported"]
     assert audit.AuditEntry.get(AuditEntry.action == "bank_return_imported").info["sha256"] == imported.sha256

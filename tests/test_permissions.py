@@ -10,8 +10,9 @@ import pytest
 
 from intranet.auth import permissions
 from intranet.models import Department, Request, Stage, Staff
+from intranet.models.letters import MinistryLetter
 
-ROLES = ("reception", "clerk", "supervisor", "admin")
+ROLES = ("reception", "clerk", "supervisor", "head", "admin")
 OWN, OTHER = 1, 2  # department ids: the person's own, another
 ME, SOMEONE = 7, 8  # staff ids: the person, a colleague
 
@@ -23,15 +24,16 @@ def person(role, department=OWN):
     return Staff(id=ME, username=f"{role}-me", role=role, department=department)
 
 
-def request_(status, holder, department):
+def request_(status, holder, department, stage_role=None):
     assignee = {"nobody": None, "me": ME, "other": SOMEONE}[holder]
     return Request(id=100, status=status, department=department, assignee=assignee,
-                   stage=Stage(id=5, department=department, role=None, position=1))
+                   stage=Stage(id=5, department=department, role=stage_role, position=1))
 
 
 # (role, status, holder, department) -> the actions offered; holder: nobody, me (the person), other (a colleague).
 # Rows not listed here offer nothing: every closed request (completed, rejected) to everyone, every request to an
-# administrator (they read, they never act), a clerk's request of another department.
+# administrator (they read, they never act), a clerk's request of another department, every stage that requires no
+# role to the head (they decide only the stages that require the head: HEAD_STAGE_ROWS).
 ACTION_ROWS = {
     # the reception desk: a note on any open request, anywhere, whoever holds it; and the citizen's corrections on
     # what waits for the citizen (the desk is where the citizen brings them)
@@ -62,22 +64,37 @@ ACTION_ROWS = {
        for status in ("returned", "awaiting_citizen") for dept in ("own", "other")},
 }
 
+# the same cases at a stage that requires the head (the health-care grant's approval, issue 16): the head decides it
+# in any department, as a clerk does their own department's stages; the department's clerks and supervisors do not
+# touch it (the panel tells them who decides: waits_for_role); the desk keeps its note and the citizen's corrections
+HEAD_STAGE_ROWS = {
+    **{key: value for key, value in ACTION_ROWS.items() if key[0] == "reception"},
+    **{("head", status, holder, dept): value for (role, status, holder, dept_), value in ACTION_ROWS.items()
+       if role == "clerk" and dept_ == "own" for dept in ("own", "other")},
+}
+
 STATUSES = ("open", "returned", "awaiting_citizen", "completed", "rejected")
 HOLDERS = ("nobody", "me", "other")
 CASES = list(itertools.product(ROLES, STATUSES, HOLDERS, ("own", "other")))
 
 
 def test_the_table_names_only_real_cases():
-    assert set(ACTION_ROWS) <= set(CASES)
+    assert set(ACTION_ROWS) <= set(CASES) and set(HEAD_STAGE_ROWS) <= set(CASES)
+    assert not any(role == "head" for role, *_ in ACTION_ROWS)
+    assert {role for role, *_ in HEAD_STAGE_ROWS} == {"reception", "head"}
     assert not any(status in ("completed", "rejected") for _, status, _, _ in ACTION_ROWS)
     assert not any(role == "admin" for role, *_ in ACTION_ROWS)
 
 
+@pytest.mark.parametrize("stage_role", [None, "head"])
 @pytest.mark.parametrize(("role", "status", "holder", "department"), CASES)
-def test_allowed_actions(role, status, holder, department):
-    req = request_(status, holder, OWN if department == "own" else OTHER)
-    actions = permissions.allowed_actions(req, person(role))
-    assert set(actions) == ACTION_ROWS.get((role, status, holder, department), set())
+def test_allowed_actions(role, status, holder, department, stage_role):
+    req = request_(status, holder, OWN if department == "own" else OTHER, stage_role)
+    actions = permissions.allowed_actions(req, person(role, None if role == "head" else OWN))
+    table = HEAD_STAGE_ROWS if stage_role == "head" else ACTION_ROWS
+    assert set(actions) == table.get((role, status, holder, department), set())
+    assert permissions.works_stage(person(role, None if role == "head" else OWN), req) is (
+        role != "reception" and bool(table.get((role, "open", "nobody", department))))
     assert len(actions) == len(set(actions))
     # the page shows them in one order: the decisions, then the note, then claim or release
     order = ["accept", "resubmit", "return", "reject", "comment", "claim", "release"]
@@ -89,6 +106,63 @@ def test_a_stage_for_another_role_is_not_the_clerks():
     req.stage.role = "supervisor"
     assert permissions.allowed_actions(req, person("clerk")) == []
     assert "accept" in permissions.allowed_actions(req, person("supervisor"))
+    assert permissions.allowed_actions(req, person("head")) == []
+
+
+# (role, status, holder, department) that may send a misrouted request to another department (issue 16): a clerk of
+# the department holding it (unless a colleague holds it), a supervisor anywhere; open requests only
+TRANSFER_ROWS = {
+    ("clerk", "open", "nobody", "own"), ("clerk", "open", "me", "own"),
+    *{("supervisor", "open", holder, dept) for holder in ("nobody", "me", "other") for dept in ("own", "other")},
+}
+
+
+@pytest.mark.parametrize(("role", "status", "holder", "department"), CASES)
+def test_who_may_transfer(role, status, holder, department):
+    req = request_(status, holder, OWN if department == "own" else OTHER)
+    assert permissions.can_transfer(person(role), req) is ((role, status, holder, department) in TRANSFER_ROWS)
+
+
+# (role, status, holder, department) that may set an interview request's date and place (issue 16): who decides the
+# open request at its interview stage; never the desk, another department, the head or an administrator
+INTERVIEW_ROWS = {
+    ("clerk", "open", "nobody", "own"), ("clerk", "open", "me", "own"),
+    *{("supervisor", "open", holder, dept) for holder in ("nobody", "me", "other") for dept in ("own", "other")},
+}
+
+
+@pytest.mark.parametrize(("role", "status", "holder", "department"), CASES)
+def test_who_may_schedule_an_interview(role, status, holder, department):
+    req = request_(status, holder, OWN if department == "own" else OTHER)
+    req.stage.code = "interview"
+    assert permissions.can_schedule_interview(person(role), req) is (
+        (role, status, holder, department) in INTERVIEW_ROWS)
+    req.stage.code = "review"  # any other stage: no interview to set
+    assert permissions.can_schedule_interview(person(role), req) is False
+
+
+@pytest.mark.parametrize(("role", "holder", "department", "expected"), [
+    ("clerk", "nobody", "own", ["answer", "accept", "return", "reject", "comment", "claim"]),
+    ("clerk", "me", "own", ["answer", "accept", "return", "reject", "comment", "release"]),
+    ("clerk", "other", "own", ["comment"]), ("clerk", "nobody", "other", []),
+    ("supervisor", "other", "other", ["answer", "accept", "return", "reject", "comment"]),
+    ("reception", "nobody", "own", ["comment"]), ("admin", "nobody", "own", [])])
+def test_an_answer_stage_is_answered(role, holder, department, expected):
+    """An inquiry's `answer` stage: answered with a text for the citizen (or accepted, answered otherwise)."""
+    req = request_("open", holder, OWN if department == "own" else OTHER)
+    req.stage.code = "answer"
+    assert permissions.answers_with_text(req) and not permissions.answers_with_text(request_("open", "nobody", OWN))
+    assert permissions.allowed_actions(req, person(role)) == expected
+
+
+# (person's role, stage's role, status) -> who alone decides, said on the panel to everyone else
+@pytest.mark.parametrize(("role", "stage_role", "status", "waits_for"), [
+    *[(role, "head", "open", None if role == "head" else "head") for role in ROLES],
+    *[(role, None, "open", None) for role in ROLES],
+    ("clerk", "head", "completed", None), ("clerk", "head", "rejected", None), ("clerk", "head", "returned", "head"),
+    ("head", "supervisor", "open", "supervisor"), ("supervisor", "supervisor", "open", None)])
+def test_who_decides_a_stage_that_requires_a_role(role, stage_role, status, waits_for):
+    assert permissions.waits_for_role(person(role), request_(status, "nobody", OWN, stage_role)) == waits_for
 
 
 # role -> granted, for every rule that asks the role alone
@@ -101,7 +175,7 @@ ROLE_RULES = {
     "works_one_queue": {"clerk"},
     "can_manage_api_clients": {"admin"},
     "can_import_requests": {"clerk", "supervisor", "admin"},
-    "sees_every_import": {"reception", "supervisor", "admin"},  # the desk never reaches imports (can_import_requests)
+    "sees_every_import": {"reception", "supervisor", "head", "admin"},  # the desk never reaches imports (can_import_requests)
     "can_see_system_health": {"admin"},
     "can_edit_message_templates": {"admin"},
     "can_follow_up_unreachable": {"reception", "supervisor", "admin"},
@@ -113,6 +187,10 @@ ROLE_RULES = {
     "can_put_back_failed_payouts": {"supervisor"},
     "can_see_statistics": {"supervisor", "admin"},
     "can_manage_sessions": {"admin"},
+    "has_approval_list": {"head"},  # the head's "awaiting my approval", across departments
+    "sees_every_request": {"reception", "supervisor", "head", "admin"},  # and every citizen (issue 16: the header search)
+    "can_see_letters": {"clerk", "supervisor"},  # letters awaiting a reply: a clerk their department's (issue 16)
+    "sees_every_letter": {"supervisor"},
 }
 
 
@@ -125,10 +203,12 @@ def test_role_rules(rule, role):
 ANYWHERE = {(OWN, OWN), (OWN, OTHER), (None, OWN), (None, OTHER)}
 OWN_ONLY = {(OWN, OWN)}
 DEPARTMENT_RULES = {
-    "can_view": {"reception": ANYWHERE, "clerk": OWN_ONLY, "supervisor": ANYWHERE, "admin": ANYWHERE},
-    "can_see_queue": {"reception": set(), "clerk": OWN_ONLY, "supervisor": ANYWHERE, "admin": ANYWHERE},
-    "can_take_from": {"reception": set(), "clerk": OWN_ONLY, "supervisor": ANYWHERE, "admin": set()},
-    "can_import_into": {"reception": set(), "clerk": OWN_ONLY, "supervisor": ANYWHERE, "admin": ANYWHERE},
+    "can_view": {"reception": ANYWHERE, "clerk": OWN_ONLY, "supervisor": ANYWHERE, "head": ANYWHERE,
+                 "admin": ANYWHERE},
+    "can_see_queue": {"reception": set(), "clerk": OWN_ONLY, "supervisor": ANYWHERE, "head": set(), "admin": ANYWHERE},
+    "can_take_from": {"reception": set(), "clerk": OWN_ONLY, "supervisor": ANYWHERE, "head": set(), "admin": set()},
+    "can_import_into": {"reception": set(), "clerk": OWN_ONLY, "supervisor": ANYWHERE, "head": set(),
+                        "admin": ANYWHERE},
 }
 
 
@@ -142,15 +222,69 @@ def _ask(rule, user, department):
 
 @pytest.mark.parametrize(("rule", "role", "own", "asked"),
                          list(itertools.product(DEPARTMENT_RULES, ROLES, (OWN, None), (OWN, OTHER))))
-def test_department_rules(rule, role, own, asked):
+def test_department_rules(rule, role, own, asked, monkeypatch):
+    monkeypatch.setattr(permissions, "_acted_on", lambda user, req: False)  # no history row of theirs: see below
     assert _ask(rule, person(role, own), asked) is ((own, asked) in DEPARTMENT_RULES[rule][role])
+
+
+# issue 16: a request a clerk acted on (a history row of theirs) stays theirs to see, whatever department holds it
+@pytest.mark.parametrize(("role", "own", "asked", "acted", "seen"), [
+    ("clerk", OWN, OTHER, True, True), ("clerk", OWN, OTHER, False, False), ("clerk", None, OWN, True, True),
+    ("clerk", OWN, OWN, False, True), ("reception", OWN, OTHER, False, True), ("supervisor", None, OTHER, False, True),
+    ("admin", OWN, OTHER, False, True)])
+def test_a_clerk_sees_what_they_acted_on(role, own, asked, acted, seen, monkeypatch):
+    monkeypatch.setattr(permissions, "_acted_on", lambda user, req: acted)
+    assert permissions.can_view(person(role, own), request_("completed", "nobody", asked)) is seen
+
+
+# the same rules as conditions for searches (checked against can_view on a database in tests/test_lookup.py):
+# None means no restriction
+SEEN_RULES = ("visible_requests", "visible_citizens", "can_see_citizen")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_is_not_restricted_in_searches(role):
+    wide = role in ROLE_RULES["sees_every_request"]
+    assert (permissions.visible_requests(person(role)) is None) is wide
+    assert (permissions.visible_citizens(person(role)) is None) is wide
+    if wide:  # no query needed to open any citizen's page
+        assert permissions.can_see_citizen(person(role), None) is True
 
 
 @pytest.mark.parametrize(("role", "department", "badge"), [
     ("clerk", OWN, True), ("clerk", None, False), ("supervisor", OWN, False), ("admin", OWN, False),
-    ("reception", OWN, False)])
+    ("reception", OWN, False), ("head", None, False), ("head", OWN, False)])
 def test_queue_badge(role, department, badge):
     assert permissions.has_queue_badge(person(role, department)) is badge
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_the_portal_resubmits_only_what_waits_for_the_citizen(status):
+    expected = ["resubmit"] if status == "awaiting_citizen" else []
+    assert permissions.portal_actions(request_(status, "nobody", OWN)) == expected
+
+
+# (role, department, letter) -> what may be done to the letter of an open ministry-letter request (issue 16); letter:
+# None (none drafted yet) or its status. Rows not listed offer nothing: the desk, the head, administrators, a clerk of
+# another department, and every closed request (test below).
+LETTER_ROWS = {
+    **{(role, "own", letter): actions for role in ("clerk", "supervisor")
+       for letter, actions in ((None, ["draft"]), ("draft", ["draft", "send"]), ("sent", ["reply"]),
+                               ("replied", ["reply"]))},
+    **{("supervisor", "other", letter): actions
+       for letter, actions in ((None, ["draft"]), ("draft", ["draft", "send"]), ("sent", ["reply"]),
+                               ("replied", ["reply"]))},
+}
+
+
+@pytest.mark.parametrize(("role", "department", "letter"),
+                         list(itertools.product(ROLES, ("own", "other"), (None, "draft", "sent", "replied"))))
+def test_letter_actions(role, department, letter):
+    req = request_("open", "nobody", OWN if department == "own" else OTHER)
+    letter_row = MinistryLetter(status=letter) if letter else None
+    assert permissions.letter_actions(person(role), req, letter_row) == LETTER_ROWS.get((role, department, letter), [])
+    closed = request_("completed", "nobody", OWN if department == "own" else OTHER)
+    assert permissions.letter_actions(person(role), closed, letter_row) == []
 
 
 def test_every_rule_is_in_a_table():
@@ -159,7 +293,10 @@ def test_every_rule_is_in_a_table():
     rules = {name for name, value in vars(permissions).items()
              if callable(value) and not name.startswith("_") and getattr(value, "__module__", "") == permissions.__name__
              and name != "for_templates"}
-    tabled = set(ROLE_RULES) | set(DEPARTMENT_RULES) | {"allowed_actions", "works_stage", "has_queue_badge"}
+    tabled = set(ROLE_RULES) | set(DEPARTMENT_RULES) | {"allowed_actions", "works_stage", "has_queue_badge", "portal_actions",
+                                                        "waits_for_role", *SEEN_RULES,
+                                                        "can_transfer", "answers_with_text", "letter_actions",
+                                                        "can_schedule_interview"}
     assert rules == tabled
     for name in rules:
         assert getattr(may, name.removeprefix("can_")) is getattr(permissions, name)

@@ -130,7 +130,7 @@ def take_next_by_key(page, base, numbers, words, clerk):
     check_page(page)
     # the number isolated inside the Arabic sentence (i18n.ltr), or it would read backwards
     expect(page.locator("#flashes")).to_contain_text(words["yours"] % {"number": f"\u2066{overdue}\u2069"})
-    expect(page.locator("#request-panel .facts")).to_contain_text(clerk)
+    expect(page.locator("#request-panel .facts").first).to_contain_text(clerk)
     expect(page.locator("#request-panel h1")).to_contain_text(overdue)
 
 
@@ -186,7 +186,7 @@ def return_from_panel(page, base, numbers, words):
 
     expect(page.locator("#comment")).to_be_focused()  # htmx gives focus back to the new, empty comment field
     expect(page.locator("#comment")).to_have_value("")
-    expect(panel.locator(".facts")).to_contain_text(words["awaiting"])
+    expect(panel.locator(".facts").first).to_contain_text(words["awaiting"])
     expect(panel.locator(".timeline > li").last).to_contain_text("ينقص التقرير الطبي المختوم.")
     expect(panel.locator(".timeline > li").last.locator(".checklist")).to_have_text(missing_label)
     expect(page.locator("#flashes")).to_contain_text(words["returned"])

@@ -19,7 +19,7 @@ from intranet import workflow
 from intranet.models import Department, HistoryEntry, Notification, Request, RequestType, Staff, VisitorTicket, utcnow
 from intranet.models.stats import ReportFile
 from intranet.notify import mail
-from intranet.reports import archive, figures, statements, summary
+from intranet.reports import archive, past_state, statements, summary
 from intranet.stats import figures as stats
 from tests.factories import make_request, make_staff
 from tests.history_guard import backdate
@@ -211,7 +211,7 @@ def test_the_pdf_has_a_cover_and_a_page_per_department_with_the_arabic_figures(s
     report = archive.produce("daily_summary", seeded["day"], "ar")
     seconds = time.perf_counter() - started
     path = archive.root() / report.path
-    assert report.pages == 1 + len(figures.departments()) == 5
+    assert report.pages == 1 + len(past_state.departments()) == 5
     info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
     assert re.search(r"Pages:\s+5\b", info) and "595.2" in info  # A4 portrait, in points
     text = pdf_text(path)

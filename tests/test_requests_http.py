@@ -93,7 +93,9 @@ def test_clerk_comments_attaches_and_accepts_over_http(auth, client, health_requ
     req = Request.get_by_id(health_request.id)
     assert (req.department.code, req.version) == ("compensation", 2)
     assert tracking not in client.get("/queues/health").text
-    assert client.get(f"/requests/{tracking}").status_code == 403
+    # the clerk acted on it, so may still read it (issue 16: "plus any they acted on"), but no longer act on it
+    page = client.get(f"/requests/{tracking}")
+    assert page.status_code == 200 and 'id="action-form"' not in page.text
 
 
 def test_direct_load_and_history_restore_get_the_full_page(auth, client, health_request):

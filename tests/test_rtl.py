@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from intranet import workflow
 from intranet.i18n import LRI, PDI, file_size, iban_grouped, ltr
 from intranet.models import Notification, Request, Staff, utcnow
-from intranet.notify import events, templates
+from intranet.notify import wording
 from tests.conftest import csrf_token
 from tests.factories import PDF, make_citizen, make_request, make_staff, upload
 from tests.test_i18n import ROOT
@@ -159,10 +159,10 @@ def test_sms_and_email_bodies_isolate_left_to_right_values(app, data):
         for channel in ("sms", "email"):
             assert LRI not in sent[(english.id, channel)].body and english.tracking_number in \
                 sent[(english.id, channel)].body
-        assert templates.sms_info(sent[(english.id, "sms")].body)["encoding"] == "GSM-7"  # no isolate to pay for
-        assert events.amount_text(1250, "ar") == isolated(events.amount_text(1250, "en"))
-        assert LRI not in events.amount_text(1250, "en") and "1,250" in events.amount_text(1250, "en")
-        sample = templates.sample_context("payout_sent", "ar")
+        assert wording.sms_info(sent[(english.id, "sms")].body)["encoding"] == "GSM-7"  # no isolate to pay for
+        assert wording.amount_text(1250, "ar") == isolated(wording.amount_text(1250, "en"))
+        assert LRI not in wording.amount_text(1250, "en") and "1,250" in wording.amount_text(1250, "en")
+        sample = wording.sample_context("payout_sent", "ar")
         assert sample["tracking_number"].startswith(LRI) and sample["amount"].startswith(LRI)
 
 

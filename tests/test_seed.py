@@ -144,7 +144,9 @@ def test_status_stage_department_consistency(seeded):
             assert req.closed_at is not None and req.assignee_id is None
         else:
             assert req.closed_at is None
-        if req.assignee_id is not None:
+        if req.assignee_id is not None and stage.role is not None:  # the head's approval: the head holds it
+            assert staff[req.assignee_id].role == stage.role
+        elif req.assignee_id is not None:
             assert staff[req.assignee_id].department_id == req.department_id
             assert staff[req.assignee_id].role == "clerk"
         if req.channel == "walk_in":
@@ -194,7 +196,11 @@ def test_history_follows_the_path(seeded):
             if entry.action == "return" and entry.to_status == "returned":
                 assert stages[entry.to_stage_id].position == stages[entry.from_stage_id].position - 1
             if entry.action in ("accept", "return", "reject", "claim", "comment"):
-                assert Staff.get_by_id(entry.actor_id).department_id == stages[entry.from_stage_id].department_id
+                actor, stage = Staff.get_by_id(entry.actor_id), stages[entry.from_stage_id]
+                if stage.role is not None:  # a stage that requires a role (the head's approval): that role decides
+                    assert actor.role == stage.role
+                else:
+                    assert actor.department_id == stage.department_id
         if req.assignee_id is not None:
             assert [e for e in rows if e.action == "claim"][-1].actor_id == req.assignee_id
 
@@ -271,6 +277,7 @@ def test_synthetic_staff(seeded):
     clerks = Staff.select().where(Staff.username.startswith("seed-health-"))
     assert [s.username for s in clerks.order_by(Staff.username)][:1] == ["seed-health-01"]
     assert {s.role for s in clerks} == {"clerk"}
+    assert Staff.get(Staff.username == "seed-head-01").role == "head"
 
 
 def test_append_to_existing_data(seeded):
@@ -282,7 +289,7 @@ def test_append_to_existing_data(seeded):
     assert len(set(numbers)) == len(numbers)
     ids = [c.national_id for c in Citizen.select(Citizen.national_id)]
     assert len(set(ids)) == len(ids) == 150
-    assert Staff.select().where(Staff.username.startswith("seed-")).count() == 15  # not created twice
+    assert Staff.select().where(Staff.username.startswith("seed-")).count() == 16  # not created twice (and the head)
     for year in {r.received_at.year for r in Request.select(Request.received_at)}:
         assert not Request.select().where(Request.tracking_number == workflow.next_tracking_number(year)).exists()
 
@@ -338,7 +345,8 @@ def test_the_workflow_carries_on_from_seeded_requests(app):
     """Seeded rows are ordinary rows for intranet.workflow: it accepts, returns and takes the next from them."""
     with app.test_request_context(), database.connection_context():
         seed(300, seed=7)  # up to the real now: the workflow stamps its own times
-        req = (Request.select().where((Request.status == "open") & Request.assignee.is_null())
+        req = (Request.select().join(Stage).where((Request.status == "open") & Request.assignee.is_null()
+                                                  & Stage.role.is_null())
                .order_by(Request.id).first())
         clerk = Staff.get((Staff.department == req.department_id) & (Staff.role == "clerk"))
         outcome = workflow.accept(clerk, req, req.version)

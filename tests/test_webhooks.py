@@ -155,7 +155,7 @@ def test_fails_times_out_recovers_every_change_exactly_once_in_order(people, por
 
     workflow.resubmit(p["health"], reload(r1), 3, "invoice attached")
     workflow.reject(p["comp"], reload(r1), 4, "not eligible")
-    workflow.accept(p["health"], reload(r2), 3)  # last stage: completed
+    workflow.accept(make_staff("head-t", "head", None), reload(r2), 3)  # last stage, the head's: completed
     workflow.resubmit(p["desk"], reload(r3), 2, "ID card scanned")
     workflow.accept(p["citizens"], reload(r3), 3, "answered")
 

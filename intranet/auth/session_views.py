@@ -1,33 +1,19 @@
 """Sign-in sessions: a person's own (and "sign out everywhere"), and the administrators' page of everyone's live
 sessions, ending them, resetting a person's sign-in codes (intranet/auth/mfa.py), and the security events (lockouts
 after wrong passwords, sessions ended, sign-in codes set up, used and reset)."""
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from intranet import params
 from intranet.auth import mfa, permissions, sessions
 from intranet.models import Staff
 
-bp = Blueprint("sessions", __name__)
+bp = Blueprint("session", __name__)
 
 PAGE_SIZE = 25
 
-EVENT_LABELS = {
-    "login_locked": _l("Sign-in held back after wrong passwords"),
-    "reauth_locked": _l("Password confirmation held back after wrong passwords"),
-    "signed_out_everywhere": _l("Signed out everywhere"),
-    "sessions_ended_by_admin": _l("Sessions ended by an administrator"),
-    "second_factor_enrolled": _l("Sign-in codes set up"),
-    "recovery_code_used": _l("Signed in with a recovery code"),
-    "second_factor_reset": _l("Sign-in codes reset by an administrator"),
-}
 
-
-@bp.context_processor
-def labels():
-    return {"EVENT_LABELS": EVENT_LABELS, "this_session": g.get("staff_session_id")}
 
 
 @bp.route("/account/sessions")
@@ -62,7 +48,7 @@ def overview():
     if username:
         person = Staff.get_or_none(Staff.username == username)
         if person is not None:
-            return redirect(url_for("sessions.person", staff_id=person.id))
+            return redirect(url_for("session.person", staff_id=person.id))
         flash(_("No member of staff has signed in with this user name."), "error")
     people, next_after = sessions.people_with_sessions(params.arg_id("after"), PAGE_SIZE)
     events, next_before = sessions.security_events(params.arg_id("events_before"), PAGE_SIZE)
@@ -92,7 +78,7 @@ def reset_second_factor(staff_id):
                 name=staff.full_name), "success")
     else:
         flash(_("This person has no sign-in codes to reset."), "error")
-    return redirect(url_for("sessions.person", staff_id=staff.id), 303)
+    return redirect(url_for("session.person", staff_id=staff.id), 303)
 
 
 @bp.route("/admin/sessions/<int:staff_id>/end", methods=["POST"])
@@ -109,4 +95,4 @@ def end(staff_id):
         flash(_("The session is ended."), "success")
     else:
         flash(_("This session had already ended."), "error")
-    return redirect(url_for("sessions.person", staff_id=staff.id), 303)
+    return redirect(url_for("session.person", staff_id=staff.id), 303)

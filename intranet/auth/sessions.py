@@ -15,9 +15,11 @@ import secrets
 
 from flask import current_app, flash, g, request, session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from peewee import JOIN, fn
 
+from intranet import paging
 from intranet.db import transaction
 from intranet.models import Department, Staff, utcnow
 from intranet.models.sessions import SecurityEvent, StaffSession
@@ -147,15 +149,8 @@ def live_sessions(staff_id: int, after: str | None = None, limit: int = 25):
     """A person's live sessions, newest first, a page at a time: (rows, the `after` of the next page or None).
     `after` is "<created_at ISO>~<id>" of the last row shown; anything else starts at the first page."""
     query = StaffSession.select().where(_live() & (StaffSession.staff == staff_id))
-    cursor = _parse_cursor(after)
-    if cursor:
-        created, row_id = cursor
-        query = query.where((StaffSession.created_at < created)
-                            | ((StaffSession.created_at == created) & (StaffSession.id < row_id)))
-    rows = list(query.order_by(StaffSession.created_at.desc(), StaffSession.id.desc()).limit(limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (f"{rows[-1].created_at.isoformat()}~{rows[-1].id}" if more else None)
+    return paging.page(query, (StaffSession.created_at, StaffSession.id), _parse_cursor(after), limit,
+                       descending=True, next_key=lambda row: f"{row.created_at.isoformat()}~{row.id}")
 
 
 def _parse_cursor(after):
@@ -173,15 +168,11 @@ def people_with_sessions(after: int | None = None, limit: int = 25):
     counts = (StaffSession.select(StaffSession.staff_id, fn.COUNT(StaffSession.id).alias("live"),
                                   fn.MAX(StaffSession.last_seen_at).alias("seen"))
               .where(_live()).group_by(StaffSession.staff_id))
-    if after:
-        counts = counts.where(StaffSession.staff_id > after)
-    rows = list(counts.order_by(StaffSession.staff_id).limit(limit + 1).dicts())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_after = paging.page(counts.dicts(), StaffSession.staff_id, after, limit)
     people = {s.id: s for s in Staff.select(Staff, Department).join(Department, JOIN.LEFT_OUTER)
               .where(Staff.id.in_([r["staff"] for r in rows]))} if rows else {}
     found = [(people[r["staff"]], r["live"], r["seen"]) for r in rows if r["staff"] in people]
-    return found, (rows[-1]["staff"] if more else None)
+    return found, next_after
 
 
 def end_everywhere(staff, actor=None) -> int:
@@ -215,10 +206,16 @@ def record(kind: str, username: str = "", staff=None, subject=None, detail: str 
 
 def security_events(before: int | None = None, limit: int = 25):
     """The newest security events, a page at a time: (rows, the `before` of the next page or None)."""
-    query = SecurityEvent.select()
-    if before:
-        query = query.where(SecurityEvent.id < before)
-    rows = list(query.order_by(SecurityEvent.id.desc()).limit(limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more else None)
+    return paging.page(SecurityEvent.select(), SecurityEvent.id, before, limit, descending=True)
+
+
+# the security events' names, as the administrators' sessions page shows them
+SECURITY_EVENT_LABELS = {
+    "login_locked": _l("Sign-in held back after wrong passwords"),
+    "reauth_locked": _l("Password confirmation held back after wrong passwords"),
+    "signed_out_everywhere": _l("Signed out everywhere"),
+    "sessions_ended_by_admin": _l("Sessions ended by an administrator"),
+    "second_factor_enrolled": _l("Sign-in codes set up"),
+    "recovery_code_used": _l("Signed in with a recovery code"),
+    "second_factor_reset": _l("Sign-in codes reset by an administrator"),
+}

@@ -5,13 +5,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from intranet.auth import mfa, sessions, throttle
+from intranet.auth import mfa, permissions, sessions, throttle
 from intranet.auth.forms import CodeForm, LanguageForm, LoginForm
 from intranet.auth.redirects import safe_next
 from intranet.auth.signin import SignInRefused, sign_in
 
 bp = Blueprint("auth", __name__)
-bp.add_app_template_global(mfa.required, "second_factor_required")
 
 NO_STORE = {"Cache-Control": "no-store"}  # the code pages: a secret, recovery codes, a half-signed-in person
 
@@ -20,6 +19,8 @@ def home_for(user) -> str:
     """Where each role starts its day."""
     if user.role == "reception":
         return url_for("reception.index")
+    if permissions.has_approval_list(user):  # the head of the institution: what awaits their decision
+        return url_for("approval.index")
     return url_for("queues.index")
 
 

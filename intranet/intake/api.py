@@ -104,17 +104,62 @@ def _answer(outcome: submissions.Outcome):
                    _("%(n)d field(s) are not valid; see errors.", n=len(outcome.errors)), errors=outcome.errors)
 
 
+def _own_request(tracking):
+    """The request with this tracking number if this client submitted it; another client's or a walk-in request
+    is not this client's to see, and answers as if there were none."""
+    req = Request.get_or_none(Request.tracking_number == tracking[:20])
+    submitted_here = req is not None and InboxEntry.select().where(
+        (InboxEntry.request == req.id) & (InboxEntry.client == g.api_client.id) & (InboxEntry.source == "api")).exists()
+    return req if submitted_here else None
+
+
+def _not_found(tracking):
+    return problem(404, "not-found", _("Not found"),
+                   _("This client submitted no request with tracking number %(number)s.", number=tracking[:20]))
+
+
 @bp.get("/requests/<tracking>")
 def request_status(tracking):
     if (refused := _scope_refused("requests:read")) is not None:
         return refused
-    req = Request.get_or_none(Request.tracking_number == tracking[:20])
-    submitted_here = req is not None and InboxEntry.select().where(
-        (InboxEntry.request == req.id) & (InboxEntry.client == g.api_client.id)).exists()
-    if not submitted_here:  # another client's or a walk-in request is not this client's to see
-        return problem(404, "not-found", _("Not found"),
-                       _("This client submitted no request with tracking number %(number)s.", number=tracking[:20]))
+    req = _own_request(tracking)
+    if req is None:
+        return _not_found(tracking)
     return jsonify(public.status(req))
+
+
+@bp.post("/requests/<tracking>/resubmission")
+def resubmit_request(tracking):
+    """The citizen's correction of a request returned to them, exactly once per Idempotency-Key."""
+    if (refused := _scope_refused("requests:write")) is not None:
+        return refused
+    raw = request.get_data(cache=True)
+    if not clients.signature_valid(g.api_client, raw, request.headers.get(clients.SIGNATURE_HEADER)):
+        return problem(401, "bad-signature", _("Bad signature"),
+                       _("This client signs its requests: send X-Diwan-Signature: sha256=<HMAC-SHA256 of the body>."))
+    req = _own_request(tracking)
+    if req is None:
+        return _not_found(tracking)
+    if request.mimetype != "application/json":
+        return problem(415, "unsupported-media-type", _("Unsupported media type"),
+                       _("Send the correction as application/json (documents in base64)."))
+    if errors := _header_errors():
+        outcome = submissions.Outcome("rejected", 422, errors=errors)
+    else:
+        outcome = submissions.resubmit(g.api_client, req, raw, request.content_type,
+                                       request.headers.get(IDEMPOTENCY_HEADER))
+    if outcome.request is not None:
+        response = jsonify(public.status(Request.get_by_id(req.id)))
+        if outcome.status == "replayed":
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+    if outcome.http == 409 and outcome.errors and outcome.errors[0]["field"] == IDEMPOTENCY_HEADER:
+        return problem(409, "key-reused", _("Idempotency-Key reused"), outcome.errors[0]["message"],
+                       errors=outcome.errors)
+    if outcome.http == 409:
+        return problem(409, "not-awaiting-correction", _("Not awaiting a correction"), outcome.errors[0]["message"])
+    return problem(outcome.http, "validation-error", _("Invalid resubmission"),
+                   _("%(n)d field(s) are not valid; see errors.", n=len(outcome.errors)), errors=outcome.errors)
 
 
 @bp.get("/openapi.json")

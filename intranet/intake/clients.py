@@ -1,12 +1,16 @@
-"""Portal clients: tokens shown once and kept hashed, scopes, revocation, optional HMAC-signed bodies."""
+"""Portal clients: tokens shown once and kept hashed, scopes, revocation, optional HMAC-signed bodies; and the
+administrators' lists of them, of a client's submissions and of its webhook deliveries, newest first."""
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 
+from peewee import JOIN
+
+from intranet import paging
 from intranet.db import fetch_one, transaction
-from intranet.models import ApiClient, utcnow
-from intranet.models.intake import SCOPES
+from intranet.models import ApiClient, Request, Staff, utcnow
+from intranet.models.intake import SCOPES, InboxEntry, WebhookDelivery
 
 TOKEN_PREFIX = "dwn_"
 SIGNATURE_HEADER = "X-Diwan-Signature"
@@ -64,3 +68,32 @@ def signature_valid(client: ApiClient, body: bytes, header: str | None) -> bool:
     if not client.signing_secret:
         return True
     return bool(header) and hmac.compare_digest(sign(client.signing_secret, body), header.strip())
+
+
+# --- the administrators' lists, newest first, a page at a time ---------------------------------------------------
+
+def clients_page(after, size: int):
+    """The clients with who created them: (rows, the key of the next page or None)."""
+    return paging.page(ApiClient.select(ApiClient, Staff).join(Staff, JOIN.LEFT_OUTER, on=ApiClient.created_by),
+                       ApiClient.id, after, size, descending=True)
+
+
+def inbox_page(client: ApiClient, status: str | None, after, size: int):
+    """The client's submissions (only those with this outcome, if one is given), each with the request it made."""
+    query = (InboxEntry.select(InboxEntry.id, InboxEntry.received_at, InboxEntry.portal_reference,
+                               InboxEntry.status, InboxEntry.errors, InboxEntry.response_status, Request.id,
+                               Request.tracking_number)
+             .join(Request, JOIN.LEFT_OUTER, on=InboxEntry.request).where(InboxEntry.client == client.id))
+    if status:
+        query = query.where(InboxEntry.status == status)
+    return paging.page(query, InboxEntry.id, after, size, descending=True)
+
+
+def deliveries_page(client: ApiClient, after, size: int):
+    """The webhook deliveries to the client, each with its request's tracking number."""
+    query = (WebhookDelivery.select(WebhookDelivery.id, WebhookDelivery.event, WebhookDelivery.status,
+                                    WebhookDelivery.attempts, WebhookDelivery.last_error,
+                                    WebhookDelivery.created_at, WebhookDelivery.delivered_at,
+                                    Request.id, Request.tracking_number)
+             .join(Request, on=WebhookDelivery.request).where(WebhookDelivery.client == client.id))
+    return paging.page(query, WebhookDelivery.id, after, size, descending=True)

@@ -23,11 +23,11 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from peewee import fn
 
-from intranet import workflow
+from intranet import paging, workflow
 from intranet.auth import permissions
 from intranet.db import is_sqlite, transaction
 from intranet.intake.submissions import Invalid, Outcome, check, parse_dict, record, token_for
-from intranet.models import RequestType, Staff, utcnow
+from intranet.models import Governorate, RequestType, Staff, utcnow
 from intranet.models.intake import ImportBatch, InboxEntry
 
 log = logging.getLogger(__name__)
@@ -335,6 +335,18 @@ def batches_for(user):
     return query.order_by(ImportBatch.id.desc())
 
 
+def batches_page(user, after, size: int) -> tuple[list[ImportBatch], int | None]:
+    """The batches this person may see, newest first, a page at a time, and the key of the next page."""
+    return paging.page(batches_for(user), ImportBatch.id, after, size, descending=True)
+
+
+def file_columns() -> dict:
+    """What the page explains the file's columns with: the active request types and the governorates."""
+    return {"request_types": list(RequestType.select().where(RequestType.active == True)  # noqa: E712
+                                  .order_by(RequestType.id)),
+            "governorates": list(Governorate.select().order_by(Governorate.id))}
+
+
 def summary(batch_id, user) -> ImportBatch | None:
     """The batch without its file and report, if this person may see it."""
     return batches_for(user).where(ImportBatch.id == batch_id).first()
@@ -363,8 +375,7 @@ def error_page(batch, after_row: int = 0, size: int = 50) -> tuple[list[dict], i
         if entry["row"] > after_row:
             grouped.setdefault(entry["row"], {"row": entry["row"], "reference": entry.get("reference", ""),
                                               "errors": []})["errors"].append(entry)
-    page = list(grouped.values())
-    return page[:size], (page[size - 1]["row"] if len(page) > size else None)
+    return paging.cut(list(grouped.values()), size, lambda group: group["row"])
 
 
 def first_rows(batch, count: int = 10) -> list[tuple[Row, list[dict]]]:

@@ -3,7 +3,7 @@ from functools import cache
 
 from pydantic.json_schema import models_json_schema
 
-from intranet.intake.schemas import Problem, ReceiptOut, StatusOut, SubmissionIn
+from intranet.intake.schemas import Problem, ReceiptOut, ResubmissionIn, StatusOut, SubmissionIn
 
 PROBLEM_TYPES = {
     "unauthorized": "No token, an unknown token or a revoked one.",
@@ -13,6 +13,8 @@ PROBLEM_TYPES = {
     "validation-error": "The body breaks the schema or the request type's rules; `errors` lists each field.",
     "duplicate-request": "The citizen has a request of this type open or closed recently; `duplicates` lists it.",
     "reference-reused": "The portal reference made an earlier request from another body: a retry sends the same body.",
+    "not-awaiting-correction": "The request is not returned to the citizen for a correction now: nothing was changed.",
+    "key-reused": "The Idempotency-Key came earlier with another body or for another request: use a new key.",
     "rate-limited": "The client sent more requests this minute than allowed; see Retry-After.",
     "citizen-limit": "The citizen made too many electronic submissions in 24 hours; see Retry-After.",
     "unsupported-media-type": "Send application/json or multipart/form-data.",
@@ -48,7 +50,7 @@ COMMON_ERRORS = {
 @cache
 def document() -> dict:
     _, schemas = models_json_schema(
-        [(SubmissionIn, "validation"), (ReceiptOut, "serialization"), (StatusOut, "serialization"),
+        [(SubmissionIn, "validation"), (ResubmissionIn, "validation"), (ReceiptOut, "serialization"), (StatusOut, "serialization"),
          (Problem, "serialization")], ref_template="#/components/schemas/{model}")
     submit_body = {
         "application/json": {"schema": _ref("SubmissionIn")},
@@ -99,6 +101,33 @@ def document() -> dict:
                     "200": {"description": "The request as the citizen may see it.",
                             "content": {"application/json": {"schema": _ref("StatusOut")}}},
                     "404": _problem("No request of this client with this number."),
+                    **COMMON_ERRORS,
+                },
+            }},
+            "/requests/{tracking}/resubmission": {"post": {
+                "operationId": "resubmitRequest",
+                "summary": "Resubmit a request returned to the citizen for correction: the corrected fields and the "
+                           "documents that were missing. The difference is shown to the clerk.",
+                "parameters": [
+                    {"name": "tracking", "in": "path", "required": True,
+                     "schema": {"type": "string", "pattern": TRACKING_PATTERN}},
+                    {"name": "Idempotency-Key", "in": "header", "required": False,
+                     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                     "description": "Retries with the same key and body replay the first answer; another body is a 409."},
+                    {"name": "X-Diwan-Signature", "in": "header", "required": False,
+                     "schema": {"type": "string"}, "description": "sha256=<hex HMAC of the body>, for signing clients."},
+                ],
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("ResubmissionIn")}}},
+                "responses": {
+                    "200": {"description": "Resubmitted (or replayed: header Idempotent-Replayed); the request now.",
+                            "content": {"application/json": {"schema": _ref("StatusOut")}}},
+                    "404": _problem("No request of this client with this number."),
+                    "409": _problem("The request is not awaiting a correction, or the Idempotency-Key was used "
+                                    "with another body."),
+                    "413": _problem("The body is too large."),
+                    "415": _problem("Not JSON."),
+                    "422": _problem("The correction is not valid; errors lists each field."),
                     **COMMON_ERRORS,
                 },
             }},

@@ -94,10 +94,24 @@ class SubmissionIn(Schema):
     language: Literal["ar", "en"] = "ar"
     citizen: CitizenIn
     subject: Annotated[Text | None, Field(default=None, max_length=300)] = None
+    inquiry_subject: Annotated[Text | None, Field(default=None, max_length=40, description=(
+        "For an inquiry: the code of what it asks about (an inquiry subject); it decides the department that "
+        "answers. Without it the inquiry goes to Citizens Affairs."))] = None
     details: Annotated[str, Field(max_length=5000)] = ""
     fields: Annotated[dict[Annotated[str, Field(max_length=40)], FieldValue],
                       Field(default_factory=dict, max_length=40,
                             description="The request type's own fields, by name.")]
+    documents: Annotated[list[DocumentIn], Field(default_factory=list, max_length=10)]
+
+
+class ResubmissionIn(Schema):
+    """The citizen's correction of a request returned to them: the fields they corrected (the others stay as they
+    were) and the documents they add, each with the code of the checklist item it is."""
+
+    comment: Annotated[str, Field(max_length=2000, description="What the citizen says about the correction.")] = ""
+    fields: Annotated[dict[Annotated[str, Field(max_length=40)], FieldValue],
+                      Field(default_factory=dict, max_length=40,
+                            description="The request type's own fields that change, by name.")]
     documents: Annotated[list[DocumentIn], Field(default_factory=list, max_length=10)]
 
 

@@ -19,13 +19,15 @@ from flask_babel import gettext as _
 from pydantic import ValidationError
 from werkzeug.datastructures import FileStorage
 
-from intranet import files, reference, workflow
+from intranet import files, reference, request_substance, workflow
+from intranet.auth import permissions
 from intranet.db import fetch_one, insert_row, is_sqlite, transaction
 from intranet.i18n import search_text
 from intranet.intake import public
-from intranet.intake.schemas import SubmissionIn, errors_of
+from intranet.intake.schemas import ResubmissionIn, SubmissionIn, errors_of
 from intranet.models import Citizen, Governorate, InboxEntry, Request, RequestType, utcnow
-from intranet.reception.intake import duplicates
+from intranet.models.inquiries import INQUIRY_TYPE, InquirySubject
+from intranet.reception.walk_in import duplicates
 
 
 @dataclass
@@ -122,8 +124,9 @@ def _field_value(kind, value):
     raise ValueError(_("Unknown field kind."))
 
 
-def _documents(request_type, documents, uploads, errors) -> tuple[list[bytes, str], list[str]]:
-    """Every document decoded and checked like a reception upload; returns [(content, name)] and the codes."""
+def _documents(request_type, documents, uploads, errors) -> tuple[list[tuple[bytes, str, str | None]], list[str]]:
+    """Every document decoded and checked like a reception upload; returns [(content, name, document code or
+    None)] and the codes received."""
     codes = {d["code"] for d in request_type.document_list()}
     checked, received = [], []
     items = [(f"documents[{i}]", doc.name, doc.content_base64, doc.code) for i, doc in enumerate(documents)]
@@ -148,7 +151,7 @@ def _documents(request_type, documents, uploads, errors) -> tuple[list[bytes, st
         if code is not None and code not in codes:
             errors.append(_error(f"{path}.code", _("This request type needs no document of this code.")))
             continue
-        checked.append((content, name or "document"))
+        checked.append((content, name or "document", code or None))
         if code:
             received.append(code)
     return checked, received
@@ -161,6 +164,21 @@ class Checked:
     governorate: Governorate
     data: dict
     documents: list
+    inquiry_subject: InquirySubject | None = None
+
+
+def _inquiry_subject(submission, request_type, errors) -> InquirySubject | None:
+    """An inquiry's subject by code (active ones only); a subject on another type of request is an error."""
+    code = submission.inquiry_subject
+    if not code or request_type is None:
+        return None
+    if request_type.code != INQUIRY_TYPE:
+        errors.append(_error("inquiry_subject", _("Only an inquiry has a subject.")))
+        return None
+    subject = InquirySubject.get_or_none((InquirySubject.code == code) & (InquirySubject.active == True))  # noqa: E712
+    if subject is None:
+        errors.append(_error("inquiry_subject", _("There is no inquiry subject with this code.")))
+    return subject
 
 
 def check(submission: SubmissionIn, uploads=()) -> Checked:
@@ -175,13 +193,14 @@ def check(submission: SubmissionIn, uploads=()) -> Checked:
     if governorate is None:
         errors.append(_error("citizen.governorate", _("There is no governorate with this code.")))
     data, documents = {}, []
+    inquiry_subject = _inquiry_subject(submission, request_type, errors)
     if request_type is not None:
         data = _type_fields(request_type, submission.fields, errors)
         documents, received = _documents(request_type, submission.documents, list(uploads), errors)
         data["documents_received"] = received
     if errors:
         raise Invalid(errors)
-    return Checked(submission, request_type, governorate, data, documents)
+    return Checked(submission, request_type, governorate, data, documents, inquiry_subject)
 
 
 # --- recording ---------------------------------------------------------------------------------------
@@ -251,15 +270,21 @@ def record(checked: Checked, token: str, extra_note=None, entered_by=None) -> Ou
         if found:
             return Outcome("duplicate", 409, duplicates=[r.tracking_number for r in found], reference=reference)
     sub = checked.submission
-    uploads = [FileStorage(io.BytesIO(content), filename=name) for content, name in checked.documents]
+    uploads = _uploads(checked.documents)
     data = dict(checked.data, portal_reference=reference)
     amount = Decimal(data["amount"]) if checked.request_type.is_money and data.get("amount") else None
     done = workflow.submit(None, citizen, checked.request_type, "electronic",
                            sub.subject or checked.request_type.name(citizen.preferred_language), sub.details,
                            data=data, uploads=uploads, amount=amount, submission_token=token, note=extra_note,
-                           token_checked=True, extra={"entered_by": entered_by} if entered_by else None)
+                           token_checked=True, extra={"entered_by": entered_by} if entered_by else None,
+                           inquiry_subject=checked.inquiry_subject)
     # replayed: a concurrent retry made the request first, and workflow.submit found it
     return Outcome("replayed" if done.replayed else "accepted", 201, done.request, reference=reference)
+
+
+def _uploads(documents) -> list:
+    """Checked documents as the workflow takes them: (document code, file) pairs, None for another attachment."""
+    return [(code, FileStorage(io.BytesIO(content), filename=name)) for content, name, code in documents]
 
 
 def _same_submission(first: Request, checked: Checked) -> bool:
@@ -270,7 +295,8 @@ def _same_submission(first: Request, checked: Checked) -> bool:
     data.pop("portal_reference", None)
     return (first.citizen.national_id == sub.citizen.national_id and first.request_type_id == checked.request_type.id
             and data == checked.data and first.details == (sub.details or "")
-            and (not sub.subject or first.subject == sub.subject))
+            and (not sub.subject or first.subject == sub.subject)
+            and first.inquiry_subject_id == (checked.inquiry_subject.id if checked.inquiry_subject else None))
 
 
 def receive(client, raw: bytes, content_type: str, idempotency_key: str | None, payload: bytes | None = None,
@@ -313,10 +339,10 @@ def _replayed_by_key(client, idempotency_key, payload: bytes) -> Outcome | None:
     submission (another portal reference) is refused rather than answered with the first one's receipt."""
     if not idempotency_key:
         return None
-    first = fetch_one(InboxEntry, "inbox_by_key", lambda client_id, key: (
+    first = fetch_one(InboxEntry, "inbox_by_key", lambda client_id, key, source: (
         InboxEntry.select(InboxEntry.request, InboxEntry.portal_reference)
-        .where((InboxEntry.client == client_id) & (InboxEntry.idempotency_key == key)
-               & InboxEntry.request.is_null(False)).order_by(InboxEntry.id)), client.id, idempotency_key)
+        .where((InboxEntry.client == client_id) & (InboxEntry.idempotency_key == key) & (InboxEntry.source == source)
+               & InboxEntry.request.is_null(False)).order_by(InboxEntry.id)), client.id, idempotency_key, "api")
     if first is None:
         return None
     if _reference_in(payload) != first.portal_reference:
@@ -334,12 +360,92 @@ def refuse(client, raw: bytes, content_type: str, errors: list, http: int = 422)
     return outcome
 
 
-def _inbox(client, raw, content_type, idempotency_key, outcome: Outcome | None):
+def _inbox(client, raw, content_type, idempotency_key, outcome: Outcome | None, source="api"):
     """The submission as it came, with its outcome (None: still "received", something failed on our side)."""
     values = {}
     if outcome is not None:
         values = {"status": outcome.status, "response_status": outcome.http, "portal_reference": outcome.reference,
                   "request": outcome.request.id if outcome.request is not None else None,
                   "errors": json.dumps(outcome.errors, ensure_ascii=False)}
-    insert_row(InboxEntry, {"client": client.id, "source": "api", "idempotency_key": idempotency_key,
+    insert_row(InboxEntry, {"client": client.id, "source": source, "idempotency_key": idempotency_key,
                             "content_type": (content_type or "")[:200], "payload": raw, **values})
+
+
+# --- resubmissions: a returned request corrected by the portal ------------------------------------------------
+
+RESUBMISSION = "resubmit"  # the inbox source of a resubmission
+
+
+def _same_body(stored, payload: bytes) -> bool:
+    try:
+        return json.loads(bytes(stored)) == json.loads(payload)
+    except ValueError:
+        return False
+
+
+def _resubmission_by_key(client, req, idempotency_key, payload: bytes) -> Outcome | None:
+    """The first answer for this key (the request as it stands now, a replay), or a 409 when the key came with
+    another body or for another request."""
+    if not idempotency_key:
+        return None
+    first = (InboxEntry.select(InboxEntry.request, InboxEntry.payload)
+             .where((InboxEntry.client == client.id) & (InboxEntry.idempotency_key == idempotency_key)
+                    & (InboxEntry.source == RESUBMISSION) & (InboxEntry.status == "accepted"))
+             .order_by(InboxEntry.id).first())
+    if first is None:
+        return None
+    if first.request_id != req.id or not _same_body(first.payload, payload):
+        return Outcome("rejected", 409, errors=[_error("Idempotency-Key", _(
+            "This Idempotency-Key was used for another resubmission: use a new key for a new one."))])
+    return Outcome("replayed", 200, req)
+
+
+def _not_awaiting(req) -> Outcome | None:
+    if "resubmit" in permissions.portal_actions(req):
+        return None
+    return Outcome("rejected", 409, errors=[_error("", _(
+        "Request %(number)s is not waiting for a correction from the citizen.", number=req.tracking_number))])
+
+
+def check_resubmission(req, payload: bytes) -> tuple[ResubmissionIn, dict, list]:
+    """The correction checked like a submission: the schema, then the type's fields (the corrected ones over the
+    request's, so a required field stays given) and documents. Returns it, the fields and the tagged uploads."""
+    try:
+        correction = ResubmissionIn.model_validate_json(payload)
+    except ValidationError as failure:
+        raise Invalid(errors_of(failure)) from None
+    request_type, errors = req.request_type, []
+    current = request_substance.type_values(request_type, request_substance.data_of(req))
+    data = _type_fields(request_type, {**current, **correction.fields}, errors)
+    for name in current:  # a field the correction empties is emptied (the workflow keeps what is not named)
+        data.setdefault(name, None)
+    documents, _received = _documents(request_type, correction.documents, [], errors)
+    if errors:
+        raise Invalid(errors)
+    return correction, data, _uploads(documents)
+
+
+def resubmit(client, req: Request, raw: bytes, content_type: str, idempotency_key: str | None) -> Outcome:
+    """One API resubmission of `req` (the client's own request), with its inbox row in the same transaction as
+    the workflow's resubmission; a key sent again replays the first answer."""
+    try:
+        outcome = _resubmission_by_key(client, req, idempotency_key, raw) or _not_awaiting(req)
+        if outcome is None:
+            try:
+                correction, data, uploads = check_resubmission(req, raw)
+            except Invalid as invalid:
+                outcome = Outcome("rejected", 422, errors=invalid.errors)
+        with transaction():
+            if outcome is None:
+                try:
+                    done = workflow.resubmit(None, req, req.version, correction.comment, uploads, data)
+                except workflow.WorkflowError as refused:  # returned again, or moved on, meanwhile
+                    outcome = Outcome("rejected", 409, errors=[_error("", refused.message)])
+                else:
+                    outcome = Outcome("accepted", 200, done.request)
+            _inbox(client, raw, content_type, idempotency_key, outcome, source=RESUBMISSION)
+    except Exception:
+        with transaction():
+            _inbox(client, raw, content_type, idempotency_key, None, source=RESUBMISSION)
+        raise
+    return outcome

@@ -77,6 +77,8 @@ def queue_for_change(req, entry) -> list[WebhookDelivery]:
         event = event or public_event(entry)
         body = {"id": f"evt_{entry.id}", "tracking_number": req.tracking_number,
                 "portal_reference": row.portal_reference, **event, "occurred_at": iso(entry.created_at)}
+        if entry.action == "answer":  # an inquiry's answer: only to the clients that submitted this request
+            body["answer"] = entry.comment
         created.append(WebhookDelivery.create(
             client=row.client_id, request=req.id, history=entry.id, event=event["event"],
             payload=json.dumps(body, ensure_ascii=False, separators=(",", ":")), next_attempt_at=utcnow()))

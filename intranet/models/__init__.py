@@ -1,5 +1,6 @@
 """The data model, one module per aggregate; MODELS lists them in creation order."""
 from intranet.models.people import ROLES, Citizen, CitizenChange, Department, Governorate, Staff, utcnow
+from intranet.models.inquiries import InquirySubject
 from intranet.models.requests import (
     AT_RISK_DAYS, CHANNELS, CLOSED_STATUSES, OPEN_SLA_STATES, OPEN_STATUSES, STATUSES, Attachment, HistoryEntry, Request,
     RequestType, Sla, Stage, TrackingSequence, sla_at,
@@ -17,20 +18,22 @@ from intranet.models.stats import (  # noqa: E402
 )
 from intranet.models.sessions import SecurityEvent, StaffSession  # noqa: E402
 from intranet.models.mfa import RecoveryCode, StaffFactor  # noqa: E402
+from intranet.models.letters import LetterReply, LetterSequence, MinistryLetter  # noqa: E402
 
-MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, TrackingSequence, Request,
+MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, TrackingSequence, InquirySubject, Request,
           HistoryEntry, Attachment, Notification, VisitorTicket, CitizenChange,
           ApiClient, InboxEntry, WebhookDelivery, WebhookAttempt, ImportBatch, NotificationAttempt, MessageTemplate,
           Payout, PayoutParty, PayoutApproval, IbanChange, AuditEntry, PayoutBatch, BatchItem, ExportFile,
           ExportDownload, BankReturn, DailyCount, OpenSnapshot, CountedDay, AnswerCount, ReportFile, StaffSession, SecurityEvent,
-          StaffFactor, RecoveryCode, ReportRequest]
+          StaffFactor, RecoveryCode, ReportRequest, LetterSequence, MinistryLetter, LetterReply]
 
 __all__ = [
     "ROLES", "CHANNELS", "OPEN_STATUSES", "CLOSED_STATUSES", "STATUSES", "MODELS", "utcnow",
-    "Citizen", "CitizenChange", "Department", "Governorate", "Staff", "RequestType", "Stage", "TrackingSequence",
+    "Citizen", "CitizenChange", "Department", "Governorate", "InquirySubject", "Staff", "RequestType", "Stage", "TrackingSequence",
     "Request", "HistoryEntry", "Attachment", "Notification", "VisitorTicket",
     "NotificationAttempt", "MessageTemplate", "Payout", "PayoutParty", "PayoutApproval", "IbanChange",
     "AuditEntry", "PayoutBatch", "BatchItem", "ExportFile", "ExportDownload", "BankReturn", "ApiClient",
     "InboxEntry", "WebhookDelivery", "WebhookAttempt", "ImportBatch", "DailyCount", "OpenSnapshot", "CountedDay",
     "ReportFile", "StaffSession", "SecurityEvent", "StaffFactor", "RecoveryCode", "ReportRequest",
+    "LetterSequence", "MinistryLetter", "LetterReply",
 ]

@@ -9,7 +9,8 @@ from intranet.models.requests import HistoryEntry, Request
 NOTIFICATION_STATUSES = ("queued", "sending", "sent", "delivered", "failed")
 CHANNELS = ("sms", "email")
 # what the citizen is told about, each with an SMS and an e-mail template in Arabic and English
-CITIZEN_EVENTS = ("request_received", "moved_on", "returned", "rejected", "completed", "payout_sent")
+CITIZEN_EVENTS = ("request_received", "moved_on", "returned", "rejected", "completed", "payout_sent",
+                  "inquiry_answered", "interview_scheduled", "interview_reminder")
 STAFF_EVENTS = ("clerk_digest", "department_digest", "daily_summary", "alert_statement", "execution_statement")
 
 

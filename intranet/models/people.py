@@ -6,7 +6,10 @@ from flask_login import UserMixin
 
 from intranet.db import BaseModel
 
-ROLES = ("reception", "clerk", "supervisor", "admin")
+# weakest to strongest: a person in several directory groups gets the last of theirs (auth/directory.py). The
+# head of the institution decides the stages that require "head" and is never lost to a broader group they are also
+# in; administrators stay strongest, as before
+ROLES = ("reception", "clerk", "supervisor", "head", "admin")
 
 
 def utcnow():

@@ -12,6 +12,7 @@ import peewee as pw
 
 from intranet.db import BaseModel, is_sqlite
 from intranet.models.people import Citizen, Department, Governorate, Named, Staff, utcnow
+from intranet.models.inquiries import InquirySubject
 from intranet.models.tickets import VisitorTicket
 
 CHANNELS = ("walk_in", "electronic")
@@ -19,6 +20,9 @@ CHANNELS = ("walk_in", "electronic")
 # awaiting_citizen: the first stage sent it back to the reception desk / the citizen
 OPEN_STATUSES = ("open", "returned", "awaiting_citizen")
 CLOSED_STATUSES = ("completed", "rejected")
+# interview requests (issue 16): the stage at which the clerk sets the interview's date and place, and its length
+INTERVIEW_STAGE = "interview"
+INTERVIEW_PLACE_MAX_LENGTH = 200
 STATUSES = OPEN_STATUSES + CLOSED_STATUSES
 
 # --- the one time rule (issue 13) ---------------------------------------------------------------------------
@@ -80,9 +84,6 @@ class RequestType(Named):
     fields = pw.TextField(default="[]")  # JSON list of the type's own fields (issue: intake forms)
     documents = pw.TextField(default="[]")  # JSON list of required documents
 
-    def ordered_stages(self):
-        return self.stages.order_by(Stage.position)
-
     def field_list(self) -> list[dict]:
         """The type's own intake fields: [{"name", "kind", "required", "label_ar", "label_en"}]."""
         return json.loads(self.fields or "[]")
@@ -140,6 +141,13 @@ class Request(BaseModel):
     submission_token = pw.CharField(max_length=64, null=True, unique=True)  # idempotent intake
     # the visitor ticket being served when the desk entered it (walk-in intake)
     visitor_ticket = pw.ForeignKeyField(VisitorTicket, null=True, backref="requests", on_delete="SET NULL")
+    # an inquiry's subject (models/inquiries.py), which chose its department; null for other requests (0020)
+    inquiry_subject = pw.ForeignKeyField(InquirySubject, null=True, backref="requests", on_delete="RESTRICT",
+                                         index=False)
+    # an interview request's interview, set by the clerk (workflow.schedule_interview): its moment in UTC and its
+    # place; null until set and for every other request (0021, with a partial index for the reminders)
+    interview_at = pw.DateTimeField(null=True)
+    interview_place = pw.CharField(max_length=INTERVIEW_PLACE_MAX_LENGTH, null=True)
 
     class Meta:
         table_name = "request"
@@ -153,11 +161,6 @@ class Request(BaseModel):
     def open_work(cls):
         """Requests not yet closed; the condition the partial indexes of migration 0002 are built on."""
         return cls.closed_at.is_null()
-
-    @classmethod
-    def in_queue(cls, department):
-        """Open work of a department, most urgent first (unexecuted, for views to narrow and page)."""
-        return cls.select().where((cls.department == department) & cls.open_work()).order_by(cls.due_at, cls.id)
 
     @property
     def is_open(self) -> bool:
@@ -268,3 +271,4 @@ class Attachment(BaseModel):
     size = pw.IntegerField()
     sha256 = pw.CharField(max_length=64)
     created_at = pw.DateTimeField(default=utcnow)
+    document = pw.CharField(max_length=40, null=True)  # the type's document code it satisfies (0019); None: other

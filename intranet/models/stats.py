@@ -5,12 +5,11 @@ import peewee as pw
 
 from intranet.db import BaseModel
 from intranet.models.people import Department, Governorate, utcnow
-from intranet.models.requests import OPEN_SLA_STATES, RequestType
+from intranet.models.requests import RequestType
 
 # what a history entry counts as: submit -> received; accept -> accepted (on to the next stage) or completed
 # (the last stage); return, reject, resubmit
 EVENTS = ("received", "accepted", "completed", "returned", "rejected", "resubmitted")
-SLA_STATES = OPEN_SLA_STATES  # the states of open items counted in the snapshots: the one rule's (models/requests)
 
 
 class DailyCount(BaseModel):

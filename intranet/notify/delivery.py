@@ -17,7 +17,7 @@ which claims, leases, backs off, records and recovers rows for every channel, we
   counted) until the next run.
 - **Quiet hours.** No SMS inside `QUIET_HOURS` (local time, `TIMEZONE`): due SMS rows get `next_attempt_at` = the
   end of the quiet hours and a "deferred" attempt row, not counted as an attempt; e-mail is not held.
-- **Delivery receipts.** `intranet.notify.receipts.apply_receipt` moves a row to delivered (or to failed after it
+- **Delivery receipts.** `intranet.notify.delivery_reports.apply_report` moves a row to delivered (or to failed after it
   was sent); repeated receipts change nothing.
 """
 import logging

@@ -22,7 +22,7 @@ from peewee import JOIN, Case, fn
 from intranet.i18n import ltr
 from intranet.models import Department, Notification, OPEN_STATUSES, Request, RequestType, Staff, utcnow
 from intranet.notify import events
-from intranet.queues.filters import SLA_STATES
+from intranet.queues.labels import SLA_LABELS
 
 LANGUAGE = "ar"  # staff have no language of their own: the institution's
 MAX_LINES = 50
@@ -125,7 +125,7 @@ def _items(scope, now) -> list:
 
 
 def _line(row, staff, event, now) -> str:
-    state = SLA_STATES[row.sla(now).state]
+    state = SLA_LABELS[row.sla(now).state]
     if row.assignee_id is None:
         holder = _("unassigned")
     elif event == "clerk_digest" and row.assignee_id == staff.id:

@@ -5,13 +5,12 @@ One row per event, channel and recipient: the dedupe key names the history entry
 or replayed action can never queue the same message twice.
 """
 from babel.dates import format_date
-from flask import current_app
 
 from intranet.db import insert_row
 from intranet.i18n import ltr
-from intranet import reference
+from intranet import interviews, reference
 from intranet.models import Notification, RequestType, Stage
-from intranet.notify import templates
+from intranet.notify import wording
 
 # history action (and where it led) -> the citizen's event
 _RETURNED_TO_CITIZEN = "awaiting_citizen"
@@ -22,7 +21,9 @@ def event_for(entry) -> str | None:
     stages, which the citizen need not hear about; they hear when it moves on or comes back to them)."""
     if entry.action == "submit":
         return "request_received"
-    if entry.action == "answer" or (entry.action == "accept" and entry.to_status == "completed"):
+    if entry.action == "answer":
+        return "inquiry_answered"  # the answer itself, to the citizen who asked (the desk's and a department's)
+    if entry.action == "accept" and entry.to_status == "completed":
         return "completed"
     if entry.action == "accept":
         return "moved_on"
@@ -30,6 +31,8 @@ def event_for(entry) -> str | None:
         return "returned"
     if entry.action == "reject":
         return "rejected"
+    if entry.action == "schedule_interview":
+        return "interview_scheduled"  # set or moved: every new date is told (the reminder: notify.reminders)
     return None
 
 
@@ -37,14 +40,6 @@ def _document_names(request_type, codes, language) -> str:
     names = {d["code"]: d.get(f"name_{language}") or d["code"] for d in request_type.document_list()}
     return "، ".join(names.get(code, code) for code in codes) if language == "ar" else \
         ", ".join(names.get(code, code) for code in codes)
-
-
-def amount_text(amount, language, currency=None) -> str:
-    """The amount and its currency for a message in `language`, isolated in an Arabic one (i18n.ltr)."""
-    from intranet.payouts.labels import format_amount  # the currency's own decimals (QAR: 2), one rule
-
-    currency = currency or current_app.config['CURRENCY']
-    return ltr(f"{format_amount(amount, currency, language)} {currency}", language)
 
 
 def _reference(model, row_id):
@@ -83,8 +78,19 @@ def citizen_context(req, entry, citizen, language) -> LazyContext:
         # the templates end the sentence themselves
         "reason": ((entry.comment if entry is not None else "") or "").strip().rstrip(".。۔"),
         "missing": lambda: _document_names(request_type(), entry.info.get("missing", []), language) if entry else "",
-        "amount": lambda: amount_text(req.amount, language) if req.amount is not None else "",
+        "amount": lambda: wording.amount_text(req.amount, language) if req.amount is not None else "",
+        "answer": (entry.comment or "").strip() if entry is not None and entry.action == "answer" else "",
+        # an interview request's interview: as this entry set it, else as the request holds it (the reminder)
+        "date": lambda: interviews.when_text(_interview(req, entry)[0], language) if _interview(req, entry)[0] else "",
+        "place": lambda: _interview(req, entry)[1],
     })
+
+
+def _interview(req, entry) -> tuple:
+    """The interview's moment (naive UTC, or None) and place that a message tells of."""
+    if entry is not None and entry.action == "schedule_interview":
+        return interviews.from_iso(entry.info.get("at")), entry.info.get("place", "")
+    return req.interview_at, req.interview_place or ""
 
 
 def queue_citizen(event: str, req, entry=None, key: str | None = None, extra: dict | None = None) -> int:
@@ -99,7 +105,7 @@ def queue_citizen(event: str, req, entry=None, key: str | None = None, extra: di
     for channel, recipient in (("sms", citizen.phone), ("email", citizen.email)):
         if not recipient:
             continue
-        subject, body = templates.message(event, channel, language, context)
+        subject, body = wording.message(event, channel, language, context)
         added += insert_row(Notification, {
             "request": req.id, "history": entry.id if entry is not None else None, "citizen": citizen.id,
             "event": event, "channel": channel, "language": language, "recipient": recipient,
@@ -122,7 +128,7 @@ def queue_staff_email(staff, event: str, language: str, context: dict, dedupe_ke
     person has no address or it was already queued."""
     if not staff.email:
         return None
-    subject, body = templates.message(event, "email", language, context)
+    subject, body = wording.message(event, "email", language, context)
     new_id = insert_row(Notification, {
         "staff": staff.id, "event": event, "channel": "email", "language": language, "recipient": staff.email,
         "subject": subject, "body": body, "dedupe_key": dedupe_key, "attachment": attachment or ""},

@@ -7,8 +7,10 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN, SQL, fn
 
+from intranet import paging
 from intranet.db import is_sqlite, transaction
 from intranet.models import Citizen, HistoryEntry, Notification, Request, Stage, Staff, utcnow
+from intranet.params import to_id
 
 ResolvedBy = Staff.alias("resolved_by")
 
@@ -80,17 +82,12 @@ def unreachable_page(after_id: int | None = None, size: int = 20):
         (newer.citizen == Notification.citizen) & (newer.status == "failed") & newer.resolved_at.is_null()
         & ((newer.failed_at > Notification.failed_at)
            | ((newer.failed_at == Notification.failed_at) & (newer.id > Notification.id)))))
-    where = _unresolved_failure() & is_head
-    if after_id:
-        last = Notification.get_or_none(Notification.id == after_id)
-        if last is not None and last.failed_at is not None:
-            where &= ((Notification.failed_at < last.failed_at)
-                      | ((Notification.failed_at == last.failed_at) & (Notification.id < last.id)))
-    heads = list(Notification.select(Notification.id, Notification.failed_at, Citizen)
-                 .join(Citizen, on=(Notification.citizen == Citizen.id)).where(where)
-                 .order_by(Notification.failed_at.desc(), Notification.id.desc()).limit(size + 1))
-    next_after = heads[size - 1].id if len(heads) > size else None
-    heads = heads[:size]
+    last = Notification.get_or_none(Notification.id == after_id) if to_id(after_id) else None
+    heads, next_after = paging.page(
+        Notification.select(Notification.id, Notification.failed_at, Citizen)
+        .join(Citizen, on=(Notification.citizen == Citizen.id)).where(_unresolved_failure() & is_head),
+        (Notification.failed_at, Notification.id), (last.failed_at, last.id) if last else None, size,
+        descending=True, next_key=lambda head: head.id)
     failures = _failures_of([head.citizen.id for head in heads])
     return [{"citizen": head.citizen, "head_id": head.id, "failures": failures[head.citizen.id]}
             for head in heads], next_after

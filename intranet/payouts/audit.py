@@ -5,7 +5,7 @@ Each row's hash is HMAC-SHA256, under the audit key (`intranet/chain.py`: INTRAN
 of the previous row's hash and this row's content in a canonical form. Changing, removing or inserting a row
 anywhere breaks every hash after it, and someone with the database's rights but not the key cannot compute hashes
 that fit again. Removing the newest rows leaves a chain that fits: the anchors (the chain's head written outside
-the database every evening, `chain.write_anchor`) show that cut. `verify()` walks the chain, checks it against the
+the database every evening, `anchors.write_anchor`) show that cut. `verify()` walks the chain, checks it against the
 anchors and names the first row that does not fit (`diwan audit verify`).
 
 Rows written before the key (migration 0016) carry plain SHA-256 hashes: they are accepted only before the first
@@ -22,9 +22,11 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from intranet import chain, db
+from peewee import JOIN
+
+from intranet import chain, db, paging
 from intranet.db import database, is_sqlite, transaction
-from intranet.models import utcnow
+from intranet.models import Staff, utcnow
 from intranet.models.payouts import AuditEntry
 
 GENESIS = "0" * 64
@@ -110,6 +112,13 @@ def append_many(actor, action: str, entries, chunk: int = 5000) -> int:
                 rows = []
         added += db.bulk_write(AuditEntry._meta.table_name, COLUMNS, rows)
     return added
+
+
+def entries_page(before, size: int) -> tuple[list[AuditEntry], int | None]:
+    """One page of entries with their actors, newest first, and the id to continue before (None on the last page)."""
+    return paging.page(AuditEntry.select(AuditEntry, Staff).join(Staff, JOIN.LEFT_OUTER,
+                                                                  on=(AuditEntry.actor == Staff.id)),
+                       AuditEntry.id, before, size, descending=True)
 
 
 def head() -> dict:

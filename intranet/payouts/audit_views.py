@@ -6,19 +6,16 @@ from flask import Blueprint, abort, current_app
 from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from peewee import JOIN
 
 from intranet import params
 from intranet.auth import permissions
 from intranet.htmx import render
 from intranet.i18n import locale_code
-from intranet.models import Staff
 from intranet.models.payouts import AuditEntry
 from intranet.payouts import audit
-from intranet.payouts.batch_views import FILE_LABELS
-from intranet.payouts.labels import format_amount
+from intranet.payouts.labels import FILE_LABELS, format_amount
 
-bp = Blueprint("payout_audit", __name__, url_prefix="/payouts/audit")
+bp = Blueprint("audit", __name__, url_prefix="/payouts/audit")
 PAGE_SIZE = 50
 
 
@@ -101,18 +98,8 @@ def readable(entry: AuditEntry) -> list[Detail] | None:
     return [detail for key in keys for detail in _values(key, details[key], currency)]
 
 
-def entries_page(before: int | None, size: int = PAGE_SIZE) -> tuple[list[AuditEntry], int | None]:
-    """One page of entries with their actors, newest first, and the id to continue before (None on the last page)."""
-    query = (AuditEntry.select(AuditEntry, Staff).join(Staff, JOIN.LEFT_OUTER, on=(AuditEntry.actor == Staff.id))
-             .order_by(AuditEntry.id.desc()).limit(size + 1))
-    if before:
-        query = query.where(AuditEntry.id < before)
-    rows = list(query)
-    return rows[:size], (rows[size - 1].id if len(rows) > size else None)
-
-
 def _page(verdict=None):
-    entries, next_before = entries_page(params.arg_id("before"), PAGE_SIZE)
+    entries, next_before = audit.entries_page(params.arg_id("before"), PAGE_SIZE)
     return render("payouts/audit.html", entries=entries, next_before=next_before, verdict=verdict,
                   readable=readable, REASONS=audit.EXPLAINED)
 

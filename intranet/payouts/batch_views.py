@@ -14,19 +14,18 @@ from intranet.auth import permissions, reauth
 from intranet.db import transaction
 from intranet.htmx import render
 from intranet.i18n import locale_code
-from intranet.models import Request, Staff
-from intranet.models.payouts import BatchItem, ExportDownload, ExportFile, Payout, PayoutBatch
-from intranet.payouts import audit, batches, files
+from intranet.models import Staff
+from intranet.models.payouts import ExportDownload, ExportFile, PayoutBatch
+from intranet.payouts import audit, batches, files, queries
+from intranet.payouts.labels import FILE_LABELS
 from intranet.payouts.service import PayoutRefused
 from intranet.triggers import enqueue
-from intranet.payouts.views import _filters, _query
 
-bp = Blueprint("payout_batches", __name__, url_prefix="/payouts/batches")
+bp = Blueprint("batch", __name__, url_prefix="/payouts/batches")
 log = logging.getLogger(__name__)
 PAGE = 50
 MAX_BATCH = 200_000  # payouts in one batch ("all matching the filters")
 
-FILE_LABELS = {"pain001": "ISO 20022 pain.001 (XML)", "csv": "CSV", "xlsx": "XLSX"}
 MEDIA_TYPES = {"pain001": "application/xml", "csv": "text/csv; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -46,22 +45,18 @@ def _supervisor_only():
 @bp.get("/")
 def index():
     """Every batch, newest first, a page at a time."""
-    query = PayoutBatch.select().order_by(PayoutBatch.id.desc())
-    if before := params.arg_id("before"):
-        query = query.where(PayoutBatch.id < before)
-    rows = list(query.limit(PAGE + 1))
-    return render("payouts/batches.html", rows=rows[:PAGE],
-                  next_before=rows[PAGE - 1].id if len(rows) > PAGE else None)
+    rows, next_before = queries.batches_page(params.arg_id("before"), PAGE)
+    return render("payouts/batches.html", rows=rows, next_before=next_before)
 
 
 @bp.post("/")
 def create():
     """A draft batch of the ticked approved payouts, or of all approved payouts the filters select."""
     _supervisor_only()
-    chosen = _filters(request.args) | {"status": "approved"}
+    chosen = queries.chosen_filters(request.args) | {"status": "approved"}
     back = url_for("payouts.index", **{k: v for k, v in request.args.items() if k != "after"})
     if request.form.get("scope") == "filtered":
-        ids = [row[0] for row in _query(chosen).select(Payout.id).order_by(Payout.id).limit(MAX_BATCH + 1).tuples()]
+        ids = queries.filtered_ids(chosen, MAX_BATCH + 1)
         if len(ids) > MAX_BATCH:
             flash(_("More than %(n)s payouts match: narrow the filters.", n=MAX_BATCH), "error")
             return redirect(back, 303)
@@ -74,7 +69,7 @@ def create():
         return redirect(back, 303)
     flash(_("Batch %(reference)s made with %(n)s payouts. Check it, then export it.", reference=batch.reference,
             n=batch.item_count), "success")
-    return redirect(url_for("payout_batches.batch", batch_id=batch.id), 303)
+    return redirect(url_for("batch.batch", batch_id=batch.id), 303)
 
 
 def _found(batch_id) -> PayoutBatch:
@@ -82,8 +77,7 @@ def _found(batch_id) -> PayoutBatch:
 
 
 def _status_context(batch) -> dict:
-    exported = list(ExportFile.select().where(ExportFile.batch == batch.id).order_by(ExportFile.id))
-    return {"batch": batch, "exported": exported, "FILE_LABELS": FILE_LABELS,
+    return {"batch": batch, "exported": queries.exported_files(batch), "FILE_LABELS": FILE_LABELS,
             "fresh": reauth.fresh(user=current_user), "may_act": permissions.can_manage_payout_batches(current_user),
             "bank_label": getattr(batches.profiles().get(batch.bank), "title", batch.bank)}
 
@@ -96,15 +90,10 @@ def batch(batch_id):
 
     found = _found(batch_id)
     after = params.arg_id("after") or 0
-    items = list(BatchItem.select(BatchItem, Payout.status, Request.tracking_number)
-                 .join(Payout).join(Request).where((BatchItem.batch == found.id) & (BatchItem.seq > after))
-                 .order_by(BatchItem.seq).limit(PAGE + 1))
-    downloads = list(ExportDownload.select(ExportDownload, ExportFile.kind, Staff.full_name)
-                     .join(ExportFile).switch(ExportDownload).join(Staff)
-                     .where(ExportFile.batch == found.id).order_by(ExportDownload.id.desc()).limit(100))
+    items, next_after = queries.batch_items_page(found, after, PAGE)
     creator = Staff.get_or_none(Staff.id == found.created_by_id)
-    return render("payouts/batch.html", items=items[:PAGE], downloads=downloads, creator=creator,
-                  next_after=items[PAGE - 1].seq if len(items) > PAGE else None, after=after,
+    return render("payouts/batch.html", items=items, downloads=queries.batch_downloads(found), creator=creator,
+                  next_after=next_after, after=after,
                   **returns.context(found), **_status_context(found))
 
 
@@ -119,7 +108,7 @@ def export(batch_id):
     """Start the export once: the password first, then one click wins, the others are told."""
     _supervisor_only()
     found = _found(batch_id)
-    here = url_for("payout_batches.batch", batch_id=found.id)
+    here = url_for("batch.batch", batch_id=found.id)
     if not reauth.fresh(user=current_user):
         flash(_("Enter your password again, then export."), "info")
         return redirect(url_for("reauth.confirm", next=here), 303)
@@ -143,7 +132,7 @@ def retry(batch_id):
     if batches.retry(current_user, found.id):
         enqueue("payouts.export_batch", found.id)  # committed as exporting: else sweep_exports
         flash(_("The export was started again."), "success")
-    return redirect(url_for("payout_batches.batch", batch_id=found.id), 303)
+    return redirect(url_for("batch.batch", batch_id=found.id), 303)
 
 
 @bp.post("/<int:batch_id>/cancel")
@@ -155,7 +144,7 @@ def cancel(batch_id):
         flash(_("The batch was cancelled; its payouts are approved again, free for another batch."), "success")
     except PayoutRefused as refused:
         flash(refused.message, "error")
-    return redirect(url_for("payout_batches.batch", batch_id=found.id), 303)
+    return redirect(url_for("batch.batch", batch_id=found.id), 303)
 
 
 @bp.get("/<int:batch_id>/files/<any(pain001, csv, xlsx):kind>")

@@ -26,7 +26,7 @@ from intranet.auth import permissions
 from intranet.db import transaction
 from intranet.models import Citizen, Request, RequestType, utcnow
 from intranet.models.payouts import BatchItem, ExportFile, Payout, PayoutBatch
-from intranet.payouts import audit, files, finance_sheet
+from intranet.payouts import audit, bank_profiles, files, finance_sheet
 from intranet.payouts.service import PayoutRefused
 
 PAGE = 2000  # items read per query while writing the files
@@ -39,7 +39,7 @@ class LostLease(Exception):
 
 
 def profiles() -> dict:
-    return files.bank_profiles(current_app.config["PAYOUT_BANK_PROFILES"])
+    return bank_profiles.parse(current_app.config["PAYOUT_BANK_PROFILES"])
 
 
 def _supervisor(actor):

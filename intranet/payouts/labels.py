@@ -30,6 +30,7 @@ AUDIT_ACTION_LABELS = {
     "payout_paid": _l("Paid"), "payout_failed": _l("Failed"), "payout_put_back": _l("Put back for batching"),
 }
 ITEM_OUTCOME_LABELS = {"paid": _l("Paid"), "failed": _l("Failed"), "removed": _l("Removed with the batch")}
+FILE_LABELS = {"pain001": "ISO 20022 pain.001 (XML)", "csv": "CSV", "xlsx": "XLSX"}  # a batch's files, by kind
 
 
 def amount_pattern(amount: Decimal, currency: str) -> str:
@@ -43,7 +44,7 @@ def amount_pattern(amount: Decimal, currency: str) -> str:
 
 def format_amount(amount, currency: str, locale=None) -> str:
     """The amount as the reader reads it, without the currency code: 623,708.82 for QAR. One rule for the
-    screens (the `money` filter) and the citizen's messages (`notify.events.amount_text`). What is not a number
+    screens (the `money` filter) and the citizen's messages (`notify.wording.amount_text`). What is not a number
     (a row changed behind the application's back) is shown as it is."""
     if amount is None:
         return ""
@@ -57,13 +58,3 @@ def format_amount(amount, currency: str, locale=None) -> str:
     if locale is None:
         return flask_babel.format_decimal(exact, format=pattern)
     return format_decimal(exact, format=pattern, locale=locale)
-
-
-def init_app(app):
-    from intranet.payouts.files import bank_profiles
-
-    bank_profiles(app.config["PAYOUT_BANK_PROFILES"])  # a wrong bank layout stops the start, not an export
-    app.jinja_env.globals.update(PAYOUT_STATUS_LABELS=PAYOUT_STATUS_LABELS, BATCH_STATUS_LABELS=BATCH_STATUS_LABELS,
-                                 EXPORT_PHASE_LABELS=EXPORT_PHASE_LABELS, ITEM_OUTCOME_LABELS=ITEM_OUTCOME_LABELS,
-                                 AUDIT_ACTION_LABELS=AUDIT_ACTION_LABELS)
-    app.jinja_env.filters["money"] = format_amount

@@ -17,12 +17,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from intranet import db
+from intranet import db, paging
 from intranet.auth import permissions
 from intranet.db import is_sqlite, transaction
 from intranet.models import Citizen, Request, Staff, utcnow
 from intranet.models.payouts import BankReturn, BatchItem, Payout, PayoutBatch
-from intranet.notify import events
+from intranet.notify import events, wording
 from intranet.payouts import audit
 from intranet.payouts.service import Decision, PayoutRefused
 
@@ -262,7 +262,7 @@ def _write(actor, batch, bank_return, applied: list):
     for line, item in applied:
         if line.status == "paid":
             request = item.payout.request
-            amount = events.amount_text(item.amount, _citizen_language(request.citizen))
+            amount = wording.amount_text(item.amount, _citizen_language(request.citizen))
             events.queue_citizen("payout_sent", request, key=f"payout-{item.payout_id}", extra={"amount": amount})
 
 
@@ -365,19 +365,18 @@ def context(batch, user=None) -> dict:
 
 # --- failed payouts --------------------------------------------------------------------------------------------
 
-def failed_page(after: int = 0, size: int = 50) -> tuple[list, int | None]:
+def failed_page(after: int | None = None, size: int = 50) -> tuple[list, int | None]:
     """Failed payouts by id after `after`, each with `failed_item` (its latest failed item and batch); and the
     id to continue after, or None on the last page."""
-    query = (Payout.select(Payout, Citizen, Request).join(Citizen).switch(Payout).join(Request)
-             .where((Payout.status == "failed") & (Payout.id > after)).order_by(Payout.id).limit(size + 1))
-    rows = list(query)
+    rows, next_after = paging.page(Payout.select(Payout, Citizen, Request).join(Citizen).switch(Payout).join(Request)
+                                   .where(Payout.status == "failed"), Payout.id, after, size)
     items = (BatchItem.select(BatchItem, PayoutBatch).join(PayoutBatch)
              .where(BatchItem.payout.in_([row.id for row in rows]) & (BatchItem.outcome == "failed"))
              .order_by(BatchItem.id))
     latest = {item.payout_id: item for item in items}
     for row in rows:
         row.failed_item = latest.get(row.id)
-    return rows[:size], rows[size - 1].id if len(rows) > size else None
+    return rows, next_after
 
 
 def put_back(actor, payout_ids, reauthenticated: bool) -> Decision:

@@ -165,30 +165,25 @@ def approve(actor, payout_ids, reauthenticated: bool, override_reason: str = "")
     return decision
 
 
-def reject(actor, payout_ids, reason: str, reauthenticated: bool) -> Decision:
-    """Reject payouts awaiting approval or approved (not yet in a batch); each request goes back to its last
-    stage for the clerk, with the reason."""
-    from intranet import workflow
-
+def check_rejection(actor, reason: str, reauthenticated: bool) -> str:
+    """Who may reject payouts, and the reason stripped (PayoutRefused otherwise)."""
     _may_decide(actor, reauthenticated)
-    reason = check_reject_reason(reason)
-    decision = Decision()
-    for payout_id in dict.fromkeys(payout_ids):
-        with transaction():
-            payout = Payout.get_or_none(Payout.id == payout_id)
-            if payout is None or payout.status not in ("pending", "approved"):
-                decision.refused[payout_id] = str(_l("This payout can no longer be rejected."))
-                continue
-            moved = Payout.update(status="rejected", reject_reason=reason.strip(), decided_at=utcnow(),
-                                  version=Payout.version + 1).where(
-                (Payout.id == payout.id) & (Payout.version == payout.version)).execute()
-            if moved != 1:
-                decision.refused[payout_id] = str(_l("Someone else decided on this payout a moment ago."))
-                continue
-            workflow.reopen(actor, payout.request, reason.strip())
-            audit.append(actor, "payout_rejected", payout, reason=reason.strip(), amount=str(payout.amount))
-            decision.done.append(payout_id)
-    return decision
+    return check_reject_reason(reason)
+
+
+def reject_one(actor, payout_id, reason: str) -> Payout | str:
+    """Reject one payout awaiting approval or approved (not yet in a batch), inside the caller's transaction: the
+    payout rejected, or why not. Its request goes back to the clerk: `workflow.reject_payouts` does both."""
+    payout = Payout.get_or_none(Payout.id == payout_id)
+    if payout is None or payout.status not in ("pending", "approved"):
+        return str(_l("This payout can no longer be rejected."))
+    moved = Payout.update(status="rejected", reject_reason=reason, decided_at=utcnow(),
+                          version=Payout.version + 1).where(
+        (Payout.id == payout.id) & (Payout.version == payout.version)).execute()
+    if moved != 1:
+        return str(_l("Someone else decided on this payout a moment ago."))
+    audit.append(actor, "payout_rejected", payout, reason=reason, amount=str(payout.amount))
+    return payout
 
 
 # --- IBAN changes while payouts are under way -------------------------------------------------------------------

@@ -6,14 +6,12 @@ from flask_babel import lazy_gettext as _l
 
 from intranet import params
 from intranet.models import AT_RISK_DAYS, Request, utcnow  # noqa: F401 (AT_RISK_DAYS: the one rule's, re-exported)
-from intranet.queues.labels import CHANNEL_LABELS
+from intranet.queues.labels import CHANNEL_LABELS, SLA_LABELS
 
 TABS = {
     "unassigned": _l("Unassigned"), "mine": _l("Mine"), "returned": _l("Returned / awaiting correction"),
     "all": _l("All open"), "overdue": _l("Overdue"),
 }
-SLA_STATES = {"on_track": _l("On track"), "at_risk": _l("At risk"), "overdue": _l("Overdue"),
-              "paused": _l("Clock paused")}  # the open states of the one rule (Request.sla_where), in its order
 AGES = {"week": _l("Received this week"), "month": _l("8 to 30 days ago"), "older": _l("More than 30 days ago")}
 SORTS = {"due": _l("Due date"), "received": _l("Received date")}
 
@@ -34,7 +32,7 @@ class QueueFilters:
     @classmethod
     def from_args(cls, args) -> "QueueFilters":
         """Known values only: anything else in the URL falls back to the default, never to an error page."""
-        choices = {"tab": TABS, "sla": SLA_STATES, "age": AGES, "sort": SORTS, "channel": CHANNEL_LABELS}
+        choices = {"tab": TABS, "sla": SLA_LABELS, "age": AGES, "sort": SORTS, "channel": CHANNEL_LABELS}
         ids = {"stage", "clerk"}  # row ids: digits within the ids' range, else no filter
         values = {}
         for field in fields(cls):
@@ -67,7 +65,7 @@ def filter_choices(request_types, stages, governorates, localized):
         ("stage", _l("Stage"), [(str(s.id), f"{localized(s.request_type)}: {localized(s)}") for s in stages]),
         ("channel", _l("Channel"), list(CHANNEL_LABELS.items())),
         ("governorate", _l("Governorate"), [(g.code, localized(g)) for g in governorates]),
-        ("sla", _l("Time left"), list(SLA_STATES.items())),
+        ("sla", _l("Time left"), list(SLA_LABELS.items())),
         ("age", _l("Age"), list(AGES.items())),
         ("sort", _l("Sort by"), list(SORTS.items())),
     ]
@@ -83,7 +81,7 @@ def tab_condition(tab: str, user, now):
 
 
 def sla_condition(state: str, now):
-    return Request.sla_where(state, now) if state in SLA_STATES else None
+    return Request.sla_where(state, now) if state in SLA_LABELS else None
 
 
 def age_condition(age: str, now):

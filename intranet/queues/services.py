@@ -5,7 +5,7 @@ from operator import and_
 
 from peewee import JOIN, SQL, Case, fn
 
-from intranet import search
+from intranet import paging, search
 from intranet.db import is_sqlite
 from intranet.models import (
     Attachment,
@@ -55,16 +55,12 @@ def queue_page(department, filters, user, after_id=None, size=25):
     """One page of rows and the key of the next page (None on the last): key-set pagination, never OFFSET."""
     now = utcnow()
     column = SORT_COLUMNS[filters.sort]
-    where = _conditions(department, filters, user, now)
-    if after_id:
-        last = Request.select(column, Request.id).where(Request.id == after_id).first()
-        if last is not None:
-            key = getattr(last, column.name)
-            where.append((column > key) | ((column == key) & (Request.id > last.id)))
-    ids = [row.id for row in Request.select(Request.id).where(reduce(and_, where))
-           .order_by(column, Request.id).limit(size + 1)]
-    rows = _rows(ids[:size])
-    return rows, (ids[size - 1] if len(ids) > size else None)
+    last = Request.select(column, Request.id).where(Request.id == after_id).first() if to_id(after_id) else None
+    found, next_after = paging.page(
+        Request.select(Request.id).where(reduce(and_, _conditions(department, filters, user, now))),
+        (column, Request.id), (getattr(last, column.name), last.id) if last else None, size,
+        next_key=lambda row: row.id)
+    return _rows([row.id for row in found]), next_after
 
 
 def _rows(ids):

@@ -4,10 +4,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from intranet import downloads, files, params, workflow
+from intranet import downloads, errors, files, params, request_substance, workflow
 from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
-from intranet.i18n import localized, ltr
+from intranet.i18n import locale_code, localized, ltr
 from intranet.models import (
     Attachment,
     Department,
@@ -21,6 +21,7 @@ from intranet.queues import services
 from intranet.queues.filters import QueueFilters, filter_choices
 from intranet.queues.forms import ActionForm, AssignForm
 from intranet.queues.labels import ACTION_LABELS
+from intranet.reception import walk_in
 
 bp = Blueprint("queues", __name__)
 
@@ -133,12 +134,34 @@ def _load_visible(tracking_number):
     return req
 
 
-def _panel(req, form=None, error=None, status=200, queue=None):
-    history = services.history_of(req)
+def _correction(req, actions, submitted=False):
+    """The correction of the type's fields and documents, inside the action form while it may be resubmitted."""
+    return walk_in.correction_form(req, locale_code(), submitted) if "resubmit" in actions else None
+
+
+def _with_changes(history, request_type, locale):
+    """Each resubmission's recorded difference, labelled and typed for the page."""
+    names = {doc["code"]: doc.get(f"name_{locale}") or doc["code"] for doc in request_type.document_list()}
+    for entry in history:
+        info = entry.info
+        entry.changes = request_substance.change_rows(request_type, info.get("changes"), locale)
+        entry.arrived = [names.get(code, code) for code in info.get("arrived") or []]
+    return history
+
+
+def _panel(req, form=None, error=None, status=200, queue=None, correction=None):
+    locale = locale_code()
+    history = _with_changes(services.history_of(req), req.request_type, locale)
     last_return, since_return = services.since_last_return(history)
     queue_department = Department.get_or_none(Department.code == queue) if queue else None
+    actions = workflow.allowed_actions(req, current_user)
+    documents, other_attachments = request_substance.documents(
+        req, [item for entry in history for item in entry.files], locale)
     return render("queues/request.html", "queues/_request_panel.html", status=status, req=req, history=history,
-                  stages=services.stage_names(req), actions=workflow.allowed_actions(req, current_user),
+                  stages=services.stage_names(req), actions=actions,
+                  fields=request_substance.field_rows(req.request_type, request_substance.data_of(req), locale),
+                  documents=documents, other_attachments=other_attachments, origin=request_substance.origin(req),
+                  correction=correction or _correction(req, actions),
                   form=form or ActionForm(formdata=None), error=error, last_return=last_return,
                   since_return=since_return, queue_department=queue_department,
                   notifications=staff_notices.timeline_notifications(req),
@@ -160,15 +183,24 @@ def act(tracking_number):
     queue = form.queue.data or None
     if not form.validate_on_submit():
         return _panel(req, form, _("The form is incomplete: reload the page and try again."), 422, queue)
+    correction = _correction(req, workflow.allowed_actions(req, current_user), submitted=True)
+    uploads, data = list(form.attachments.data or []), None
+    if correction is not None:
+        uploads = walk_in.document_uploads(correction) + uploads
+        if form.action.data == "resubmit":
+            if not correction.validate():
+                return _panel(req, form, _("Some fields of the correction are not valid: see below."), 422, queue,
+                              correction)
+            data = walk_in.corrected_data(correction)
     try:
         workflow.act(current_user, req, form.action.data, form.version.data, form.comment.data,
-                     form.attachments.data, form.missing.data)
+                     uploads, form.missing.data, data)
     except workflow.StaleRequest as stale:
         return _panel(services.find_request(tracking_number), form, stale.message, 409, queue)
     except workflow.NotAllowed as refused:
         return _panel(req, form, refused.message, 403, queue)
     except workflow.WorkflowError as refused:
-        return _panel(req, form, refused.message, 422, queue)
+        return _panel(req, form, refused.message, 422, queue, correction)
     flash(_("Done: %(action)s.", action=ACTION_LABELS[form.action.data]), "success")
     if form.view.data == "row" and wants_fragment():
         return render("queues/queue.html", "queues/_row_swap.html", row=services.find_request(tracking_number),
@@ -177,6 +209,29 @@ def act(tracking_number):
     if not wants_fragment():
         return redirect(url_for("queues.request_page", tracking_number=tracking_number), 303)
     return _panel(services.find_request(tracking_number), queue=queue)
+
+
+@bp.route("/requests/<tracking_number>/interview", methods=["POST"])
+def schedule_interview(tracking_number):
+    """Set or move an interview request's interview (templates/queues/_interview.html): `workflow.schedule_interview`
+    checks who, when and where; the citizen is told by SMS."""
+    req = _load_visible(tracking_number)
+    version = params.arg_id("version", request.form)
+    if version is None:
+        return errors.answer(400, message=_("The form is incomplete: reload the page and try again."))
+    try:
+        workflow.schedule_interview(current_user, req, version, request.form.get("at", ""),
+                                    request.form.get("place", ""), request.form.get("comment", ""))
+    except workflow.StaleRequest as stale:
+        return errors.answer(409, message=stale.message)
+    except workflow.NotAllowed as refused:
+        return errors.answer(403, message=refused.message)
+    except workflow.WorkflowError as refused:
+        return errors.answer(422, message=refused.message)
+    flash(_("The interview is set: the citizen is told by SMS."), "success")
+    if not wants_fragment():
+        return redirect(url_for("queues.request_page", tracking_number=tracking_number), 303)
+    return _panel(services.find_request(tracking_number), queue=request.form.get("queue") or None)
 
 
 @bp.route("/attachments/<int:attachment_id>")

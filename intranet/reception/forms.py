@@ -37,6 +37,8 @@ class CitizenForm(CitizenDetailsForm):
 
 
 class DeskInquiryForm(FlaskForm):
+    # what the question is about: it decides the department a routed inquiry goes to (choices: the active subjects)
+    subject = SelectField(_l("Subject"), choices=[], default="", validate_choice=True)
     question = TextAreaField(_l("Question"), validators=[
         DataRequired(_l("Write the citizen's question.")), Length(max=2000)])
     answer = TextAreaField(_l("Answer given"), validators=[Length(max=5000)])

@@ -7,7 +7,7 @@ from intranet import downloads, errors, params
 from intranet.auth import permissions
 from intranet.reception import receipts
 
-bp = Blueprint("receipts", __name__)
+bp = Blueprint("receipt", __name__)
 
 
 @bp.before_request

@@ -1,17 +1,16 @@
 """Visitor queue pages: the kiosk at the door, the printed ticket, the desk that calls numbers, and the
 waiting-room display."""
 from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
-from intranet.i18n import locale_code, ltr
-from intranet.models.tickets import SERVICE_LETTERS, SERVICES, VisitorTicket
+from intranet.i18n import ltr
+from intranet.models.tickets import SERVICES, VisitorTicket
 from intranet.reception import tickets
 
-bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+bp = Blueprint("ticket", __name__, url_prefix="/tickets")
 
 
 @bp.before_request
@@ -20,20 +19,6 @@ def desk_staff_only():
     """The kiosk, the desk and the display run on reception's sessions; clerks have no business here."""
     if not permissions.can_enter_requests(current_user):
         abort(403)
-
-
-def in_other_language(label) -> tuple[str, str]:
-    """(language, text) of a lazy label in the language not shown: visitors read the wall screens in either."""
-    other = "en" if locale_code() == "ar" else "ar"
-    with force_locale(other):
-        return other, str(label)
-
-
-@bp.context_processor
-def ticket_words():
-    return {"SERVICES": SERVICES, "SERVICE_LETTERS": SERVICE_LETTERS, "SERVICE_LABELS": tickets.SERVICE_LABELS,
-            "TICKET_STATUS_LABELS": tickets.STATUS_LABELS, "TICKET_ACTION_LABELS": tickets.ACTION_LABELS,
-            "ticket_actions": tickets.allowed_actions, "in_other_language": in_other_language}
 
 
 @bp.route("/kiosk")
@@ -50,7 +35,7 @@ def issue():
         ticket = tickets.issue_ticket(request.form.get("service", ""))
     except tickets.TicketError as refused:
         return render("tickets/kiosk.html", status=422, error=refused.message, waiting=tickets.waiting_counts())
-    return redirect(url_for("tickets.ticket", ticket_id=ticket.id, source=source), 303)
+    return redirect(url_for("ticket.ticket", ticket_id=ticket.id, source=source), 303)
 
 
 @bp.route("/<int:ticket_id>")
@@ -97,7 +82,7 @@ def _desk(desk, services, refused=None, status=200, fragment="tickets/_desk_pane
 
 def _after_change(desk, services):
     """htmx swaps the desk panel in place; a plain form goes back to the desk page."""
-    return _desk(desk, services) if wants_fragment() else redirect(url_for("tickets.desk"), 303)
+    return _desk(desk, services) if wants_fragment() else redirect(url_for("ticket.desk"), 303)
 
 
 @bp.route("/desk")

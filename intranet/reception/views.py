@@ -8,8 +8,9 @@ from intranet.auth import permissions
 from intranet.i18n import locale_code, ltr
 from intranet.models import Citizen, RequestType
 from intranet.htmx import render
-from intranet.reception import intake, services
+from intranet.reception import services, walk_in
 from intranet.reception.forms import CitizenDetailsForm, CitizenForm, DeskInquiryForm, FindCitizenForm
+from intranet.reception.inquiries import inquiry_form, subject_of
 
 bp = Blueprint("reception", __name__, url_prefix="/reception")
 
@@ -38,7 +39,7 @@ def index():
             register.governorate.choices = services.governorate_choices(locale_code())
     status = 422 if form.errors else 200
     return render_template("reception/index.html", form=form, citizen=citizen, register=register,
-                           inquiry_form=DeskInquiryForm(formdata=None), ticket=ticket), status
+                           inquiry_form=inquiry_form(DeskInquiryForm, locale_code(), formdata=None), ticket=ticket), status
 
 
 @bp.route("/citizens", methods=["POST"])
@@ -83,17 +84,17 @@ def new_request(citizen_id):
     ticket = services.ticket_in_service(params.arg_id("ticket"))
     request_type = services.chosen_request_type(params.arg_id("request_type", request.form)
                                                 or params.arg_id("request_type"))
-    form = intake.intake_form(request_type, locale_code(), submitted=request.method == "POST")
+    form = walk_in.intake_form(request_type, locale_code(), submitted=request.method == "POST")
     found, error = [], None
-    if form.validate_on_submit() and (done := intake.previous_submission(form.submission_token.data)):
+    if form.validate_on_submit() and (done := walk_in.previous_submission(form.submission_token.data)):
         return redirect(url_for("queues.request_page", tracking_number=done.tracking_number), 303)
     if form.validate_on_submit():
-        found = intake.duplicates(citizen, request_type)
+        found = walk_in.duplicates(citizen, request_type)
         if found and not (form.override_reason.data or "").strip():
             error = _("This citizen already has a request of this type. Open it, or give the reason to submit anyway.")
         else:
             try:
-                outcome = intake.submit_walk_in(current_user, citizen, request_type, form, found, ticket)
+                outcome = walk_in.submit_walk_in(current_user, citizen, request_type, form, found, ticket)
             except workflow.WorkflowError as refused:
                 error = refused.message
             else:
@@ -101,7 +102,7 @@ def new_request(citizen_id):
                       "success")
                 return redirect(url_for("queues.request_page", tracking_number=outcome.request.tracking_number), 303)
     elif request.method == "GET":
-        found = intake.duplicates(citizen, request_type)
+        found = walk_in.duplicates(citizen, request_type)
     status = 422 if request.method == "POST" else 200
     return render("reception/new_request.html", "reception/_intake_form.html", status=status, form=form,
                   citizen=citizen, request_type=request_type, duplicates=found, error=error, ticket=ticket,
@@ -110,18 +111,21 @@ def new_request(citizen_id):
 
 @bp.route("/citizens/<int:citizen_id>/inquiries", methods=["POST"])
 def desk_inquiry(citizen_id):
-    """A question at the desk: answered and closed on the spot, or routed to Citizens Affairs."""
+    """A question at the desk: answered and closed on the spot, or routed to the department its subject names
+    (Citizens Affairs when no subject is chosen)."""
     citizen = Citizen.get_or_none(Citizen.id == citizen_id) or abort(404)
-    form = DeskInquiryForm()
+    form = inquiry_form(DeskInquiryForm, locale_code())
     inquiry = RequestType.get(RequestType.code == "inquiry")
     route = request.form.get("route") == "1"
     if form.validate_on_submit():
+        subject = subject_of(form.subject.data)
         try:
             if route:
                 outcome = workflow.submit(current_user, citizen, inquiry, "walk_in", form.question.data[:300],
-                                          form.question.data)
+                                          form.question.data, inquiry_subject=subject)
             else:
-                outcome = workflow.answer_at_desk(current_user, citizen, inquiry, form.question.data, form.answer.data)
+                outcome = workflow.answer_at_desk(current_user, citizen, inquiry, form.question.data, form.answer.data,
+                                                  inquiry_subject=subject)
         except workflow.WorkflowError as refused:
             form.answer.errors.append(str(refused.message))
         else:

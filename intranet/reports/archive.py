@@ -15,6 +15,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from peewee import fn
 
+from intranet import paging
 from intranet.db import transaction
 from intranet.models import Staff, utcnow
 from intranet.models.stats import REPORT_KINDS, ReportFile, ReportRequest
@@ -133,11 +134,7 @@ def _items(report) -> str:
 def listing(after: int | None = None, size: int = PAGE_SIZE) -> tuple[list[ReportFile], int | None]:
     """A page of the archive, the latest produced first (a file produced again comes first), and the key of
     the next page."""
-    query = ReportFile.select().order_by(ReportFile.id.desc())
-    if after:
-        query = query.where(ReportFile.id < after)
-    rows = list(query.limit(size + 1))
-    return rows[:size], (rows[size - 1].id if len(rows) > size else None)
+    return paging.page(ReportFile.select(), ReportFile.id, after, size, descending=True)
 
 
 def latest_id() -> int:

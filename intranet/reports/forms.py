@@ -5,11 +5,11 @@ from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
+from intranet.i18n import LANGUAGE_LABELS
 from intranet.stats import figures as stats
 
 KIND_LABELS = {"daily_summary": _l("Daily summary"), "alert_statement": _l("Alert statement"),
                "execution_statement": _l("Execution statement")}
-LANGUAGE_LABELS = {"ar": _l("Arabic"), "en": _l("English")}
 
 
 class ProduceForm(FlaskForm):

@@ -10,7 +10,7 @@ from flask_babel import ngettext
 from markupsafe import Markup
 
 from intranet import chain
-from intranet.reports import figures, statements, summary
+from intranet.reports import past_state, statements, summary
 
 LANGUAGES = ("ar", "en")
 TEMPLATES = {"daily_summary": "reports/daily.html", "alert_statement": "reports/alert.html",
@@ -29,7 +29,7 @@ def render_html(kind: str, day: dt.date, language: str, pdf: bool = False, doc=N
     doc = doc if doc is not None else build(kind, day)
     with force_locale(language):
         return render_template(TEMPLATES[kind], doc=doc, kind=kind, slug=KIND_SLUGS[kind], day=day,
-                               language=language, pdf=pdf, type_names=figures.type_names(language),
+                               language=language, pdf=pdf, type_names=past_state.type_names(language),
                                page_counter=page_counter(), wait_text=wait_text,
                                audit_anchor=chain.printed() if kind == "daily_summary" else None)
 
@@ -69,12 +69,17 @@ def stylesheet_path() -> Path:
 
 def render_pdf(kind: str, day: dt.date, language: str, doc=None) -> tuple[bytes, int]:
     """(the PDF, its number of pages)."""
+    return html_to_pdf(render_html(kind, day, language, pdf=True, doc=doc))
+
+
+def html_to_pdf(html: str) -> tuple[bytes, int]:
+    """A printed document's page (rendered with `pdf=True`) as (the PDF, its number of pages), with report.css:
+    the summaries, the statements and the letters to ministries are made here."""
     # imported here: WeasyPrint loads Pango and the fonts, which only the documents need
     from weasyprint import CSS, HTML
     from weasyprint.urls import URLFetcher
 
     # nothing from outside: the stylesheet is read from disk, the page has no images
-    source = HTML(string=render_html(kind, day, language, pdf=True, doc=doc),
-                  url_fetcher=URLFetcher(allowed_protocols=()))
+    source = HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=()))
     document = source.render(stylesheets=[CSS(filename=str(stylesheet_path()))])
     return document.write_pdf(), len(document.pages)

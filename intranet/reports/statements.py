@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from intranet.reports import figures
+from intranet.reports import past_state
 from intranet.stats import figures as stats
 
 ALERT_DAYS_AHEAD = 30
@@ -23,7 +23,7 @@ class Section:
     department: object
     due_soon: list = field(default_factory=list)  # alert: OpenItem, earliest due first
     overdue: list = field(default_factory=list)
-    decided: dict = field(default_factory=lambda: {outcome: [] for outcome in figures.DECISIONS})  # execution
+    decided: dict = field(default_factory=lambda: {outcome: [] for outcome in past_state.DECISIONS})  # execution
 
 
 @dataclass
@@ -66,8 +66,8 @@ def alert(day: dt.date) -> Statement:
     """The open items at the start of `day` due within ALERT_DAYS_AHEAD days, and those already overdue."""
     moment = stats.day_bounds(day)[0]
     horizon = moment + dt.timedelta(days=ALERT_DAYS_AHEAD)
-    sections = {dept.id: Section(dept) for dept in figures.departments()}
-    for item in sorted(figures.open_at(moment), key=lambda item: (item.due_at, item.id)):
+    sections = {dept.id: Section(dept) for dept in past_state.departments()}
+    for item in sorted(past_state.open_at(moment), key=lambda item: (item.due_at, item.id)):
         section = sections.get(item.department_id)
         if section is None or item.state == "paused":
             continue
@@ -81,8 +81,8 @@ def alert(day: dt.date) -> Statement:
 def execution(day: dt.date) -> Statement:
     """What was decided from the start of the previous execution day to the start of `day`."""
     since = previous_day("execution_statement", day)
-    sections = {dept.id: Section(dept) for dept in figures.departments()}
-    for decision in figures.decisions(stats.day_bounds(since)[0], stats.day_bounds(day)[0]):
+    sections = {dept.id: Section(dept) for dept in past_state.departments()}
+    for decision in past_state.decisions(stats.day_bounds(since)[0], stats.day_bounds(day)[0]):
         section = sections.get(decision.department_id)
         if section is not None:
             section.decided[decision.outcome].append(decision)

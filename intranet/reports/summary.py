@@ -1,15 +1,15 @@
 """The daily summary of a day D: a cover for the institution and one page per department, every figure as it
 stood at the end of D (counts from history, open items as they were then), so that producing it again later
-gives the same figures. With them the target (seed 004: "answered within 45 days"): the answers of D's month up to
+gives the same past_state. With them the target (seed 004: "answered within 45 days"): the answers of D's month up to
 D's end per department and request type (share in time, median and 90th percentile of the days taken) and the open
 items that will breach it in the week after D (at risk, by the one time rule)."""
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from intranet.models.requests import OPEN_SLA_STATES
 from intranet.models import Stage
-from intranet.models.stats import SLA_STATES
-from intranet.reports import figures
+from intranet.reports import past_state
 from intranet.stats import figures as stats
 
 EVENTS = ("received", "completed", "returned", "rejected")  # what the page counts, in its columns' order
@@ -28,7 +28,7 @@ class DepartmentPage:
     department: object
     by_type: dict = field(default_factory=dict)  # request type id -> {channel: {event: n}}
     totals: dict = field(default_factory=_zeros)  # {channel: {event: n}}
-    sla: dict = field(default_factory=lambda: dict.fromkeys(SLA_STATES, 0))
+    sla: dict = field(default_factory=lambda: dict.fromkeys(OPEN_SLA_STATES, 0))
     answers: dict = field(default_factory=dict)  # request type id -> stats.AnswerTimes (the month to D's end)
     will_breach: dict = field(default_factory=dict)  # request type id -> open items at risk at D's end
     oldest: list = field(default_factory=list)
@@ -85,7 +85,7 @@ class DailySummary:
 def build(day: dt.date) -> DailySummary:
     """The summary of `day` as it stood at its end."""
     start, end = stats.day_bounds(day)
-    pages = {dept.id: DepartmentPage(dept) for dept in figures.departments()}
+    pages = {dept.id: DepartmentPage(dept) for dept in past_state.departments()}
     for type_id, dept_id in Stage.select(Stage.request_type, Stage.department).order_by(Stage.request_type).tuples():
         pages[dept_id].by_type.setdefault(type_id, _zeros())
     totals = _zeros()
@@ -102,9 +102,9 @@ def build(day: dt.date) -> DailySummary:
         if dept_id in pages:
             pages[dept_id].answers[type_id] = times
             pages[dept_id].by_type.setdefault(type_id, _zeros())
-    sla = dict.fromkeys(SLA_STATES, 0)
-    _open_items(pages, figures.open_at(end), sla)
-    return DailySummary(day, list(pages.values()), totals, sla, figures.visitors(start, end))
+    sla = dict.fromkeys(OPEN_SLA_STATES, 0)
+    _open_items(pages, past_state.open_at(end), sla)
+    return DailySummary(day, list(pages.values()), totals, sla, past_state.visitors(start, end))
 
 
 def _open_items(pages: dict, items: list, sla: dict):

@@ -13,12 +13,10 @@ from intranet.htmx import render
 from intranet.i18n import locale_code
 from intranet.models.stats import REPORT_KINDS, ReportFile
 from intranet.reports import archive, pdf
-from intranet.reports.forms import KIND_LABELS, LANGUAGE_LABELS, ProduceForm
+from intranet.reports.forms import ProduceForm
 from intranet.stats import figures as stats
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
-bp.add_app_template_filter(pdf.css_string, "css_string")
-bp.add_app_template_global(pdf.wait_text, "wait_text")
 SLUG = "<any(daily, alert, execution):slug>"
 
 
@@ -50,8 +48,7 @@ def index():
 def _index(form, status=200):
     rows, next_after = archive.listing(params.arg_id("after"))
     return render_template("reports/index.html", rows=rows, next_after=next_after, form=form,
-                           today=stats.local_today(), KIND_LABELS=KIND_LABELS,
-                           LANGUAGE_LABELS=LANGUAGE_LABELS, asked=_asked()), status
+                           today=stats.local_today(), asked=_asked()), status
 
 
 def _asked() -> dict | None:
@@ -83,8 +80,7 @@ def produce_status():
     asked = _asked()
     if asked is None:
         abort(404)
-    return render("reports/index.html", "reports/_produce_status.html", asked=asked, KIND_LABELS=KIND_LABELS,
-                  LANGUAGE_LABELS=LANGUAGE_LABELS)
+    return render("reports/index.html", "reports/_produce_status.html", asked=asked)
 
 
 @bp.route(f"/{SLUG}/<day>")

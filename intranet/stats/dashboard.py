@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from intranet import reference
+from intranet.models.requests import OPEN_SLA_STATES
 from intranet.models import Department, Governorate, RequestType, Staff
-from intranet.models.stats import EVENTS, SLA_STATES
+from intranet.models.stats import EVENTS
 from intranet.stats import figures
 from intranet.stats.forms import WEEK_STARTS
 
@@ -70,7 +71,7 @@ class Row:
     department: Department
     request_type: RequestType
     events: dict = field(default_factory=lambda: dict.fromkeys(EVENTS, 0))
-    open: dict = field(default_factory=lambda: dict.fromkeys(SLA_STATES, 0))
+    open: dict = field(default_factory=lambda: dict.fromkeys(OPEN_SLA_STATES, 0))
     answers: figures.AnswerTimes = field(default_factory=figures.AnswerTimes)  # answered in the period
 
     @property
@@ -107,7 +108,7 @@ def build(period: Period, department=None, now=None) -> dict:
     for row in ordered:
         for event in EVENTS:
             totals.events[event] += row.events[event]
-        for state in SLA_STATES:
+        for state in OPEN_SLA_STATES:
             totals.open[state] += row.open[state]
         totals.answers.merge(row.answers)
 

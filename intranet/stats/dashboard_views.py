@@ -11,9 +11,9 @@ from intranet import params
 from intranet.auth import permissions
 from intranet.htmx import render
 from intranet.i18n import locale_code, localized
+from intranet.models.requests import OPEN_SLA_STATES
 from intranet.models import Department
-from intranet.models.stats import SLA_STATES
-from intranet.queues.filters import SLA_STATES as SLA_LABELS
+from intranet.queues.labels import SLA_LABELS
 from intranet.stats import charts, dashboard, export, figures
 from intranet.stats.views import event_headings
 
@@ -52,7 +52,7 @@ def _charts(data) -> dict:
         _("Received and completed per day"), _("Day"), x_title=_("Day"), y_title=_("Requests"))
     days = data["sla_days"]
     add("sla", charts.stacked_bar_chart, days,
-        [(str(SLA_LABELS[state]), [data["sla"][day][state] for day in days]) for state in SLA_STATES],
+        [(str(SLA_LABELS[state]), [data["sla"][day][state] for day in days]) for state in OPEN_SLA_STATES],
         _("Open items at the end of each day, by time left"), _("Day"), palette=charts.SLA, x_title=_("Day"),
         y_title=_("Open items"))
     ages = data["ages"]
@@ -80,7 +80,7 @@ def _tables(data) -> dict[str, export.Table]:
                 _("Open: at risk"), _("Open: overdue"), _("Open: clock paused")]
 
     def line(first, second, row):
-        return [first, second, *(row.events[e] for e in EVENT_COLUMNS), *(row.open[s] for s in SLA_STATES)]
+        return [first, second, *(row.events[e] for e in EVENT_COLUMNS), *(row.open[s] for s in OPEN_SLA_STATES)]
     by_type = export.Table(_("The period's steps and the open items now, by department and request type"), headings,
                            [line(localized(r.department), localized(r.request_type), r) for r in data["rows"]],
                            footer=[line(_("Total"), "", data["totals"])])

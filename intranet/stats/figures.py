@@ -15,8 +15,9 @@ from peewee import JOIN, SQL, Case, fn
 
 from intranet.config import setting
 from intranet.db import is_sqlite, transaction
+from intranet.models.requests import OPEN_SLA_STATES
 from intranet.models import HistoryEntry, Request, RequestType, Stage, utcnow
-from intranet.models.stats import EVENTS, SLA_STATES, AnswerCount, CountedDay, DailyCount, OpenSnapshot
+from intranet.models.stats import EVENTS, AnswerCount, CountedDay, DailyCount, OpenSnapshot
 
 KEYS = ("department", "request_type", "channel", "governorate")
 SNAPSHOT_DAYS = 90  # how far back the first count writes end-of-day snapshots (the SLA chart's longest range)
@@ -46,7 +47,8 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 def _event():
     return Case(None, [
         (HistoryEntry.action == "submit", "received"),
-        ((HistoryEntry.action == "accept") & (HistoryEntry.to_status == "completed"), "completed"),
+        # accepted at the last stage, or an inquiry answered (at the desk or by its department)
+        (HistoryEntry.action.in_(("accept", "answer")) & (HistoryEntry.to_status == "completed"), "completed"),
         (HistoryEntry.action == "accept", "accepted"),
         (HistoryEntry.action == "return", "returned"),
         (HistoryEntry.action == "reject", "rejected"),
@@ -66,7 +68,7 @@ def count_day(day: dt.date) -> list[tuple]:
              .join(Request, on=(HistoryEntry.request == Request.id))
              .join(Stage, on=(Stage.id == stage), join_type=JOIN.INNER)
              .where((HistoryEntry.created_at >= start) & (HistoryEntry.created_at < end)
-                    & HistoryEntry.action.in_(("submit", "accept", "return", "reject", "resubmit")))
+                    & HistoryEntry.action.in_(("submit", "accept", "answer", "return", "reject", "resubmit")))
              .group_by(*ORDINALS[:5]))
     return [tuple(row) for row in query.tuples()]
 
@@ -181,7 +183,7 @@ def snapshots(start: dt.date, end: dt.date, department=None) -> dict[dt.date, di
              .group_by(OpenSnapshot.day, OpenSnapshot.state))
     if department is not None:
         query = query.where(OpenSnapshot.department == department)
-    found: dict[dt.date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SLA_STATES, 0))
+    found: dict[dt.date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OPEN_SLA_STATES, 0))
     for day, state, count in query.tuples():
         found[day][state] = int(count)
     return dict(found)
@@ -201,7 +203,7 @@ def open_now(department=None, now: dt.datetime | None = None) -> dict:
         if is_sqlite():
             query = query.from_(SQL(f'"request" AS "t1" INDEXED BY "{index}"'))
         return query.where(Request.department == department) if department is not None else query
-    by_type: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SLA_STATES, 0))
+    by_type: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OPEN_SLA_STATES, 0))
     for dept, type_id, sla, count in (base("request_open_by_due")
                                       .select(Request.department, Request.request_type, state, fn.COUNT(Request.id))
                                       .group_by(*ORDINALS[:3]).tuples()):

@@ -7,7 +7,8 @@ from intranet.auth import permissions
 from intranet.i18n import locale_code, localized
 from intranet.models import Department, Governorate, RequestType, Stage
 from intranet.models.stats import EVENTS
-from intranet.stats import charts, export, figures
+from intranet.models.inquiries import InquirySubject
+from intranet.stats import charts, export, figures, inquiries
 from intranet.stats.export import Table
 from intranet.stats.forms import QUICK_RANGES, RangeForm, quick_range
 
@@ -81,7 +82,22 @@ def type_table(start, end, department=None) -> Table:
                   *(headings[event] for event in TYPE_EVENTS)], rows, _footer(rows))
 
 
-TABLES = {"governorates": governorate_table, "types": type_table}
+def subject_table(start, end, department=None) -> Table:
+    """Inquiries by subject (the department it routes to), received and answered, with the totals; the active
+    subjects, any other with figures, and the inquiries without a subject."""
+    found = inquiries.counts_by_subject(start, end, department and department.id)
+    subjects = [s for s in InquirySubject.select().order_by(InquirySubject.id)
+                if (s.active and (department is None or s.department_id == department.id)) or s.id in found]
+    shown = [(localized(s), s.id) for s in subjects]
+    if None in found:
+        shown.append((_("No subject recorded"), None))
+    rows = [[name, found.get(key, {}).get("received", 0), found.get(key, {}).get("answered", 0)]
+            for name, key in shown]
+    return Table(_caption(_("Inquiries by subject"), start, end, department),
+                 [_("Subject"), _("Inquiries received"), _("Inquiries answered")], rows, _footer(rows))
+
+
+TABLES = {"governorates": governorate_table, "types": type_table, "subjects": subject_table}
 
 
 def _chart(table: Table, columns: tuple[int, ...], title: str):
@@ -136,13 +152,14 @@ def index():
     governorates, types = governorate_table(*form.days, department), type_table(*form.days, department)
     return render_template(
         "stats/index.html", form=form, quick=_quick_links(form), governorates=governorates, types=types,
+        subjects=subject_table(*form.days, department),
         governorate_chart=_chart(governorates, (1,), _("Requests received by governorate")),
         type_chart=_chart(types, (2, 3), _("Requests received by type, at the desk and electronically")),
         args={"from": form.start.data.isoformat(), "to": form.end.data.isoformat(),
               "department": form.department.data or None})
 
 
-@bp.get("/export/<any(governorates, types):table>.<any(csv, xlsx):kind>")
+@bp.get("/export/<any(governorates, types, subjects):table>.<any(csv, xlsx):kind>")
 def export_table(table, kind):
     """One of the page's tables for the same days, as a CSV or XLSX file."""
     form = _range_form()

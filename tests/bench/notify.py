@@ -206,7 +206,7 @@ def write_rows(url: str, count: int) -> dict:
 
     from intranet import db
     from intranet.models import Citizen, Notification, Request, RequestType, Stage, utcnow
-    from intranet.notify import templates
+    from intranet.notify import wording
 
     database = db.init_database(url)
     with database.connection_context():
@@ -220,7 +220,7 @@ def write_rows(url: str, count: int) -> dict:
                      .order_by(Request.id).limit(count).tuples())
         if not found:
             raise RuntimeError("no seeded request with a citizen's phone to notify")
-        parsed = {(event, lang): templates.parse(templates.DEFAULTS[(event, "sms", lang)][1])[0]
+        parsed = {(event, lang): wording.parse(wording.DEFAULTS[(event, "sms", lang)][1])[0]
                   for event in ("request_received", "moved_on") for lang in ("ar", "en")}
         now = utcnow()
         held = now + timedelta(days=HELD_UNTIL_DAYS)
@@ -232,7 +232,7 @@ def write_rows(url: str, count: int) -> dict:
             context = {"tracking_number": number, "request_type": type_ar if language == "ar" else type_en,
                        "stage": stage_ar if language == "ar" else stage_en,
                        "due_date": format_date(due, "medium", locale=language)}
-            body = templates.render(parsed[(event, language)], context)
+            body = wording.render(parsed[(event, language)], context)
             lengths += len(body)
             arabic += language == "ar"
             rows.append({"request": rid, "citizen": cid, "event": event, "channel": "sms", "language": language,
@@ -552,7 +552,8 @@ def measure_enqueue(actions: int, warmup: int = 50, seed: int = 6) -> dict:
                 while req is None and position < len(ids):
                     req = Request.get_by_id(ids[position])
                     position += 1
-                    req = req if req.status == "open" else None
+                    # a stage that names its role (the head's approval) is not the supervisor's to decide
+                    req = req if req.status == "open" and req.stage.role is None else None
                 if req is None:
                     problems.append(f"ran out of open requests after {n} accepts")
                     break

@@ -21,6 +21,9 @@ gunicorn (2 gthread workers x 4 threads), a sign-in as the Health clerk `health1
                                                               portal client's bearer token; wrk -c8 (see
                                                               tests/bench/api.py); then the database's account;
                                                               at the smallest and the largest size only
+  lookup   GET /search?q=, GET /citizens/<id>              issue 16: the header search by tracking number
+                                                              and by name, the citizen page of a citizen with 50
+                                                              requests (tests/bench/lookup.py); -c8, -c2
   notify   SMS delivery and enqueue cost                      issue 6: N queued SMS sent by a real consumer
                                                               (huey_consumer -k thread -w 2; SQLite: SqliteHuey,
                                                               PostgreSQL: Redis) to a local HTTP gateway, each
@@ -61,7 +64,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.bench import api, notify, payouts, takenext  # noqa: E402
+from tests.bench import api, lookup, notify, payouts, takenext  # noqa: E402
 from tests.bench.pg import PostgresCluster, free_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -76,7 +79,7 @@ SECRET_KEY = "bench-secret-key"
 # taa marbuta or haa, diacritics, the article or not, a first name with a family name)
 NAMES = ("احمد", "أحمد", "مُحَمَّد", "الكواري", "كواري", "فاطمه", "ابراهيم", "عبدالله المري", "نوره",
          "عيسي", "آل ثاني", "الانصاري", "مريم السويدي", "خالد النعيمي", "اسامة", "ليلى")
-MEASUREMENTS = ("queue", "search", "request", "take", "api", "notify", "payouts", "dashboard")
+MEASUREMENTS = ("queue", "search", "request", "take", "api", "notify", "payouts", "dashboard", "lookup")
 TARGETS = {"queue_p95_ms": 50, "ratio": 1.5, "search_p95_ms": 100, "take_p95_ms": 100, "api_per_s": 300,
            "notify_per_s": notify.TARGET_PER_S, "enqueue_ms": notify.TARGET_ENQUEUE_MS}
 ROW = 'id="request-row-'
@@ -342,13 +345,14 @@ class CpuWatch:
 # --- wrk ------------------------------------------------------------------------------------------------------------
 
 def run_wrk(url: str, cookie: str, script: Path, seconds: int, threads: int, connections: int,
-            keep_alive: bool = False) -> dict:
+            keep_alive: bool = False, headers=()) -> dict:
     """wrk against one URL; without keep_alive every request comes on a new connection ("Connection: close"):
     gunicorn's gthread workers each accept what they can, so a handful of kept-alive wrk connections often all
     land on one worker, which then serves alone (one core, the GIL) while the other idles: measured at
     98-205 requests/s on the same server from one 4-s run to the next, against 260-280 with fresh connections."""
     cmd = [WRK, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
-           "-H", f"Cookie: {cookie}", *([] if keep_alive else ["-H", "Connection: close"]), "-s", str(script), url]
+           "-H", f"Cookie: {cookie}", *([] if keep_alive else ["-H", "Connection: close"]),
+           *[part for header in headers for part in ("-H", header)], "-s", str(script), url]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH ")), None)
     if done.returncode != 0 or line is None:
@@ -534,6 +538,13 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
         counts = prepared["counts"]
         log(f"{backend} {size:,}: seeded {counts['requests']:,} requests, {counts['citizens']:,} citizens, "
             f"{counts['history']:,} history rows in {counts['seconds']} s ({prepared['megabytes']:.0f} MB)")
+        if "lookup" in opts.only:  # issue 16: a citizen with 50 requests for the citizen page
+            from intranet import db
+
+            database = db.init_database(url)
+            with database.connection_context():
+                prepared["citizen_id"] = lookup.give_one_citizen_requests(DEPARTMENT)
+            database.close()
         outcome = {"backend": backend, "size": size, "seed_s": counts["seconds"], "counting_s": counts["counting_s"],
                    "counted_days": counts["counted_days"],
                    "megabytes": prepared["megabytes"], "pages": [], "take": None, "api": None, "notify": None,
@@ -556,6 +567,8 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
         try:
             session.login(CLERK, PASSWORD)
             outcome.update(check_pages(session, numbers, opts))
+            if "lookup" in opts.only:
+                lookup.check(session, numbers, prepared["citizen_id"])
         except BenchFailed as failed:
             raise BenchFailed(f"{failed.code.removeprefix(chr(10) + 'BENCH FAILED: ')}\n"
                               f"--- gunicorn log (last lines) ---\n{server.log_tail()}") from None
@@ -575,6 +588,22 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
                 f"p95 {result['p95_us'] / 1000:.1f} ms")
             outcome["pages"].append({"measurement": measurement, "label": label, "connections": connections,
                                      "other_cpu": watch.other_share, **result})
+
+        if "lookup" in opts.only:  # issue 16: the header search and the citizen page, as the Health clerk
+            for measurement, label, paths, headers in lookup.plan(numbers, NAMES, prepared["citizen_id"]):
+                script = workdir / f"lookup-{measurement}.lua"
+                script.write_text(lua_rotating(paths))
+                for connections in [opts.connections] + ([opts.low_connections] if opts.low_connections else []):
+                    if opts.warmup and connections == opts.connections:
+                        run_wrk(server.base + paths[0], cookie, script, opts.warmup, opts.wrk_threads,
+                                connections, opts.keep_alive, headers)
+                    log(f"{backend} {size:,}: wrk lookup {measurement} -c{connections} for {opts.duration} s")
+                    with CpuWatch(server.proc.pid, postmaster) as watch:
+                        result = run_wrk(server.base + paths[0], cookie, script, opts.duration,
+                                         min(opts.wrk_threads, connections), connections, opts.keep_alive, headers)
+                    log(f"  {result['rps']:.1f} req/s, p95 {result['p95_us'] / 1000:.1f} ms")
+                    outcome["pages"].append({"measurement": f"lookup-{measurement}", "label": label,
+                                             "connections": connections, "other_cpu": watch.other_share, **result})
 
         if "dashboard" in opts.only:
             boss = Session(server.base)
@@ -807,6 +836,7 @@ def verdicts(results, opts) -> list[str]:
             lines.append(f"- {at}: API submissions {a['accepted_per_s']:.1f} accepted/s, p95 {_ms(a['p95_us'])} ms "
                          f"(target ≥ {TARGETS['api_per_s']}/s): {mark(a['accepted_per_s'] >= TARGETS['api_per_s'])}"
                          + ("" if not a["problems"] else f"; **failed**: {'; '.join(a['problems'])}"))
+        lines += lookup.verdicts(r, at, low, _page)
         lines += notify_verdicts(results, backend)
         if r["take"]:
             t = r["take"]
@@ -884,7 +914,7 @@ def report(results, opts, started, finished: bool) -> str:
         "- PostgreSQL: a fresh local cluster with default settings, connections pooled per gunicorn worker by the "
         "app (intranet/db.py); SQLite: WAL, as the app configures it",
         f"- total time: {time.monotonic() - started:.0f} s" + ("" if finished else " (incomplete run)"), "",
-        "## Figures to reach (issues 3 and 5 at the largest size measured, 6 at the smallest)", "",
+        "## Figures to reach (issues 3, 5 and 16 at the largest size measured, 6 at the smallest)", "",
         *(verdicts(results, opts) or ["- (nothing measured)"]), "",
     ]
     return "\n".join(header) + "\n" + tables(results, opts) + "\n"

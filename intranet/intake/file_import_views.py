@@ -9,11 +9,10 @@ from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
 from intranet.i18n import locale_code
 from intranet.intake import import_files, imports
-from intranet.intake.import_forms import IMPORT_STATUS_LABELS, RunForm, UploadForm
-from intranet.models import Governorate, RequestType
+from intranet.intake.import_forms import RunForm, UploadForm
 from intranet.triggers import enqueue
 
-bp = Blueprint("imports", __name__, url_prefix="/imports")
+bp = Blueprint("file_import", __name__, url_prefix="/imports")
 
 PAGE_SIZE = 25
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
@@ -27,21 +26,10 @@ def importers_only():
         abort(403)
 
 
-@bp.context_processor
-def labels():
-    return {"IMPORT_STATUS_LABELS": IMPORT_STATUS_LABELS}
-
-
 def _index_page(form, status=200, refusal=None):
-    query = imports.batches_for(current_user)
-    if after := params.arg_id("after"):
-        query = query.where(imports.ImportBatch.id < after)
-    batches = list(query.limit(PAGE_SIZE + 1))
-    next_after = batches[PAGE_SIZE - 1].id if len(batches) > PAGE_SIZE else None
-    types = RequestType.select().where(RequestType.active == True).order_by(RequestType.id)  # noqa: E712
-    return render("imports/index.html", status=status, form=form, refusal=refusal, batches=batches[:PAGE_SIZE],
-                  next_after=next_after, request_types=types, governorates=Governorate.select().order_by(
-                      Governorate.id), max_rows=imports.MAX_ROWS,
+    batches, next_after = imports.batches_page(current_user, params.arg_id("after"), PAGE_SIZE)
+    return render("imports/index.html", status=status, form=form, refusal=refusal, batches=batches,
+                  next_after=next_after, **imports.file_columns(), max_rows=imports.MAX_ROWS,
                   max_mb=imports.MAX_BYTES // 2**20)
 
 
@@ -63,7 +51,7 @@ def upload():
     except imports.FileRefused as refused:
         form.file.errors = [refused.message]
         return _index_page(form, 422, refusal=refused.message)
-    return redirect(url_for("imports.batch", batch_id=batch.id), 303)
+    return redirect(url_for("file_import.batch", batch_id=batch.id), 303)
 
 
 @bp.get("/template.<any(csv, xlsx):kind>")
@@ -108,7 +96,7 @@ def run(batch_id):
         flash(_("This file is already being imported."), "info")
     else:
         flash(_("This file has no valid row to import."), "info")
-    return redirect(url_for("imports.batch", batch_id=found.id), 303)
+    return redirect(url_for("file_import.batch", batch_id=found.id), 303)
 
 
 @bp.get("/<int:batch_id>/status")
@@ -116,7 +104,7 @@ def status(batch_id):
     """The status region alone, polled every second while the import runs; it stops polling once done."""
     found = _visible_or_404(batch_id)
     if not wants_fragment():  # only htmx polls it: a person who opens the address gets the whole page
-        return redirect(url_for("imports.batch", batch_id=found.id), 303)
+        return redirect(url_for("file_import.batch", batch_id=found.id), 303)
     return render("imports/batch.html", "imports/_status.html", form=RunForm(formdata=None),
                   **_status_context(found))
 

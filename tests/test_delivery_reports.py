@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from intranet.models import Notification, utcnow
-from intranet.notify import delivery, receipts
+from intranet.notify import delivery, delivery_reports
 from tests.factories import make_citizen, make_request
 
 TOKEN = "receipt-token-0123456789"
@@ -126,7 +126,7 @@ def test_receipt_racing_ahead_of_our_own_record(people, app):
     row = sms(people, status="queued", provider_ref=None, next_attempt_at=utcnow() - timedelta(seconds=1))
     claimed = delivery._claim(utcnow(), 5)
     assert [r.id for r in claimed] == [row.id]
-    assert receipts.apply_receipt("gw-early", "delivered", reference=str(row.id))
+    assert delivery_reports.apply_report("gw-early", "delivered", reference=str(row.id))
     current = reload(row)
     assert current.status == "delivered" and current.provider_ref == "gw-early" and current.lease_until is None
     from intranet.notify.gateways import SendResult
@@ -139,9 +139,9 @@ def test_receipt_racing_ahead_of_our_own_record(people, app):
 
 def test_failed_receipt_only_after_acceptance(people):
     queued = sms(people, status="queued", provider_ref=None)
-    assert receipts.apply_receipt(None, "failed", reference=str(queued.id))  # known ...
+    assert delivery_reports.apply_report(None, "failed", reference=str(queued.id))  # known ...
     assert reload(queued).status == "queued"  # ... but not accepted yet: nothing to fail
     with pytest.raises(ValueError):
-        receipts.apply_receipt(None, "exploded", reference=str(queued.id))
-    assert not receipts.apply_receipt("gw-unknown", "delivered")
-    assert not receipts.apply_receipt(None, "delivered", reference="x1")
+        delivery_reports.apply_report(None, "exploded", reference=str(queued.id))
+    assert not delivery_reports.apply_report("gw-unknown", "delivered")
+    assert not delivery_reports.apply_report(None, "delivered", reference="x1")

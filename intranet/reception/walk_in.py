@@ -1,5 +1,6 @@
 """Walk-in intake: the request form built from the type's own fields and documents, the duplicate check,
-and the submission itself (idempotent by a token the form carries)."""
+and the submission itself (idempotent by a token the form carries). The correction of a returned request
+(the request page's resubmission) is built and checked by the same rules: one form builder per type."""
 import datetime as dt
 import secrets
 from decimal import Decimal
@@ -12,11 +13,12 @@ from wtforms import DateField, DecimalField, HiddenField, IntegerField, SelectMu
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from intranet import workflow
+from intranet import request_substance, workflow
 from intranet.reception import tickets
 from intranet.models import OPEN_STATUSES, Request, utcnow
 
 FIELD_PREFIX = "field_"
+DOCUMENT_PREFIX = "document_"  # one file input per document of the type's checklist
 KINDS = {
     "text": lambda label, required: StringField(label, validators=[_required(required), Length(max=300)]),
     "integer": lambda label, required: IntegerField(label, validators=[
@@ -32,31 +34,82 @@ def _required(required):
     return InputRequired(_l("This field is required.")) if required else Optional()
 
 
-class IntakeForm(FlaskForm):
-    subject = StringField(_l("Subject (optional: the request type by default)"), validators=[Optional(), Length(max=300)])
-    details = TextAreaField(_l("Details"), validators=[Length(max=5000)])
+class TypeForm(FlaskForm):
+    """The type's own fields (`field_<name>`), the documents ticked received, and a file input per document."""
     documents_received = SelectMultipleField(_l("Documents received"), widget=ListWidget(prefix_label=False),
                                              option_widget=CheckboxInput())
-    attachments = MultipleFileField(_l("Scanned documents (PDF, JPEG or PNG)"))
-    submission_token = HiddenField()
-    override_reason = TextAreaField(_l("Reason to submit anyway"), validators=[Length(max=1000)])
 
     def type_fields(self):
         return [field for field in self if field.name.startswith(FIELD_PREFIX)]
 
+    def document_fields(self):
+        return [field for field in self if field.name.startswith(DOCUMENT_PREFIX)]
 
-def intake_form(request_type, locale, submitted=False):
-    """The intake form for one request type: common fields, then the type's own, then its documents."""
-    class Form(IntakeForm):
+
+class IntakeForm(TypeForm):
+    subject = StringField(_l("Subject (optional: the request type by default)"), validators=[Optional(), Length(max=300)])
+    details = TextAreaField(_l("Details"), validators=[Length(max=5000)])
+    attachments = MultipleFileField(_l("Other scanned documents (PDF, JPEG or PNG)"))
+    submission_token = HiddenField()
+    override_reason = TextAreaField(_l("Reason to submit anyway"), validators=[Length(max=1000)])
+
+
+class CorrectionForm(TypeForm):
+    """The correction of a returned request, inside the request page's action form (which carries the comment,
+    the other attachments and the CSRF token)."""
+    class Meta:
+        csrf = False  # the action form around it is checked
+
+
+def _built(base, request_type, locale):
+    """`base` with the type's own fields (validated by kind, the same bounds as the API) and a file input per
+    required document."""
+    class Form(base):
         pass
 
     for spec in request_type.field_list():
         setattr(Form, FIELD_PREFIX + spec["name"], KINDS[spec["kind"]](spec[f"label_{locale}"], spec["required"]))
+    for doc in request_type.document_list():
+        setattr(Form, DOCUMENT_PREFIX + doc["code"], MultipleFileField(doc[f"name_{locale}"]))
+    return Form
+
+
+def intake_form(request_type, locale, submitted=False):
+    """The intake form for one request type: common fields, then the type's own, then its documents."""
+    Form = _built(IntakeForm, request_type, locale)
     form = Form() if submitted else Form(formdata=None)  # Flask-WTF reads request.form and request.files
     form.documents_received.choices = [(d["code"], d[f"name_{locale}"]) for d in request_type.document_list()]
     if not form.submission_token.data:
         form.submission_token.data = secrets.token_urlsafe(24)
     return form
+
+
+def correction_form(req, locale, submitted=False):
+    """The returned request's fields as they stand (or as sent), to correct; its documents to tick or attach."""
+    request_type = req.request_type
+    Form = _built(CorrectionForm, request_type, locale)
+    if submitted:
+        form = Form()
+    else:
+        data = request_substance.data_of(req)
+        current = {FIELD_PREFIX + spec["name"]: request_substance.typed(spec["kind"], data.get(spec["name"]))
+                   for spec in request_type.field_list()}
+        ticked = data.get(request_substance.RECEIVED_KEY)
+        current["documents_received"] = ticked if isinstance(ticked, list) else []
+        form = Form(formdata=None, data=current)
+    form.documents_received.choices = [(d["code"], d[f"name_{locale}"]) for d in request_type.document_list()]
+    return form
+
+
+def document_uploads(form) -> list:
+    """The files sent for each document, as (code, file) pairs, for the workflow to tag."""
+    return [(field.name.removeprefix(DOCUMENT_PREFIX), upload) for field in form.document_fields()
+            for upload in (field.data or []) if upload and getattr(upload, "filename", "")]
+
+
+def corrected_data(form) -> dict:
+    """The correction as the request keeps it (the same shape as at intake)."""
+    return _data(form)
 
 
 def previous_submission(token):
@@ -91,7 +144,7 @@ def submit_walk_in(actor, citizen, request_type, form, found_duplicates, ticket=
     amount = getattr(form, FIELD_PREFIX + "amount", None)
     subject = (form.subject.data or "").strip() or request_type.name(citizen.preferred_language)
     return workflow.submit(actor, citizen, request_type, "walk_in", subject, form.details.data,
-                           data=_data(form), uploads=form.attachments.data,
+                           data=_data(form), uploads=document_uploads(form) + list(form.attachments.data or []),
                            amount=amount.data if amount is not None and request_type.is_money else None,
                            submission_token=form.submission_token.data or None, note=note,
                            extra={"visitor_ticket": ticket.id} if ticket is not None else None)

@@ -2,18 +2,17 @@
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from peewee import JOIN
 
 from intranet import downloads, params
 from intranet.auth import permissions
 from intranet.htmx import render
 from intranet.intake import clients, webhooks
-from intranet.intake.client_forms import (DELIVERY_STATUS_LABELS, INBOX_STATUS_LABELS, SCOPE_LABELS, ClientForm,
+from intranet.intake.portal_client_forms import (ClientForm,
                                           RevokeForm)
-from intranet.models import ApiClient, Request, Staff
+from intranet.models import ApiClient
 from intranet.models.intake import INBOX_STATUSES, InboxEntry, WebhookDelivery
 
-bp = Blueprint("api_clients", __name__, url_prefix="/admin/portal-clients")
+bp = Blueprint("portal_client", __name__, url_prefix="/admin/portal-clients")
 
 PAGE_SIZE = 25
 PAYLOAD_SHOWN = 64 * 1024  # bytes of a payload shown on the page; the whole of it is downloadable
@@ -27,24 +26,8 @@ def administrators_only():
         abort(403)
 
 
-@bp.context_processor
-def labels():
-    return {"SCOPE_LABELS": SCOPE_LABELS, "INBOX_STATUS_LABELS": INBOX_STATUS_LABELS,
-            "DELIVERY_STATUS_LABELS": DELIVERY_STATUS_LABELS}
-
-
-def _key_page(query, model, after, size=None):
-    """Newest first, one page and the key of the next (None on the last): key-set pagination, never OFFSET."""
-    size = size or PAGE_SIZE
-    if after:
-        query = query.where(model.id < after)
-    rows = list(query.order_by(model.id.desc()).limit(size + 1))
-    return rows[:size], (rows[size - 1].id if len(rows) > size else None)
-
-
 def _index_page(form, status=200):
-    query = ApiClient.select(ApiClient, Staff).join(Staff, JOIN.LEFT_OUTER, on=ApiClient.created_by)
-    rows, next_after = _key_page(query, ApiClient, params.arg_id("after"))
+    rows, next_after = clients.clients_page(params.arg_id("after"), PAGE_SIZE)
     return render("api_clients/index.html", status=status, clients=rows, next_after=next_after, form=form)
 
 
@@ -62,7 +45,7 @@ def create():
         return _index_page(form, 422)
     if earlier := session.get(CREATED, {}).get(form.nonce.data or ""):
         flash(_("This client was already created. Its token is shown only once, when it is created."), "info")
-        return redirect(url_for("api_clients.detail", client_id=earlier), 303)
+        return redirect(url_for("portal_client.detail", client_id=earlier), 303)
     new = clients.create_client(current_user, form.name.data, form.scopes.data, form.webhook_url.data or None,
                                 form.rate_per_minute.data, form.sign_requests.data)
     if form.nonce.data:
@@ -77,29 +60,10 @@ def _client_or_404(client_id) -> ApiClient:
     return ApiClient.get_or_none(ApiClient.id == client_id) or abort(404)
 
 
-def _inbox_page(client, status, after):
-    query = (InboxEntry.select(InboxEntry.id, InboxEntry.received_at, InboxEntry.portal_reference,
-                               InboxEntry.status, InboxEntry.errors, InboxEntry.response_status, Request.id,
-                               Request.tracking_number)
-             .join(Request, JOIN.LEFT_OUTER, on=InboxEntry.request).where(InboxEntry.client == client.id))
-    if status:
-        query = query.where(InboxEntry.status == status)
-    return _key_page(query, InboxEntry, after)
-
-
-def _deliveries_page(client, after):
-    query = (WebhookDelivery.select(WebhookDelivery.id, WebhookDelivery.event, WebhookDelivery.status,
-                                    WebhookDelivery.attempts, WebhookDelivery.last_error,
-                                    WebhookDelivery.created_at, WebhookDelivery.delivered_at,
-                                    Request.id, Request.tracking_number)
-             .join(Request, on=WebhookDelivery.request).where(WebhookDelivery.client == client.id))
-    return _key_page(query, WebhookDelivery, after)
-
-
 def _detail_page(client, revoke_form, status=200):
     inbox_status = params.arg_choice("status", INBOX_STATUSES)
-    inbox, inbox_next = _inbox_page(client, inbox_status, params.arg_id("inbox_after"))
-    deliveries, deliveries_next = _deliveries_page(client, params.arg_id("deliveries_after"))
+    inbox, inbox_next = clients.inbox_page(client, inbox_status, params.arg_id("inbox_after"), PAGE_SIZE)
+    deliveries, deliveries_next = clients.deliveries_page(client, params.arg_id("deliveries_after"), PAGE_SIZE)
     return render("api_clients/detail.html", status=status, client=client, revoke_form=revoke_form, inbox=inbox,
                   inbox_next=inbox_next, inbox_status=inbox_status, statuses=INBOX_STATUSES,
                   deliveries=deliveries, deliveries_next=deliveries_next)
@@ -122,7 +86,7 @@ def revoke(client_id):
         flash(_("The client's token is revoked: the client is refused from now on."), "success")
     else:
         flash(_("This client's token was already revoked."), "info")
-    return redirect(url_for("api_clients.detail", client_id=client.id), 303)
+    return redirect(url_for("portal_client.detail", client_id=client.id), 303)
 
 
 @bp.post("/<int:client_id>/deliveries/<int:delivery_id>/redeliver")
@@ -137,7 +101,7 @@ def redeliver(client_id, delivery_id):
               "success")
     else:
         flash(_("Only a failed delivery can be sent again."), "info")
-    return redirect(url_for("api_clients.detail", client_id=client_id) + "#client-deliveries", 303)
+    return redirect(url_for("portal_client.detail", client_id=client_id) + "#client-deliveries", 303)
 
 
 def _entry_or_404(entry_id) -> InboxEntry:

@@ -1,4 +1,4 @@
-"""Delivery receipts from the SMS gateway: POST /notify/receipts/sms.
+"""Delivery reports from the SMS gateway: POST /notify/receipts/sms.
 
 The gateway calls back with `{"reference": "<our notification id>", "status": "delivered"}` (or `"message_id"`,
 its own id, instead of the reference; `"error"` optionally says why a message failed) and
@@ -17,9 +17,9 @@ import hmac
 from flask import Blueprint, current_app, jsonify, request
 
 from intranet.extensions import csrf
-from intranet.notify import receipts
+from intranet.notify import delivery_reports
 
-bp = Blueprint("sms_receipts", __name__, url_prefix="/notify/receipts")
+bp = Blueprint("delivery_report", __name__, url_prefix="/notify/receipts")
 csrf.exempt(bp)
 
 
@@ -61,10 +61,10 @@ def sms():
         return _answer(422, ok=False, error="reference or message_id is required")
     if reference and not reference.isdigit():
         return _answer(422, ok=False, error="reference must be the notification number we sent")
-    if not status or receipts.receipt_status(status) is None:
+    if not status or delivery_reports.report_status(status) is None:
         return _answer(422, ok=False, error="status must be delivered or failed (or an intermediate state)")
-    known = receipts.apply_receipt(message_id, status, reference=reference, error=_text(body.get("error"), 500) or "")
+    known = delivery_reports.apply_report(message_id, status, reference=reference, error=_text(body.get("error"), 500) or "")
     if not known:
         return _answer(404, ok=False, error="no SMS has this reference")
-    row = receipts.find_for_receipt(message_id, reference)
+    row = delivery_reports.find_for_report(message_id, reference)
     return _answer(200, ok=True, reference=str(row.id), status=row.status)

@@ -1,29 +1,29 @@
-"""Delivery receipts: what the SMS gateway later says became of a message (delivered to the handset, or not).
-Applied idempotently by intranet.notify.delivery_receipts (the gateway's callback)."""
+"""Delivery reports (DLR): what the SMS gateway later says became of a message (delivered to the handset, or not).
+Applied idempotently by intranet.notify.delivery_report_views (the gateway's callback)."""
 from intranet.db import transaction
 from intranet.models.notifications import Notification
 from intranet.models.people import utcnow
 
 N = Notification
 
-RECEIPT_DELIVERED = {"delivered", "delivrd", "success", "delivered_to_handset"}
-RECEIPT_FAILED = {"failed", "undelivered", "undeliverable", "undeliv", "expired", "rejected", "rejectd"}
-RECEIPT_PENDING = {"accepted", "queued", "sent", "buffered", "enroute", "pending"}  # nothing to change
+REPORT_DELIVERED = {"delivered", "delivrd", "success", "delivered_to_handset"}
+REPORT_FAILED = {"failed", "undelivered", "undeliverable", "undeliv", "expired", "rejected", "rejectd"}
+REPORT_PENDING = {"accepted", "queued", "sent", "buffered", "enroute", "pending"}  # nothing to change
 
 
-def receipt_status(value) -> str | None:
+def report_status(value) -> str | None:
     """A gateway's status word -> 'delivered', 'failed', 'pending' or None (not understood)."""
     word = str(value or "").strip().lower()
-    if word in RECEIPT_DELIVERED:
+    if word in REPORT_DELIVERED:
         return "delivered"
-    if word in RECEIPT_FAILED:
+    if word in REPORT_FAILED:
         return "failed"
-    if word in RECEIPT_PENDING:
+    if word in REPORT_PENDING:
         return "pending"
     return None
 
 
-def find_for_receipt(provider_ref=None, reference=None) -> Notification | None:
+def find_for_report(provider_ref=None, reference=None) -> Notification | None:
     """The SMS a receipt is about: by our reference (the notification id we sent) or the gateway's message id."""
     query = N.select(N.id, N.status, N.provider_ref).where(N.channel == "sms")
     if reference not in (None, ""):
@@ -37,13 +37,13 @@ def find_for_receipt(provider_ref=None, reference=None) -> Notification | None:
     return None
 
 
-def apply_receipt(provider_ref=None, status="delivered", *, reference=None, at=None, error="") -> bool:
+def apply_report(provider_ref=None, status="delivered", *, reference=None, at=None, error="") -> bool:
     """Record a delivery receipt; False if no SMS has this reference or message id. Idempotent: a repeated or
     late receipt changes nothing (delivered stays delivered; failed only follows an accepted message)."""
-    row = find_for_receipt(provider_ref, reference)
+    row = find_for_report(provider_ref, reference)
     if row is None:
         return False
-    word = receipt_status(status)
+    word = report_status(status)
     if word is None:
         raise ValueError(f"unknown receipt status {status!r}")
     if word == "pending":

@@ -13,7 +13,6 @@ from intranet import params
 from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
 from intranet.notify import staff as follow_up
-from intranet.notify.templates import CHANNEL_LABELS, EVENT_LABELS
 
 bp = Blueprint("unreachable", __name__, url_prefix="/reception/unreachable")
 PAGE_SIZE = 20
@@ -41,7 +40,7 @@ def _page(status=200, entry=None):
         rows = [entry] + others if len(others) == len(rows) else \
             [entry if row["citizen"].id == entry["citizen"].id else row for row in rows]
     return render("notify/unreachable.html", "notify/_unreachable_citizen.html", status=status, rows=rows,
-                  entry=entry, next_after=next_after, EVENT_LABELS=EVENT_LABELS, CHANNEL_LABELS=CHANNEL_LABELS)
+                  entry=entry, next_after=next_after)
 
 
 @bp.get("/")
@@ -69,5 +68,4 @@ def resolve(citizen_id):
     if not wants_fragment():
         return redirect(url_for("unreachable.index"), 303)
     return render("notify/unreachable.html", "notify/_unreachable_citizen.html",
-                  entry=follow_up.unreachable_citizen(citizen_id), done_for=citizen_id, last=last,
-                  EVENT_LABELS=EVENT_LABELS, CHANNEL_LABELS=CHANNEL_LABELS)
+                  entry=follow_up.unreachable_citizen(citizen_id), done_for=citizen_id, last=last)

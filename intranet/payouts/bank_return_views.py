@@ -17,9 +17,10 @@ from intranet.models import Staff
 from intranet.models.payouts import BankReturn, PayoutBatch
 from intranet.payouts import returns
 from intranet.payouts.service import PayoutRefused
-from intranet.payouts.views import ask_first, flash_decision, ticked_ids
+from intranet.payouts.confirm import ask_first, flash_decision
+from intranet.payouts.queries import ticked_ids
 
-bp = Blueprint("payout_returns", __name__, url_prefix="/payouts")
+bp = Blueprint("bank_return", __name__, url_prefix="/payouts")
 PAGE = 50
 
 
@@ -61,7 +62,7 @@ def upload(batch_id):
     flash(_("The bank's return file was imported: %(paid)s paid, %(failed)s failed, %(already)s already known, "
             "%(unknown)s unknown, %(conflicts)s in conflict.", paid=imported.paid, failed=imported.failed,
             already=imported.already, unknown=imported.unknown, conflicts=imported.conflicts), "success")
-    return redirect(url_for("payout_returns.report", return_id=imported.id), 303)
+    return redirect(url_for("bank_return.report", return_id=imported.id), 303)
 
 
 @bp.get("/returns/<int:return_id>")
@@ -86,7 +87,7 @@ def example(batch_id):
 @bp.get("/failed")
 def failed():
     """Payouts the bank did not pay: why, and where to fix them; supervisors put them back for batching."""
-    rows, next_after = returns.failed_page(params.arg_id("after") or 0, PAGE)
+    rows, next_after = returns.failed_page(params.arg_id("after"), PAGE)
     return render("payouts/failed.html", rows=rows, next_after=next_after, fresh=reauth.fresh(user=current_user),
                   may_put_back=permissions.can_put_back_failed_payouts(current_user))
 
@@ -95,11 +96,11 @@ def failed():
 def put_back():
     """Put the ticked failed payouts back for batching, after the password again; each refusal says why."""
     ids = ticked_ids(request.form.getlist("ids"))
-    back = url_for("payout_returns.failed")
+    back = url_for("bank_return.failed")
     if not permissions.can_put_back_failed_payouts(current_user):
         abort(403)
     if (first := ask_first(ids, back, _("Tick the failed payouts to put back first."),
-                           url_for("payout_returns.put_back"), {}, _("Put these payouts back for batching"))) is not None:
+                           url_for("bank_return.put_back"), {}, _("Put these payouts back for batching"))) is not None:
         return first
     try:
         decision = returns.put_back(current_user, ids, True)

@@ -14,12 +14,14 @@ from intranet.db import transaction
 from intranet.i18n import ltr
 from intranet.models.notifications import CITIZEN_EVENTS, STAFF_EVENTS, MessageTemplate
 from intranet.models.people import utcnow
+from intranet.payouts.labels import format_amount  # the currency's own decimals (QAR: 2), one rule
 
 LANGUAGES = ("ar", "en")
 SMS_MAX_CHARACTERS = 480  # what a template's own text may hold; values put in make the message longer
 EMAIL_MAX_CHARACTERS = 5000
 SUBJECT_MAX_CHARACTERS = 200
 
+INTERVIEW_EVENTS = ("interview_scheduled", "interview_reminder")
 _CITIZEN = ("tracking_number", "request_type", "citizen_name", "received_date", "due_date", "stage", "reason",
             "missing")
 _STAFF = ("staff_name", "department", "date", "at_risk_count", "overdue_count", "items")
@@ -29,13 +31,18 @@ _REPORT = ("staff_name", "day", "items")
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     **{event: _CITIZEN for event in CITIZEN_EVENTS},
     "completed": (*_CITIZEN, "amount"), "payout_sent": (*_CITIZEN, "amount"),
+    "inquiry_answered": (*_CITIZEN, "answer"),  # the department's answer to the citizen's own inquiry
+    # an interview request's interview (its day and time in the office's time zone, and its place): when set or
+    # moved, and the day before
+    **{event: (*_CITIZEN, "date", "place") for event in INTERVIEW_EVENTS},
     **{event: _STAFF for event in STAFF_EVENTS},
     **{event: _REPORT for event in REPORT_EVENTS},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     **{event: ("tracking_number",) for event in CITIZEN_EVENTS},
     "returned": ("tracking_number", "missing", "reason"), "rejected": ("tracking_number", "reason"),
-    "payout_sent": ("tracking_number", "amount"),
+    "payout_sent": ("tracking_number", "amount"), "inquiry_answered": ("tracking_number", "answer"),
+    **{event: ("tracking_number", "date", "place") for event in INTERVIEW_EVENTS},
     **{event: ("items",) for event in STAFF_EVENTS},
     **{event: ("day",) for event in REPORT_EVENTS},
 }
@@ -46,20 +53,24 @@ EVENT_CHANNELS = {**{event: ("sms", "email") for event in CITIZEN_EVENTS},
 EVENT_LABELS = {
     "request_received": _l("Request received"), "moved_on": _l("Moved to the next stage"),
     "returned": _l("Returned for correction"), "rejected": _l("Rejected"), "completed": _l("Completed"),
-    "payout_sent": _l("Payout sent"), "clerk_digest": _l("Clerk's morning digest"),
+    "payout_sent": _l("Payout sent"), "inquiry_answered": _l("Inquiry answered"),
+    "interview_scheduled": _l("Interview scheduled"), "interview_reminder": _l("Interview reminder, the day before"),
+    "clerk_digest": _l("Clerk's morning digest"),
     "department_digest": _l("Department digest for supervisors"),
     "daily_summary": _l("Daily summary for supervisors"), "alert_statement": _l("Alert statement"),
     "execution_statement": _l("Execution statement"),
 }
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("E-mail")}
-LANGUAGE_LABELS = {"ar": _l("Arabic"), "en": _l("English")}
 PLACEHOLDER_LABELS = {
     "tracking_number": _l("the request's tracking number"), "request_type": _l("the type of request"),
     "citizen_name": _l("the citizen's full name"), "received_date": _l("the date the request was received"),
     "due_date": _l("the date an answer is due"), "stage": _l("the stage the request is at now"),
     "reason": _l("the staff member's reason or note"), "missing": _l("the documents still missing"),
-    "amount": _l("the amount paid, with its currency"), "staff_name": _l("the staff member's name"),
-    "department": _l("the department"), "date": _l("the date of the digest"),
+    "amount": _l("the amount paid, with its currency"), "answer": _l("the answer to the citizen's inquiry"),
+    "staff_name": _l("the staff member's name"),
+    "department": _l("the department"),
+    "date": _l("the date of the digest; in an interview's messages, the interview's day and time"),
+    "place": _l("where the interview takes place"),
     "at_risk_count": _l("how many items are at risk of running late"),
     "overdue_count": _l("how many items are overdue"), "items": _l("the list of items, one per line"),
     "day": _l("the day the document is for"),
@@ -147,6 +158,44 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
         "Payment for your request {tracking_number}",
         "Dear {citizen_name},\n\n{amount} has been transferred to your bank account for your request "
         "({request_type}) {tracking_number}.\nIt may take one or two working days to appear.\n\n"
+        "Kind regards,\n" + _SIGNATURE["en"]),
+    ("inquiry_answered", "sms", "ar"): ("", "رد على استفساركم رقم {tracking_number}: {answer}"),
+    ("inquiry_answered", "sms", "en"): ("", "Answer to your inquiry {tracking_number}: {answer}"),
+    ("inquiry_answered", "email", "ar"): (
+        "الرد على استفساركم رقم {tracking_number}",
+        "السيد/السيدة {citizen_name}،\n\nردّاً على استفساركم رقم {tracking_number}:\n\n{answer}\n\n"
+        "شكراً لتواصلكم معنا.\n\nمع التحية،\n" + _SIGNATURE["ar"]),
+    ("inquiry_answered", "email", "en"): (
+        "The answer to your inquiry {tracking_number}",
+        "Dear {citizen_name},\n\nIn answer to your inquiry {tracking_number}:\n\n{answer}\n\n"
+        "Thank you for contacting us.\n\nKind regards,\n" + _SIGNATURE["en"]),
+    ("interview_scheduled", "sms", "ar"): ("", "موعد مقابلتكم عن الطلب {tracking_number}: {date}، في {place}. "
+                                               "يُرجى إحضار الهوية."),
+    ("interview_scheduled", "sms", "en"): ("", "Your interview for request {tracking_number} is on {date}, at "
+                                               "{place}. Please bring your ID card."),
+    ("interview_scheduled", "email", "ar"): (
+        "موعد مقابلتكم عن الطلب رقم {tracking_number}",
+        "السيد/السيدة {citizen_name}،\n\nحُدِّد موعد مقابلتكم عن طلبكم ({request_type}) رقم {tracking_number}:\n\n"
+        "الموعد: {date}\nالمكان: {place}\n\nيُرجى الحضور قبل الموعد بعشر دقائق مع إحضار الهوية، وإن تغيّر "
+        "الموعد أبلغناكم بالموعد الجديد.\n\nمع التحية،\n" + _SIGNATURE["ar"]),
+    ("interview_scheduled", "email", "en"): (
+        "Your interview for request {tracking_number}",
+        "Dear {citizen_name},\n\nYour interview for your request ({request_type}) {tracking_number} is set:\n\n"
+        "When: {date}\nWhere: {place}\n\nPlease come ten minutes early and bring your ID card. Should the date "
+        "change, we will tell you the new one.\n\nKind regards,\n" + _SIGNATURE["en"]),
+    ("interview_reminder", "sms", "ar"): ("", "تذكير: موعد مقابلتكم عن الطلب {tracking_number} غداً، {date}، "
+                                              "في {place}."),
+    ("interview_reminder", "sms", "en"): ("", "Reminder: your interview for request {tracking_number} is tomorrow, "
+                                              "{date}, at {place}."),
+    ("interview_reminder", "email", "ar"): (
+        "تذكير بموعد مقابلتكم غداً عن الطلب رقم {tracking_number}",
+        "السيد/السيدة {citizen_name}،\n\nنذكّركم بموعد مقابلتكم غداً عن طلبكم ({request_type}) رقم "
+        "{tracking_number}:\n\nالموعد: {date}\nالمكان: {place}\n\nيُرجى إحضار الهوية.\n\nمع التحية،\n"
+        + _SIGNATURE["ar"]),
+    ("interview_reminder", "email", "en"): (
+        "Reminder: your interview tomorrow for request {tracking_number}",
+        "Dear {citizen_name},\n\nThis is a reminder of your interview tomorrow for your request ({request_type}) "
+        "{tracking_number}:\n\nWhen: {date}\nWhere: {place}\n\nPlease bring your ID card.\n\n"
         "Kind regards,\n" + _SIGNATURE["en"]),
     ("clerk_digest", "email", "ar"): (
         "طلبات تحتاج متابعتك: {at_risk_count} قريبة من الموعد، {overdue_count} متأخرة",
@@ -364,10 +413,14 @@ def sms_info(text: str, max_segments: int | None = None) -> dict:
             "over_limit": segments > max_segments}
 
 
+def amount_text(amount, language, currency=None) -> str:
+    """The amount and its currency for a message in `language`, isolated in an Arabic one (i18n.ltr)."""
+    currency = currency or setting("CURRENCY")
+    return ltr(f"{format_amount(amount, currency, language)} {currency}", language)
+
+
 def sample_context(event: str, language: str) -> dict:
     """Realistic values for the preview, in the template's language."""
-    from intranet.notify import events  # events renders these templates: imported when used
-
     ar = language == "ar"
     currency = setting("CURRENCY")
     values = {
@@ -379,7 +432,9 @@ def sample_context(event: str, language: str) -> dict:
         "stage": "مراجعة الشؤون الصحية" if ar else "Health Affairs review",
         "reason": "التقرير غير مختوم" if ar else "The medical report is not stamped",
         "missing": "تقرير طبي حديث، صورة الهوية" if ar else "Recent medical report, copy of the ID card",
-        "amount": events.amount_text(1250, language, currency),
+        "amount": amount_text(1250, language, currency),
+        "answer": ("يُصرف المعاش في الخامس والعشرين من كل شهر، ويمكنكم متابعته عبر البوابة الإلكترونية" if ar
+                   else "Pensions are paid on the 25th of each month; you can follow yours on the portal"),
         "staff_name": "خالد المري" if ar else "Khalid Al-Marri",
         "department": "الشؤون الصحية" if ar else "Health Affairs",
         "date": format_date(date(2025, 5, 13), "full", locale=language),
@@ -389,4 +444,8 @@ def sample_context(event: str, language: str) -> dict:
                   else "EL-2500417-3 — Medical treatment assistance — 2 days left\n"
                        "WI-2500388-1 — Medical treatment assistance — 4 days overdue"),
     }
+    if event in INTERVIEW_EVENTS:  # the interview's day and time, and its place
+        values["date"] = (f"{format_date(date(2025, 5, 20), 'full', locale=language)}، 9:30 ص" if ar
+                          else f"{format_date(date(2025, 5, 20), 'full', locale=language)}, 9:30 AM")
+        values["place"] = "مبنى الديوان، الطابق الثاني، القاعة 3" if ar else "Diwan building, second floor, room 3"
     return {name: values[name] for name in PLACEHOLDERS.get(event, ())}

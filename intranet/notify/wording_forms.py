@@ -1,10 +1,10 @@
-"""The message template editor's forms: the wording (checked by templates.problems) and the reset confirmation."""
+"""The message template editor's forms: the wording (checked by wording.problems) and the reset confirmation."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
-from intranet.notify import templates
+from intranet.notify import wording
 
 
 class TemplateForm(FlaskForm):
@@ -13,7 +13,7 @@ class TemplateForm(FlaskForm):
 
     def check(self, event: str, channel: str) -> bool:
         """The placeholder and length rules, each error put next to its field; True when it may be saved."""
-        errors = templates.problems(event, channel, self.subject.data if channel == "email" else "",
+        errors = wording.problems(event, channel, self.subject.data if channel == "email" else "",
                                     self.body.data or "")
         for field, message in errors:
             getattr(self, field).errors = [*getattr(self, field).errors, message]

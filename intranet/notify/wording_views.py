@@ -6,10 +6,10 @@ from flask_login import current_user, login_required
 
 from intranet.auth import permissions
 from intranet.models import Staff
-from intranet.notify import templates
-from intranet.notify.template_forms import ResetForm, TemplateForm
+from intranet.notify import wording
+from intranet.notify.wording_forms import ResetForm, TemplateForm
 
-bp = Blueprint("message_templates", __name__, url_prefix="/admin/messages")
+bp = Blueprint("wording", __name__, url_prefix="/admin/messages")
 
 
 @bp.before_request
@@ -19,48 +19,42 @@ def administrators_only():
         abort(403)
 
 
-@bp.context_processor
-def labels():
-    return {"EVENT_LABELS": templates.EVENT_LABELS, "CHANNEL_LABELS": templates.CHANNEL_LABELS,
-            "LANGUAGE_LABELS": templates.LANGUAGE_LABELS, "PLACEHOLDER_LABELS": templates.PLACEHOLDER_LABELS}
-
-
 def _key_or_404(event, channel, language) -> tuple[str, str, str]:
     key = (event, channel, language)
-    return key if key in templates.DEFAULTS else abort(404)
+    return key if key in wording.DEFAULTS else abort(404)
 
 
 def _preview(key, subject: str, body: str, errors) -> dict:
     """What the preview shows: the wording filled in with sample values, and for an SMS its length in parts."""
     event, channel, language = key
-    subject_parts, body_parts = templates.parse(subject)[0], templates.parse(body)[0]
+    subject_parts, body_parts = wording.parse(subject)[0], wording.parse(body)[0]
     # an unknown placeholder stays visible as typed, where a real message would leave it empty
     context = {part[0]: "{%s}" % part[0] for part in subject_parts + body_parts if isinstance(part, tuple)}
-    context.update(templates.sample_context(event, language))
-    shown_subject = templates.render(subject_parts, context) if channel == "email" else ""
-    shown_body = templates.render(body_parts, context)
+    context.update(wording.sample_context(event, language))
+    shown_subject = wording.render(subject_parts, context) if channel == "email" else ""
+    shown_body = wording.render(body_parts, context)
     return {"subject": shown_subject, "body": shown_body, "errors": list(errors), "key": key,
-            "sms": templates.sms_info(shown_body) if channel == "sms" else None}
+            "sms": wording.sms_info(shown_body) if channel == "sms" else None}
 
 
 def _edit_page(key, form, reset_form=None, status=200):
-    saved = templates.saved(*key)
+    saved = wording.saved(*key)
     editor = Staff.get_or_none(Staff.id == saved.updated_by_id) if saved and saved.updated_by_id else None
     errors = [*form.subject.errors, *form.body.errors]
     return render_template(
         "message_templates/edit.html", key=key, form=form, reset_form=reset_form or ResetForm(formdata=None),
-        saved=saved, editor=editor, samples=templates.sample_context(key[0], key[2]),
-        required=templates.REQUIRED[key[0]], preview=_preview(key, form.subject.data or "", form.body.data or "",
+        saved=saved, editor=editor, samples=wording.sample_context(key[0], key[2]),
+        required=wording.REQUIRED[key[0]], preview=_preview(key, form.subject.data or "", form.body.data or "",
                                                                errors)), status
 
 
 @bp.get("/")
 def index():
     """Every event's wording per channel and language, and whether an administrator changed it."""
-    customised = templates.customised()
+    customised = wording.customised()
     editors = {staff.id: staff for staff in Staff.select().where(
         Staff.id.in_([row.updated_by_id for row in customised.values() if row.updated_by_id]))}
-    return render_template("message_templates/index.html", keys=list(templates.DEFAULTS), customised=customised,
+    return render_template("message_templates/index.html", keys=list(wording.DEFAULTS), customised=customised,
                            editors=editors)
 
 
@@ -68,7 +62,7 @@ def index():
 def edit(event, channel, language):
     """The wording in force, its allowed placeholders and a live preview."""
     key = _key_or_404(event, channel, language)
-    subject, body = templates.current(*key)
+    subject, body = wording.current(*key)
     return _edit_page(key, TemplateForm(formdata=None, data={"subject": subject, "body": body}))
 
 
@@ -79,9 +73,9 @@ def save(event, channel, language):
     form = TemplateForm()
     if not (form.validate_on_submit() and form.check(event, channel)):
         return _edit_page(key, form, status=422)
-    templates.save(current_user, *key, form.subject.data, form.body.data)
+    wording.save(current_user, *key, form.subject.data, form.body.data)
     flash(_("The wording was saved. New messages use it from now on."), "info")
-    return redirect(url_for("message_templates.edit", event=event, channel=channel, language=language), 303)
+    return redirect(url_for("wording.edit", event=event, channel=channel, language=language), 303)
 
 
 @bp.post("/<event>/<channel>/<language>/preview")
@@ -101,9 +95,9 @@ def reset(event, channel, language):
     key = _key_or_404(event, channel, language)
     reset_form = ResetForm()
     if not reset_form.validate_on_submit():
-        subject, body = templates.current(*key)
+        subject, body = wording.current(*key)
         form = TemplateForm(formdata=None, data={"subject": subject, "body": body})
         return _edit_page(key, form, reset_form, status=422)
-    templates.reset(current_user, *key)
+    wording.reset(current_user, *key)
     flash(_("The default wording is back in use."), "info")
-    return redirect(url_for("message_templates.edit", event=event, channel=channel, language=language), 303)
+    return redirect(url_for("wording.edit", event=event, channel=channel, language=language), 303)

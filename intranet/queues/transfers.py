@@ -1,0 +1,32 @@
+"""Sending a misrouted request to another department (issue 16): which departments it may go to. The change itself
+is `workflow.transfer` (permission `can_transfer`, the history row, the clock left as it was)."""
+from intranet import reference
+from intranet.i18n import localized
+from intranet.models import Department, Stage
+from intranet.models.inquiries import InquirySubject
+
+
+def _working_departments():
+    """Departments that receive work: those that work a stage or answer an inquiry subject (not the desk)."""
+    return Department.id.in_(Stage.select(Stage.department)) | Department.id.in_(
+        InquirySubject.select(InquirySubject.department))
+
+
+def transfer_targets(req) -> list[Department]:
+    """The departments `req` may be sent to: every department that receives work, except the one holding it."""
+    return list(Department.select().where(_working_departments() & (Department.id != req.department_id))
+                .order_by(Department.id))
+
+
+def target(req, department_id) -> Department | None:
+    """The department chosen in the form, if it is one the request may go to."""
+    if department_id is None:
+        return None
+    return Department.get_or_none(_working_departments() & (Department.id == department_id)
+                                  & (Department.id != req.department_id))
+
+
+def department_name(department_id) -> str:
+    """A department's name in the reader's language, by id (a transfer's history entry keeps ids)."""
+    return localized(reference.cached("department_by_id", department_id, Department.get_or_none)) \
+        if department_id else ""

@@ -1,0 +1,81 @@
+"""Everything templates see beyond what a view hands them, registered in this one place.
+
+Words for codes (statuses, channels, events...) come from the module that owns the codes; this module only puts
+them in front of the templates, so a newcomer looking for "where does STATUS_LABELS come from" finds it here, and
+no two features can register the same name with different meanings (a test checks the names stay unique).
+Language and right-to-left helpers are registered by `i18n.init_app`, next to Babel.
+"""
+from flask import g
+
+from intranet import interviews
+from intranet.auth import mfa, permissions
+from intranet.auth.sessions import SECURITY_EVENT_LABELS
+from intranet.i18n import LANGUAGE_LABELS, in_other_language
+from intranet.intake.import_forms import IMPORT_STATUS_LABELS
+from intranet.intake.portal_client_forms import DELIVERY_STATUS_LABELS, INBOX_STATUS_LABELS, SCOPE_LABELS
+from intranet.letters import register as letter_register
+from intranet.letters import service as letter_service
+from intranet.models.tickets import SERVICE_LETTERS, SERVICES
+from intranet.notify import wording
+from intranet.notify.staff import delivery_error
+from intranet.payouts import labels as payout_labels
+from intranet.queues import approvals, filters, transfers
+from intranet.queues import labels as queue_labels
+from intranet.reception import tickets
+from intranet.reports import pdf
+from intranet.reports.forms import KIND_LABELS
+from intranet.security_headers import csp_nonce
+
+
+def this_session():
+    """The id of the sign-in session this page is served to (the sessions pages mark it)."""
+    return g.get("staff_session_id")
+
+
+GLOBALS = {
+    # every permission, as templates ask it: may.see_payouts(current_user), may.allowed_actions(req, current_user)
+    "may": permissions.for_templates(),
+    "second_factor_required": mfa.required,
+    "this_session": this_session,
+    "csp_nonce": csp_nonce,
+    # requests and queues
+    "ACTION_LABELS": queue_labels.ACTION_LABELS, "HISTORY_LABELS": queue_labels.HISTORY_LABELS,
+    "DECIDER_LABELS": approvals.DECIDER_LABELS,  # who alone decides a stage that requires a role
+    "STATUS_LABELS": queue_labels.STATUS_LABELS, "CHANNEL_LABELS": queue_labels.CHANNEL_LABELS,
+    "SLA_LABELS": queue_labels.SLA_LABELS, "ACTION_KEYS": queue_labels.ACTION_KEYS,
+    "document_name": queue_labels.document_name,
+    "TABS": filters.TABS, "AGES": filters.AGES, "SORTS": filters.SORTS, "sla_state": filters.sla_state,
+    "empty_filters": filters.QueueFilters,
+    "transfer_targets": transfers.transfer_targets,  # the departments a misrouted request may be sent to
+    "department_name": transfers.department_name,
+    # an interview request's interview, in the office's time (templates/queues/_interview.html)
+    "interview_when": interviews.when_text, "interview_input": interviews.input_value,
+    # citizens' messages and their delivery
+    "MESSAGE_EVENT_LABELS": wording.EVENT_LABELS, "MESSAGE_CHANNEL_LABELS": wording.CHANNEL_LABELS,
+    "PLACEHOLDER_LABELS": wording.PLACEHOLDER_LABELS, "LANGUAGE_LABELS": LANGUAGE_LABELS,
+    "delivery_error": delivery_error,
+    # visitor tickets
+    "SERVICES": SERVICES, "SERVICE_LETTERS": SERVICE_LETTERS, "SERVICE_LABELS": tickets.SERVICE_LABELS,
+    "TICKET_STATUS_LABELS": tickets.STATUS_LABELS, "TICKET_ACTION_LABELS": tickets.ACTION_LABELS,
+    "ticket_actions": tickets.allowed_actions, "in_other_language": in_other_language,
+    # payouts
+    "PAYOUT_STATUS_LABELS": payout_labels.PAYOUT_STATUS_LABELS, "BATCH_STATUS_LABELS": payout_labels.BATCH_STATUS_LABELS,
+    "EXPORT_PHASE_LABELS": payout_labels.EXPORT_PHASE_LABELS, "ITEM_OUTCOME_LABELS": payout_labels.ITEM_OUTCOME_LABELS,
+    "AUDIT_ACTION_LABELS": payout_labels.AUDIT_ACTION_LABELS,
+    # electronic intake
+    "IMPORT_STATUS_LABELS": IMPORT_STATUS_LABELS, "SCOPE_LABELS": SCOPE_LABELS,
+    "INBOX_STATUS_LABELS": INBOX_STATUS_LABELS, "DELIVERY_STATUS_LABELS": DELIVERY_STATUS_LABELS,
+    # staff security and reports
+    "SECURITY_EVENT_LABELS": SECURITY_EVENT_LABELS, "KIND_LABELS": KIND_LABELS, "wait_text": pdf.wait_text,
+    # letters to ministries: the letter part of a ministry-letter request's panel (None for other types)
+    "letter_panel": letter_service.panel, "LETTER_STATUS_LABELS": letter_register.STATUS_LABELS,
+}
+FILTERS = {"money": payout_labels.format_amount, "css_string": pdf.css_string}
+
+
+def init_app(app):
+    clash = (set(GLOBALS) | set(FILTERS)) & (set(app.jinja_env.globals) | set(app.jinja_env.filters))
+    if clash:  # a second meaning for a name a template already uses
+        raise RuntimeError(f"template names registered twice: {sorted(clash)}")
+    app.jinja_env.globals.update(GLOBALS)
+    app.jinja_env.filters.update(FILTERS)
