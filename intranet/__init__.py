@@ -16,6 +16,8 @@ def create_app(config: dict | None = None) -> Flask:
     from intranet import security_headers, templating
     from intranet.auth import reauth_views, session_views, throttle
     from intranet.auth import views as auth_views
+    from intranet.automation import control_views, decision_views, registry_views, rule_views
+    from intranet.automation import views as automation_views
     from intranet.health import bp as health_bp
     from intranet.intake import api, file_import_views, portal_client_views
     from intranet.letters import views as letter_views
@@ -50,7 +52,8 @@ def create_app(config: dict | None = None) -> Flask:
                       ticket_views.bp, api.bp, portal_client_views.bp, file_import_views.bp, unreachable_views.bp, delivery_report_views.bp,
                       wording_views.bp, reauth_views.bp, payout_audit_views.bp, payout_views.bp,
                       payout_batch_views.bp, payout_return_views.bp, dashboard_views.bp, stats_views.bp,
-                      report_views.bp, lookup_views.bp, approval_views.bp, transfer_views.bp, letter_views.bp):
+                      report_views.bp, lookup_views.bp, approval_views.bp, transfer_views.bp, letter_views.bp,
+                      automation_views.bp, control_views.bp, registry_views.bp, rule_views.bp, decision_views.bp):
         app.register_blueprint(blueprint)
 
     from intranet.cli import register

@@ -93,11 +93,37 @@ def audit_anchor():
                f"({record['history']['count']} rows)")
 
 
+@click.group("registry")
+def registry_group():
+    """Local registries of automatic decisions (issue 17)."""
+
+
+@registry_group.command("load")
+@click.argument("code")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def registry_load(code, path):
+    """Load a CSV or XLSX file (national_id and fact columns) into the local registry CODE."""
+    from pathlib import Path
+
+    from intranet.automation import registry_files
+    from intranet.intake.imports import FileRefused
+
+    try:
+        kind = registry_files.kind_of(path)
+        with db.database.connection_context():
+            count = registry_files.load(code, Path(path).read_bytes(), kind)
+    except FileRefused as refused:
+        click.echo(str(refused.args[0]), err=True)
+        raise SystemExit(1) from None
+    click.echo(f"registry {code}: {count} people loaded")
+
+
 def register(app):
     from intranet.demo import demo_command
     from intranet.seed import seed_demo_command
 
-    for command in (db_group, audit_group, load_definitions_command, seed_demo_command, demo_command):
+    for command in (db_group, audit_group, registry_group, load_definitions_command, seed_demo_command, demo_command):
         app.cli.add_command(command)
 
 

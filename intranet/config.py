@@ -189,6 +189,14 @@ def load(overrides: dict | None = None) -> dict:
         # issue 16: a letter to a ministry awaits its reply this many days after it was sent (the clerk may set
         # another day when marking it sent); past that day it is on the list of letters awaiting a reply
         "LETTER_REPLY_DAYS": int(_env("LETTER_REPLY_DAYS", 30)),
+        # issue 17: where each registry's facts come from ("code=local": the registry_record table loaded by `diwan
+        # registry load`; "code=https://host/path": an external registry's JSON API), its answer time, and the share
+        # of automatic decisions (percent) routed to a person who confirms or reverses them
+        "REGISTRIES": _env("REGISTRIES", "civil=local,retirement=local"),
+        "REGISTRY_TIMEOUT_SECONDS": float(_env("REGISTRY_TIMEOUT_SECONDS", 5)),
+        # the bearer token of each external registry ("retirement=<token>,civil=<token>"), sent to it only
+        "REGISTRY_TOKENS": _env("REGISTRY_TOKENS", ""),
+        "AUTOMATION_SAMPLE_PERCENT": float(_env("AUTOMATION_SAMPLE_PERCENT", 5)),
     }
     settings.update(overrides)
     if settings["SESSION_COOKIE_SECURE"] and "SESSION_COOKIE_NAME" not in overrides:

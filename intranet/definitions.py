@@ -20,6 +20,17 @@ def _upsert(model, code, **values):
     return model.get_by_id(row.id)
 
 
+def _renewal_months(spec):
+    """`renewal = { every_months = N }`: a periodic benefit renewed every N months (1 to 120); None without it."""
+    renewal = spec.pop("renewal", None)
+    if renewal is None:
+        return None
+    months = renewal.get("every_months") if isinstance(renewal, dict) else None
+    if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 120:
+        raise DefinitionError(f"{spec['code']}: renewal.every_months must be a whole number of months from 1 to 120")
+    return months
+
+
 def _load_type(spec, departments):
     stages = spec.pop("stages")
     total = sum(stage["budget_days"] for stage in stages)
@@ -27,6 +38,7 @@ def _load_type(spec, departments):
         raise DefinitionError(f"{spec['code']}: stage budgets add up to {total}, not {spec.get('sla_days', 45)}")
     for listed in ("documents", "fields"):
         spec[listed] = json.dumps(spec.get(listed, []), ensure_ascii=False)
+    spec["renewal_months"] = _renewal_months(spec)
     rtype = _upsert(RequestType, spec.pop("code"), **spec)
     for position, stage in enumerate(stages, start=1):
         department = departments.get(stage.pop("department"))

@@ -48,6 +48,8 @@ def _prepare_database(requests: int):
         if not sample.exists():  # a portal batch file to try Imports with: 200 rows, 10 of them with errors
             from intranet.intake import import_files
             sample.write_bytes(import_files.sample(200, bad=10))
+        from intranet.automation import demo_data
+        demo_data.seed(current_app.config["INSTANCE_DIR"])  # a civil registry and the compensation grant's rule
         if not ApiClient.select().exists():
             clients.create_client(None, "البوابة الوطنية للخدمات الإلكترونية (تجريبي)",
                                   ["requests:read", "requests:write"], token=DEMO_PORTAL_TOKEN)

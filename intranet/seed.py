@@ -95,6 +95,31 @@ ACCEPT_COMMENTS = ("", "", "", "", "", "تمت المراجعة ولا توجد 
 CITIZEN_ANSWERED = "استكمل المستفيد المطلوب."
 NOTES = ("اتصل المستفيد للاستفسار عن الطلب.", "بانتظار رد الجهة المختصة.", "تمت مراجعة المرفقات.")
 
+# each type's own fields (request_types.toml), as a clerk would find them filled in: text values cycled by request id
+# (no random draws: the rest of the data stays as the same seed made it); @@amount@@ is the request's own amount,
+# @@date@@ a day before it was received, @@serial@@ and @@year@@ its id and year (invoice and decision numbers)
+FIELD_TEXTS = {
+    "invoice_number": ("HMC-@@year@@-@@serial@@", "SID-INV-@@serial@@", "AHL-@@year@@/@@serial@@"),
+    "hospital": ("مؤسسة حمد الطبية", "سدرة للطب", "مستشفى العمادي", "مستشفى الأهلي", "مستشفى الخور",
+                 "مستشفى الوكرة", "مستشفى الدوحة الدولي"),
+    "employer": ("وزارة التربية والتعليم والتعليم العالي", "وزارة الصحة العامة", "وزارة الداخلية", "بلدية الدوحة",
+                 "وزارة العمل", "المؤسسة العامة للحي الثقافي", "وزارة المالية"),
+    "decision_number": ("@@serial@@/@@year@@", "ق/@@year@@/@@serial@@", "م ت/@@serial@@"),
+    "ministry": ("وزارة التربية والتعليم والتعليم العالي", "وزارة الصحة العامة", "وزارة البلدية", "وزارة العمل",
+                 "وزارة الداخلية"),
+    "letter_subject": ("طلب إفادة بشأن وضع المستفيد", "طلب تسريع إجراءات المعاملة", "طلب موعد علاج",
+                       "طلب إفادة عن حالة التصريح", "طلب نقل مدرسي"),
+    "grounds": ("ظرف صحي موثق بتقرير طبي حال دون التقديم في الموعد", "السفر للعلاج بالخارج خلال مدة الطعن",
+                "عدم استلام القرار إلا بعد انقضاء المدة"),
+    "degree": ("ماجستير", "دكتوراه"),
+    "university": ("جامعة قطر", "جامعة حمد بن خليفة", "جامعة جورجتاون في قطر", "جامعة كارنيجي ميلون في قطر",
+                   "جامعة تكساس إي أند إم في قطر"),
+    "field_of_study": ("الإدارة العامة", "الصحة العامة", "هندسة البترول", "القانون", "علوم الحاسب", "المحاسبة"),
+    "interview_with": ("رئيس المؤسسة", "مدير إدارة التعويضات", "مدير إدارة شؤون المواطنين", "لجنة التظلمات"),
+    "purpose": ("متابعة طلب سابق", "عرض حالة إنسانية", "الاستفسار عن قرار صادر", "تقديم مستندات إضافية"),
+}
+FIELD_VARIANTS = 12  # filled-in forms per type, cycled by request id
+
 TYPE_WEIGHTS = {"inquiry": 5, "grievance": 3, "ministry_letter": 3, "pension": 3, "health_care": 3,
                 "compensation": 3, "appeals_exception": 1, "higher_studies": 1, "interview": 1}
 GOVERNORATE_WEIGHTS = {"doha": 10, "rayyan": 7, "wakrah": 3, "daayen": 2, "umm_salal": 2, "khor": 2,
@@ -166,6 +191,47 @@ def _day_counts(n: int, days: int, first_weekday: int) -> list[int]:
     return counts
 
 
+# --- the type's own fields -------------------------------------------------------------------------------------
+
+def _field_value(spec: dict, variant: int):
+    """A field's value in one of the filled-in forms: the amount and dates are the row's (placeholders)."""
+    name, kind = spec["name"], spec["kind"]
+    if kind == "decimal":
+        return "@@amount@@"
+    if kind == "date":
+        return "@@date@@"
+    if kind == "integer":
+        return 3 + (variant * 7) % 30
+    texts = FIELD_TEXTS.get(name) or (spec.get("label_ar") or name,)
+    return texts[variant % len(texts)]
+
+
+def _split(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A JSON text with @@name@@ placeholders as (literal parts, names): parts[0] name[0] parts[1] ..."""
+    pieces = text.split("@@")
+    return tuple(pieces[0::2]), tuple(pieces[1::2])
+
+
+def _field_forms(request_type) -> tuple[list, list]:
+    """The type's filled-in forms as precomputed JSON pieces (no JSON work per row): with every document of its
+    checklist received (a completed request) and with the last one still missing (the others)."""
+    specs, documents = request_type.field_list(), [d["code"] for d in request_type.document_list()]
+    complete, partial = [], []
+    for variant in range(FIELD_VARIANTS):
+        values = {spec["name"]: _field_value(spec, variant) for spec in specs}
+        complete.append(_split(json.dumps({**values, "documents_received": documents}, ensure_ascii=False)))
+        partial.append(_split(json.dumps({**values, "documents_received": documents[:-1]}, ensure_ascii=False)))
+    return complete, partial
+
+
+def _filled(form, values: dict) -> str:
+    parts, names = form
+    out = parts[0]
+    for name, part in zip(names, parts[1:]):
+        out += values[name] + part
+    return out
+
+
 # --- the request generator (pure: a chunk of days in, rows out) -------------------------------------------------
 
 def _generate_requests(ctx: dict, chunk_seed: str, days: list[tuple[int, int]], first_id: int,
@@ -211,7 +277,7 @@ def _generate_requests(ctx: dict, chunk_seed: str, days: list[tuple[int, int]], 
             index = 0
             while x >= type_cum[index]:
                 index += 1
-            type_id, sla, is_money, subjects, documents, stages = types[index]
+            type_id, sla, is_money, subjects, documents, stages, forms = types[index]
             last = len(stages) - 1
             walk_in = channel == "walk_in"
             entered_by = choice(reception) if walk_in and reception else None
@@ -293,9 +359,15 @@ def _generate_requests(ctx: dict, chunk_seed: str, days: list[tuple[int, int]], 
                            TAKE_NEXT if rnd() < 0.5 else NO_DETAILS, fmt(t)))
                     version += 1
             citizen = int(c_count * rnd() ** 1.4)
+            subject, details = choice(subjects), choice(DETAILS)
+            amount = 50 * (10 + int(990 * rnd())) if is_money else None
+            form = forms[status == "completed"][rid % FIELD_VARIANTS]
+            data = _filled(form, {"amount": "" if amount is None else str(amount), "serial": str(rid),
+                                  "date": clock.days[max(0, day - 3 - rid % 90)], "year": str(year)}
+                           ) if form[1] else form[0][0]
             add_r((rid, format_tracking_number(year, seq), c_first + citizen, type_id, channel,
                    citizen_governorates[citizen], stage_id, dept, status, assignee, returned_from,
-                   choice(subjects), choice(DETAILS), "{}", 50 * (10 + int(990 * rnd())) if is_money else None,
+                   subject, details, data, amount,
                    received_text, fmt(due), fmt(stage_due), None if paused_at is None else fmt(paused_at),
                    None if closed_at is None else fmt(closed_at), fmt(t), version, entered_by))
             rid += 1
@@ -483,7 +555,8 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
                 "now": int((now - origin).total_seconds()),
                 "types": [(t.id, t.sla_days * DAY, t.is_money, SUBJECTS.get(t.code, (t.name_ar,)),
                            [doc["code"] for doc in json.loads(t.documents or "[]") if "code" in doc],
-                           [(s.id, s.department_id, s.budget_days * DAY, _pool(s)) for s in stages_by_type[t.id]])
+                           [(s.id, s.department_id, s.budget_days * DAY, _pool(s)) for s in stages_by_type[t.id]],
+                           _field_forms(t)[::-1])  # forms[True]: every document received (completed)
                           for t in types],
                 "type_cum": _cumulative([TYPE_WEIGHTS.get(t.code, 2) for t in types]),
                 "clerks": clerks,

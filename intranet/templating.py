@@ -10,6 +10,10 @@ from flask import g
 from intranet import interviews
 from intranet.auth import mfa, permissions
 from intranet.auth.sessions import SECURITY_EVENT_LABELS
+from intranet.automation import explain as automation_explain
+from intranet.automation import dry_run as automation_dry_run
+from intranet.automation import figures as automation_figures
+from intranet.automation import rules as automation_rules
 from intranet.i18n import LANGUAGE_LABELS, in_other_language
 from intranet.intake.import_forms import IMPORT_STATUS_LABELS
 from intranet.intake.portal_client_forms import DELIVERY_STATUS_LABELS, INBOX_STATUS_LABELS, SCOPE_LABELS
@@ -69,6 +73,16 @@ GLOBALS = {
     "SECURITY_EVENT_LABELS": SECURITY_EVENT_LABELS, "KIND_LABELS": KIND_LABELS, "wait_text": pdf.wait_text,
     # letters to ministries: the letter part of a ministry-letter request's panel (None for other types)
     "letter_panel": letter_service.panel, "LETTER_STATUS_LABELS": letter_register.STATUS_LABELS,
+    # automatic decisions (issue 17): a request's decision in words (templates/queues/_automation.html)
+    "automation_explained": automation_explain.explain, "AUTOMATION_OUTCOME_LABELS": automation_explain.OUTCOME_LABELS,
+    "AUTOMATION_REVIEW_LABELS": automation_explain.REVIEW_LABELS,
+    # the rule editor, its dry run and the decisions page (issue 17)
+    "AUTOMATION_REASON_LABELS": automation_explain.REASON_LABELS, "AUTOMATION_OP_LABELS": automation_rules.OP_LABELS,
+    "AUTOMATION_DECISION_LABELS": automation_rules.DECISION_LABELS, "automation_fact_label": automation_explain.fact_label,
+    "automation_registry_label": automation_explain.registry_label, "automation_rule_words": automation_explain.rule_words,
+    "DRY_RUN_WOULD_LABELS": automation_dry_run.WOULD_LABELS, "DRY_RUN_ACTUAL_LABELS": automation_dry_run.ACTUAL_LABELS,
+    "DRY_RUN_SKIP_LABELS": automation_dry_run.SKIP_LABELS,
+    "AUTOMATION_REVIEW_FILTER_LABELS": automation_figures.REVIEW_FILTER_LABELS,
 }
 FILTERS = {"money": payout_labels.format_amount, "css_string": pdf.css_string}
 

@@ -11,6 +11,8 @@ from stdnum import luhn
 
 from intranet import db, files, history_chain, interviews, reference, request_substance, validation
 from intranet.auth import permissions
+from intranet.automation import benefits
+from intranet.automation import pending as automation
 from intranet.db import database, is_sqlite, transaction
 from intranet.intake import webhooks
 from intranet.notify import events, reminders
@@ -19,6 +21,7 @@ from intranet.models import Attachment, Citizen, HistoryEntry, Request, Stage, u
 from intranet.models.inquiries import ANSWER_MAX_LENGTH, INQUIRY_TYPE
 from intranet.letters import register as letters
 from intranet.models.letters import LetterReply, MinistryLetter
+from intranet.models.payouts import Payout
 from intranet.stats.figures import local_today
 
 allowed_actions = permissions.allowed_actions
@@ -104,14 +107,18 @@ def first_stage(request_type_id: int):
 
 
 def _record(req, actor, action, comment, stored, details=None, **change) -> HistoryEntry:
+    # `department`: where the step was taken (`req` as it stood before it; a new request: the department it was
+    # routed to), what the figures by department count it under
     values = {"request": req.id, "actor": actor, "action": action, "comment": comment or "",
-              "details": json.dumps(details or {}, ensure_ascii=False), "created_at": utcnow(), **change}
+              "details": json.dumps(details or {}, ensure_ascii=False), "created_at": utcnow(),
+              "department": req.department_id, **change}
     values["hash"] = history_chain.sign(values)  # keyed into the request's chain (takes the request's row lock)
     entry = db.create(HistoryEntry, **values)
     for item in stored:
         Attachment.create(request=req.id, history=entry, uploaded_by=actor, **vars(item))
     events.on_change(req, entry)  # the citizen's SMS and e-mail, in this transaction
     payouts.create_for(req, entry)  # a completed money request: its payout, awaiting approval
+    benefits.on_change(req, entry)  # a completed request of a renewable type: its periodic benefit (issue 17)
     webhooks.queue_for_change(req, entry)  # electronic requests: the portal's deliveries, in this transaction
     return entry
 
@@ -230,6 +237,7 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
                 stage_due_at=_stage_due(first, received), governorate=citizen.governorate_id,
                 amount=amount, submission_token=submission_token, **{"entered_by": actor, **(extra or {})})
             entry = _record(req, actor, "submit", "", stored, note, to_stage=first.id, to_status="open")
+            automation.queue_for(req)  # a type with an automatic-decision rule: decided by a job after commit
     except IntegrityError:
         files.discard(stored)
         if (done := _already_submitted(submission_token)) is not None:
@@ -278,15 +286,58 @@ def answer_at_desk(actor, citizen, request_type, question, answer, inquiry_subje
     return Outcome(Request.get_by_id(req.id), entry)
 
 
+def _accepted(fresh) -> dict:
+    following = _stage_at(fresh.request_type_id, fresh.stage.position + 1)
+    if following is None:
+        return {"status": "completed", "closed_at": utcnow(), "assignee": None}
+    return {"stage": following.id, "department": following.department_id, "status": "open",
+            "assignee": None, "stage_due_at": _stage_due(following, utcnow())}
+
+
 def accept(actor, req, version, comment="", uploads=None) -> Outcome:
     """On to the next stage's department, or completed after the last stage."""
-    def changes(fresh):
-        following = _stage_at(fresh.request_type_id, fresh.stage.position + 1)
-        if following is None:
-            return {"status": "completed", "closed_at": utcnow(), "assignee": None}
-        return {"stage": following.id, "department": following.department_id, "status": "open",
-                "assignee": None, "stage_due_at": _stage_due(following, utcnow())}
-    return _transition(req, actor, "accept", version, comment, uploads, changes)
+    return _transition(req, actor, "accept", version, comment, uploads, _accepted)
+
+
+def decide_automatically(req_id: int, decision: str, details: dict) -> Outcome | None:
+    """An automatic decision acted on (automation/engine.py, inside its transaction), by automation's own staff row
+    (automation.system_actor: it never signs in, no permission grants it anything): the
+    request, open and unassigned at its first stage, accepted on to the next stage ("accept_stage") or completed
+    ("complete"; a money request's payout then awaits a supervisor's approval as always). The history row is an
+    accept whose details name the decision and the rule's version ({"automatic": true, "decision", "rule",
+    "rule_version"}). None, changing nothing, when the request is no longer where automation may decide it."""
+    fresh = _fresh(req_id)
+    if fresh.status != "open" or fresh.assignee_id is not None or fresh.stage.position != 1:
+        return None
+    if decision == "complete":
+        changes = {"status": "completed", "closed_at": utcnow(), "assignee": None}
+    else:
+        changes = _accepted(fresh)
+    _apply(fresh, fresh.version, changes)
+    entry = _record(fresh, automation.system_actor(), "accept", "", [], {**details, "automatic": True},
+                    from_stage=fresh.stage_id, from_status=fresh.status,
+                    to_stage=changes.get("stage", fresh.stage_id), to_status=changes["status"])
+    return Outcome(Request.get_by_id(req_id), entry)
+
+
+def reverse_automatic(actor, req_id: int, decided_entry, reason: str) -> Outcome:
+    """A reviewer reverses an automatic decision (automation/review.py, inside its transaction): the request goes
+    back, open and unassigned, to the stage automation decided it at, its payout (not yet in a batch) rejected with
+    the reason; refused when the request has moved on since or its money has left."""
+    if not permissions.can_review_automation(actor):
+        raise NotAllowed(_l("Only supervisors review automatic decisions."))
+    fresh = _fresh(req_id)
+    if fresh.stage_id != decided_entry.to_stage_id or fresh.status != decided_entry.to_status:
+        raise WorkflowError(_l("The request has moved on since it was decided automatically: act on it instead."))
+    live = Payout.get_or_none((Payout.request == req_id) & (Payout.status != "rejected"))
+    if live is not None and isinstance(payouts.reject_one(actor, live.id, reason), str):
+        raise WorkflowError(_l("The payout of this request can no longer be rejected: the decision stands."))
+    stage = Stage.get_by_id(decided_entry.from_stage_id)
+    _apply(fresh, fresh.version, {"stage": stage.id, "department": stage.department_id, "status": "open",
+                                  "closed_at": None, "assignee": None, "stage_due_at": _stage_due(stage, utcnow())})
+    entry = _record(fresh, actor, "reverse_automatic", reason, [], {"decision": decided_entry.info.get("decision")},
+                    from_stage=fresh.stage_id, from_status=fresh.status, to_stage=stage.id, to_status="open")
+    return Outcome(Request.get_by_id(req_id), entry)
 
 
 def answer(actor, req, version, comment="", uploads=None) -> Outcome:

@@ -47,4 +47,4 @@ def queue_status(instance) -> dict:
             "consumer": {"last_seen": last_seen, "alive": alive}}
 
 
-from jobs import digests, imports, notify, payouts, reminders, reports, stats, tasks, webhooks  # noqa: E402,F401  (registers the tasks on `huey`)
+from jobs import automation, digests, imports, notify, payouts, reminders, renewals, reports, stats, tasks, webhooks  # noqa: E402,F401  (registers the tasks on `huey`)

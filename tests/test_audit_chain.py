@@ -12,7 +12,7 @@ from peewee import DatabaseError, IntegrityError
 
 from intranet import anchors, chain, db, history_chain, workflow
 from intranet.cli import audit_anchor, audit_verify
-from intranet.models import HistoryEntry, Request
+from intranet.models import Department, HistoryEntry, Request
 from intranet.models.payouts import AuditEntry
 from intranet.payouts import audit
 from tests.factories import make_request, make_staff
@@ -270,6 +270,18 @@ def test_a_changed_comment_is_named(app, people):
     assert f"history BROKEN at history row {changed.id} of request {req.id}" in result.output
     assert "audit trail intact" in result.output  # each chain reported on its own
     assert HistoryEntry.get(HistoryEntry.request == other.id).hash  # the other request's chain is untouched
+
+
+def test_a_changed_department_is_caught(people):
+    """The department a step is counted under (history.department_id, 0024) is keyed too: moving a step to
+    another department's figures behind the application's back breaks the chain."""
+    req = _round(people)
+    entry = HistoryEntry.get((HistoryEntry.request == req.id) & (HistoryEntry.action == "return"))
+    assert entry.department_id is not None and history_chain.verify().ok
+    other = Department.select().where(Department.id != entry.department_id).first().id
+    _behind_the_back("history", f'UPDATE "history" SET "department_id" = {other} WHERE "id" = {entry.id}')
+    verdict = history_chain.verify()
+    assert not verdict.ok and verdict.broken_at == entry.id and verdict.reason == history_chain.CHANGED
 
 
 def test_a_row_moved_to_another_request_or_dropped_from_the_middle_is_named(people):

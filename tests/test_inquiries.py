@@ -345,3 +345,124 @@ def test_an_answered_inquiry_counts_as_completed_in_the_figures(staff):
     today = local_today()
     found = figures.counts(today, today, by=("request_type",))
     assert found[(inquiry_type().id,)]["completed"] == 2
+
+
+# --- the subject wherever an inquiry is entered ----------------------------------------------------------------------
+
+def test_the_walk_in_form_asks_an_inquirys_subject_and_routes_by_it(client, auth, data):
+    with data():
+        citizen = make_citizen()
+        inquiry_id, pension_id = inquiry_type().id, RequestType.get(RequestType.code == "pension").id
+    auth.login("reception1")
+    url = f"/reception/citizens/{citizen.id}/requests/new"
+    page = client.get(f"{url}?request_type={inquiry_id}").text
+    assert 'name="inquiry_subject"' in page and "استفسار عن المعاش التقاعدي" in page
+    assert 'name="inquiry_subject"' not in client.get(f"{url}?request_type={pension_id}").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+
+    def post(subject, submission):  # the citizen's second inquiry is a suspected duplicate: a reason is given
+        return client.post(url, data={"csrf_token": token, "request_type": inquiry_id, "inquiry_subject": subject,
+                                      "details": "متى يصرف المعاش؟", "submission_token": submission,
+                                      "override_reason": "سؤال آخر"})
+    bad = post("no-such", "t-bad")
+    assert bad.status_code == 422 and 'name="inquiry_subject"' in bad.text
+    with data():
+        assert Request.select().count() == 0
+        InquirySubject.update(active=False).where(InquirySubject.code == "compensation").execute()
+    withdrawn = post("compensation", "t-withdrawn")  # no longer offered: refused, nothing recorded
+    assert withdrawn.status_code == 422
+    with data():
+        assert Request.select().count() == 0
+    assert post("pension", "t-1").status_code == 303
+    assert post("", "t-2").status_code == 303  # none chosen: Citizens Affairs
+    with data():
+        routed, plain = Request.select().order_by(Request.id)
+        assert (routed.department.code, routed.inquiry_subject.code) == ("retirement", "pension")
+        assert (plain.department.code, plain.inquiry_subject_id) == ("citizens", None)
+
+
+def test_a_file_import_takes_an_inquiry_subject_checked_as_the_api_checks_it(client, auth, data):
+    import csv
+    import io
+
+    from intranet.intake import import_files, imports
+    from tests.conftest import csrf_token
+
+    with data():
+        rows = import_files.sample_rows(3, prefix="SUBJ")
+        header = imports.columns()
+    assert "inquiry_subject" in header
+    inquiries = [row for row in rows if row["request_type"] == "inquiry"]
+    other = next(row for row in rows if row["request_type"] == "pension")
+    inquiries[0]["inquiry_subject"] = "pension"
+    other["inquiry_subject"] = "pension"  # only an inquiry has a subject
+    extra = dict(inquiries[0], portal_reference="SUBJ-BAD", national_id=factories.national_id(),
+                 inquiry_subject="no-such")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in [*rows, extra]:
+        writer.writerow([row.get(name, "") for name in header])
+    auth.login("supervisor1")
+    client.post("/language", data={"lang": "en", "csrf_token": csrf_token(client, "/"), "next": "/"})
+    page = client.get("/imports/").text
+    assert "<code dir=\"ltr\">inquiry_subject</code>" in page and 'id="inquiry-subjects-table"' in page
+    uploaded = client.post("/imports/", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(client, "/imports/"), "file": (io.BytesIO(out.getvalue().encode()), "subjects.csv")})
+    assert uploaded.status_code == 303
+    batch_id = int(uploaded.headers["Location"].rsplit("/", 1)[1])
+    preview = client.get(f"/imports/{batch_id}").text
+    assert "Only an inquiry has a subject." in preview and "There is no inquiry subject with this code." in preview
+    client.post(f"/imports/{batch_id}/run", data={"csrf_token": csrf_token(client, f"/imports/{batch_id}")})
+    with data():
+        made = {r.submission_token: r for r in Request.select()}
+        assert f"import:{other['portal_reference']}" not in made and "import:SUBJ-BAD" not in made
+        routed = made[f"import:{inquiries[0]['portal_reference']}"]
+        assert (routed.department.code, routed.inquiry_subject.code) == ("retirement", "pension")
+
+
+def test_a_clerk_imports_the_inquiries_that_land_in_their_department(client, auth, data):
+    """An imported inquiry with a subject lands in the subject's department: a Retirement clerk may import pension
+    inquiries, not those without a subject (Citizens Affairs' queue)."""
+    import io
+
+    from intranet.intake import import_files, imports
+    from tests.conftest import csrf_token
+
+    with data():
+        rows = [row for row in import_files.sample_rows(6, prefix="LANE") if row["request_type"] == "inquiry"]
+        header = imports.columns()
+    routed, plain = rows
+    routed["inquiry_subject"] = "pension"
+    content = import_files._csv(header, [[row.get(name, "") for name in header] for row in rows])
+    auth.login("pension1")
+    uploaded = client.post("/imports/", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(client, "/imports/"), "file": (io.BytesIO(content), "lane.csv")})
+    batch_id = int(uploaded.headers["Location"].rsplit("/", 1)[1])
+    client.post(f"/imports/{batch_id}/run", data={"csrf_token": csrf_token(client, f"/imports/{batch_id}")})
+    with data():
+        found = imports.full(batch_id)
+        assert (found.valid_rows, found.imported) == (1, 1)
+        assert [e["field"] for e in found.report_list] == ["request_type"]
+        assert [(r.submission_token, r.department.code) for r in Request.select()] == [
+            (f"import:{routed['portal_reference']}", "retirement")]
+
+
+def test_an_answered_inquiry_is_a_decision_in_the_statements_as_in_the_figures(staff):
+    """The statements' list of what was decided and the figures count the same steps as completed (one rule:
+    `HistoryEntry.completed_it`): an inquiry answered by its department is both."""
+    from intranet.models import utcnow
+    from intranet.reports import past_state
+    from intranet.stats import figures
+
+    start = utcnow() - dt.timedelta(minutes=1)
+    req = ask(staff, "pension")
+    workflow.answer(staff["pension"], req, req.version, "يصرف المعاش في الخامس والعشرين")
+    decided = [item for item in past_state.decisions(start, utcnow() + dt.timedelta(minutes=1))
+               if item.tracking_number == req.tracking_number]
+    assert [item.outcome for item in decided] == ["completed"]
+    retirement = Department.get(Department.code == "retirement").id
+    assert decided[0].department_id == retirement
+    today = local_today()
+    counted = figures.counts(today, today, by=("department",), department=retirement)
+    assert counted[(retirement,)]["completed"] == 1

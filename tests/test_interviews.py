@@ -276,3 +276,41 @@ def test_other_departments_and_the_desk_get_403_and_nothing_changes(client, auth
         after = reload(req)
         assert (after.interview_at, after.version) == (None, version)
         assert not Notification.select().where(Notification.event == "interview_scheduled").exists()
+
+
+# --- the portal is told --------------------------------------------------------------------------------------------
+
+def test_the_submitting_portal_is_told_the_interview_by_webhook(staff, client):
+    """An electronic interview request's interview (date and place) goes to the portal that submitted it, and to no
+    other client; the OpenAPI document describes that payload (and an inquiry's answer)."""
+    import json
+
+    from intranet.intake import clients
+    from intranet.models import InboxEntry, WebhookDelivery
+
+    admin = make_staff("a1", "admin", None)
+    ours = clients.create_client(admin, "Ours", ["requests:write"], webhook_url="http://127.0.0.1:9/a").client
+    theirs = clients.create_client(admin, "Theirs", ["requests:write"], webhook_url="http://127.0.0.1:9/b").client
+    interview = RequestType.get(RequestType.code == "interview")
+    req = workflow.submit(None, make_citizen(), interview, "electronic", "طلب مقابلة",
+                          data={"interview_with": "رئيس المؤسسة", "purpose": "متابعة"}).request
+    other = workflow.submit(None, make_citizen(), interview, "electronic", "طلب مقابلة",
+                            data={"interview_with": "مدير الإدارة", "purpose": "متابعة"}).request
+    for client_row, made, reference in ((ours, req, "P-1"), (theirs, other, "P-2")):
+        InboxEntry.create(client=client_row, request=made, status="accepted", payload=b"{}",
+                          portal_reference=reference, content_type="application/json")
+    when = local_at(local_today() + dt.timedelta(days=3), 10, 30)
+    schedule(staff["citizens"], req, when)
+    deliveries = list(WebhookDelivery.select().order_by(WebhookDelivery.id))
+    assert [(d.client_id, d.request_id) for d in deliveries] == [(ours.id, req.id)]
+    body = json.loads(deliveries[0].payload)
+    assert body["event"] == "interview_scheduled" and body["portal_reference"] == "P-1"
+    assert body["interview"] == {"at": interviews.iso(utc_of(local_today() + dt.timedelta(days=3), 10, 30)),
+                                 "place": PLACE}
+    assert body["status"] == "open" and "answer" not in body
+
+    doc = client.get("/api/v1/openapi.json").json
+    hook = doc["webhooks"]["requestStatusChanged"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    event = doc["components"]["schemas"][hook["$ref"].rsplit("/", 1)[1]]
+    assert {"answer", "interview", "tracking_number", "portal_reference", "event"} <= set(event["properties"])
+    assert "interview_scheduled" in json.dumps(event["properties"]["event"])

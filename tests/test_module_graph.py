@@ -101,3 +101,14 @@ def test_a_name_registered_twice_stops_the_start(app):
 
     with pytest.raises(RuntimeError, match="registered twice"):
         templating.init_app(app)
+
+
+def test_every_package_is_listed_for_installation():
+    """pyproject.toml names the packages a wheel carries: a new feature package left out would be missing from
+    an installed Diwan (the editable install of the tests would not show it)."""
+    import tomllib
+
+    listed = set(tomllib.loads((INTRANET.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(path.parent.relative_to(INTRANET.parent).parts) for path in INTRANET.rglob("__init__.py")
+             if "translations" not in path.parts}
+    assert found <= listed, sorted(found - listed)

@@ -430,3 +430,24 @@ def test_a_long_digest_is_cut_with_the_number_left(digest_data, monkeypatch):
 ])
 def test_digest_time_is_local(utc_time, digest_time, zone, expected):
     assert is_digest_time(utc_time, digest_time, zone) is expected
+
+
+def test_badge_counts_inquiries_routed_or_transferred_into_the_department(app, client, auth):
+    """An inquiry routed to Retirement by its subject, or transferred there, is new in Retirement's queue (its stage
+    is Citizens Affairs': the badge looked for the department's stages only)."""
+    from intranet.models import Department, InquirySubject, RequestType
+
+    me = sign_in(client, auth, "pension1")
+    with app.test_request_context():
+        Staff.update(queue_seen_at=utcnow() - dt.timedelta(minutes=5)).where(Staff.id == me.id).execute()
+        desk = make_staff("desk", "reception", "reception")
+        inquiry = RequestType.get(RequestType.code == "inquiry")
+        workflow.submit(desk, make_citizen(), inquiry, "walk_in", "سؤال",
+                        inquiry_subject=InquirySubject.get(InquirySubject.code == "pension"))
+        asked = workflow.submit(desk, make_citizen(), inquiry, "walk_in", "سؤال آخر").request
+        workflow.submit(desk, make_citizen(), inquiry, "walk_in", "سؤال ثالث")  # stays with Citizens Affairs
+    assert badge(client) == 1
+    with app.test_request_context():
+        workflow.transfer(make_staff("z1", "clerk", "citizens"), asked, asked.version,
+                          Department.get(Department.code == "retirement"), "من اختصاص التقاعد")
+    assert badge(client) == 2

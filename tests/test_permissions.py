@@ -191,6 +191,10 @@ ROLE_RULES = {
     "sees_every_request": {"reception", "supervisor", "head", "admin"},  # and every citizen (issue 16: the header search)
     "can_see_letters": {"clerk", "supervisor"},  # letters awaiting a reply: a clerk their department's (issue 16)
     "sees_every_letter": {"supervisor"},
+    "can_edit_automation_rules": {"admin"},  # issue 17: rules as data, registry files
+    "can_control_automation": {"supervisor"},  # pauses, exceptions, ceilings
+    "can_review_automation": {"supervisor"},  # the sample: confirm or reverse
+    "can_see_automation": {"supervisor", "admin"},  # the automatic decisions' page and figures
 }
 
 

@@ -24,7 +24,7 @@ def test_upgrade_command_then_start(tmp_path, monkeypatch):
     again = runner.invoke(main, ["db", "upgrade"])
     assert "schema is current" in again.output
     loaded = runner.invoke(main, ["load-definitions"])
-    assert "9 request_types" in loaded.output, loaded.output
+    assert "10 request_types" in loaded.output, loaded.output
     create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}", "INSTANCE_DIR": tmp_path})
 
 

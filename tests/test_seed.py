@@ -3,6 +3,7 @@ import datetime as dt
 import re
 import uuid
 from collections import defaultdict
+from decimal import Decimal
 
 import phonenumbers
 import pytest
@@ -361,3 +362,30 @@ def test_the_workflow_carries_on_from_seeded_requests(app):
                                       & Request.assignee.is_null()).exists()
         taken = workflow.take_next(clerk, clerk.department)
         assert taken is not None and taken.request.assignee_id == clerk.id
+
+
+def test_requests_carry_their_types_fields(seeded):
+    """Every seeded request has its type's own fields filled in, each of its kind (the request page shows them): a
+    money request's amount is its Request.amount, dates lie before it was received, and the documents received are
+    of the type's checklist (all of them once completed)."""
+    from intranet import request_substance
+
+    types = {t.id: t for t in RequestType.select()}
+    kinds = {"decimal": Decimal, "integer": int, "date": dt.date, "text": str}
+    seen = set()
+    for req in Request.select():
+        request_type = types[req.request_type_id]
+        data = request_substance.data_of(req)
+        documents = [d["code"] for d in request_type.document_list()]
+        for spec in request_type.field_list():
+            value = request_substance.typed(spec["kind"], data.get(spec["name"]))
+            assert isinstance(value, kinds[spec["kind"]]) and value != "", (request_type.code, spec, data)
+            if spec["kind"] == "date":
+                assert value <= req.received_at.date()
+            seen.add(spec["name"])
+        if request_type.is_money:
+            assert Decimal(data["amount"]) == req.amount
+        assert set(data["documents_received"]) <= set(documents)
+        if req.status == "completed":
+            assert data["documents_received"] == documents
+    assert {"amount", "invoice_number", "hospital", "decision_number", "decision_date"} <= seen

@@ -134,3 +134,72 @@ def test_open_now_by_state_age_and_clerk(known):
     total = sum(sum(states.values()) for states in found["by_type"].values())
     assert total == 2 and sum(found["ages"].values()) == 2
     assert found["ages"][(46, None)] == 2  # received 50 days earlier
+
+
+@pytest.fixture
+def routed(ctx):
+    """Inquiries not in their stage's department (Citizens Affairs): R1 routed to Retirement by its subject on DAY
+    and answered there; R2 asked without a subject on DAY, transferred to Health the same day and answered there on
+    DAY+1; R3 routed to Retirement on DAY and transferred to Health on DAY+1 (open in Retirement at DAY's end)."""
+    from intranet.models import InquirySubject
+
+    desk = make_staff("desk", "reception", "reception")
+    pension = make_staff("p1", "clerk", "retirement")
+    health = make_staff("h1", "clerk", "health")
+    citizens = make_staff("ci1", "clerk", "citizens")
+    inquiry = RequestType.get(RequestType.code == "inquiry")
+    to_pensions = InquirySubject.get(InquirySubject.code == "pension")
+    health_dept = Department.get(Department.code == "health")
+
+    def ask(hour, subject=None):
+        req = workflow.submit(desk, make_request("health_care").citizen, inquiry, "walk_in", "سؤال",
+                              inquiry_subject=subject).request
+        received(req, at(DAY, hour))
+        return req
+
+    r1 = ask(10, to_pensions)
+    step("answer", pension, r1, at(DAY, 12), comment="جواب")
+    r2 = ask(9)
+    step("transfer", citizens, r2, at(DAY, 11), department=health_dept, reason="من اختصاص الشؤون الصحية")
+    step("answer", health, r2, at(DAY + dt.timedelta(days=1), 10), comment="جواب")
+    r3 = ask(13, to_pensions)
+    step("transfer", pension, r3, at(DAY + dt.timedelta(days=1), 9), department=health_dept, reason="ليست لنا")
+    # the health-care requests made for their citizens: received on another day, out of the way
+    Request.update(received_at=at(DAY, 1)).where(Request.request_type != inquiry.id).execute()
+    backdate(HistoryEntry.request.in_(Request.select(Request.id).where(Request.request_type != inquiry.id)),
+             at(DAY - dt.timedelta(days=5), 10))
+    return {"r1": r1, "r2": r2, "r3": r3, "inquiry": inquiry.id}
+
+
+def test_routed_and_transferred_inquiries_count_in_their_real_department(routed, client, auth):
+    """By-department figures, the dashboard and the daily summary count a routed or transferred inquiry where the
+    queue has it (they counted it under its stage's department, Citizens Affairs, while the queue, the open work and
+    the counts by subject used the request's)."""
+    from intranet.reports import summary
+    from tests.test_dashboard import cell
+
+    inquiry, next_day = routed["inquiry"], DAY + dt.timedelta(days=1)
+    on_day = figures.counts(DAY, DAY, by=("department", "request_type"))
+    assert on_day[(dept("retirement"), inquiry)]["received"] == 2
+    assert on_day[(dept("retirement"), inquiry)]["completed"] == 1
+    assert on_day[(dept("citizens"), inquiry)]["received"] == 1  # R2 was asked there, before its transfer
+    assert on_day[(dept("citizens"), inquiry)]["completed"] == 0
+    after = figures.counts(next_day, next_day, by=("department", "request_type"))
+    assert after[(dept("health"), inquiry)]["completed"] == 1
+    assert (dept("citizens"), inquiry) not in after
+
+    auth.login("supervisor1")
+    page = client.get(f"/dashboard/?period=range&from={DAY}&to={next_day}").text
+    assert cell(page, "row-retirement-inquiry", 2) == "2"  # received
+    assert cell(page, "row-health-inquiry", 2) == "0" and cell(page, "row-citizens-inquiry", 2) == "1"
+
+    figures.close_day(DAY)  # counted from the day's rows as live
+    doc = summary.build(DAY)
+    pages = {page.department.code: page for page in doc.pages}
+    assert pages["retirement"].by_type[inquiry]["walk_in"]["received"] == 2
+    assert pages["retirement"].by_type[inquiry]["walk_in"]["completed"] == 1
+    assert pages["citizens"].by_type[inquiry]["walk_in"]["received"] == 1
+    # open at DAY's end, where each was then: R2 in Health (transferred that day), R3 in Retirement (routed there)
+    held = {item.tracking_number: page for page, p in pages.items() for item in p.oldest}
+    assert held[routed["r2"].tracking_number] == "health"
+    assert held[routed["r3"].tracking_number] == "retirement"

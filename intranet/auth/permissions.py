@@ -295,6 +295,30 @@ def letter_actions(user, req, letter) -> list[str]:
     return ["reply"]
 
 
+
+def can_edit_automation_rules(user) -> bool:
+    """Writing a request type's automatic-decision rule (a new version) and loading a local registry's file:
+    administrators, who configure the system; they decide no request themselves."""
+    return user.role == "admin"
+
+
+def can_control_automation(user) -> bool:
+    """Pausing and resuming automation for a request type, the exceptions list and the spending ceilings:
+    supervisors, who answer for what is decided and spent."""
+    return user.role == "supervisor"
+
+
+def can_review_automation(user) -> bool:
+    """Confirming or reversing a sampled automatic decision (a reversal reopens the request): supervisors."""
+    return user.role == "supervisor"
+
+
+def can_see_automation(user) -> bool:
+    """The page of automatic decisions with their figures (issue 17): supervisors, who review and control them, and
+    administrators, who write the rules."""
+    return user.role in ("supervisor", "admin")
+
+
 def for_templates():
     """This module as the templates' `may`: `may.see_payouts(current_user)` asks `can_see_payouts`, the other rules
     (`may.has_queue_badge`, `may.allowed_actions`) keep their names."""

@@ -28,6 +28,7 @@ from intranet.auth import permissions
 from intranet.db import is_sqlite, transaction
 from intranet.intake.submissions import Invalid, Outcome, check, parse_dict, record, token_for
 from intranet.models import Governorate, RequestType, Staff, utcnow
+from intranet.models.inquiries import InquirySubject
 from intranet.models.intake import ImportBatch, InboxEntry
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
 MAX_COLUMNS = 200
 MAX_CELLS = MAX_ROWS * 40
 BASE_COLUMNS = ("portal_reference", "request_type", "language", "national_id", "full_name", "phone",
-                "governorate", "iban", "subject", "details")
+                "governorate", "iban", "subject", "details", "inquiry_subject")
 REQUIRED_COLUMNS = ("portal_reference", "request_type", "national_id", "full_name", "phone", "governorate")
 CITIZEN_COLUMNS = ("national_id", "full_name", "phone", "governorate", "iban")
 FIELD_PREFIX = "field:"
@@ -187,7 +188,10 @@ def check_expansion(content: bytes):
                                     "again.")) from None
 
 
-def _xlsx_records(content: bytes):
+def xlsx_rows(content: bytes, max_columns: int = MAX_COLUMNS, max_cells: int = MAX_CELLS):
+    """The first sheet's rows as (row number, [cell text]), streamed, after the workbook is measured
+    (`check_expansion`); FileRefused for a damaged workbook or one wider or larger than the caps. The one way a
+    workbook is read: imports and the local registries (automation/registry_files.py)."""
     from openpyxl import load_workbook
 
     check_expansion(content)
@@ -196,11 +200,11 @@ def _xlsx_records(content: bytes):
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         sheet = book.worksheets[0]
-        if (sheet.max_column or 0) > MAX_COLUMNS:
+        if (sheet.max_column or 0) > max_columns:
             raise _too_big()
         for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
             cells_read += len(cells)
-            if len(cells) > MAX_COLUMNS or cells_read > MAX_CELLS:
+            if len(cells) > max_columns or cells_read > max_cells:
                 raise _too_big()
             yield number, [_text(cell) for cell in cells]
     except FileRefused:
@@ -215,7 +219,7 @@ def _xlsx_records(content: bytes):
 
 def rows(content: bytes, kind: str):
     """The file's rows as Row objects (blank rows skipped); FileRefused for a header that does not fit."""
-    records = _csv_records(content) if kind == "csv" else _xlsx_records(content)
+    records = _csv_records(content) if kind == "csv" else xlsx_rows(content)
     header = None
     for number, cells in records:
         if header is None:
@@ -276,9 +280,10 @@ def column_of(field: str) -> str:
 
 def lane_error(importer, checked) -> dict | None:
     """A row of a request type the importer's department does not receive: refused (a Health clerk does not bring
-    money requests into Compensation's queue)."""
+    money requests into Compensation's queue). An inquiry with a subject lands in the subject's department."""
     first = workflow.first_stage(checked.request_type.id)
-    if first is None or not permissions.can_import_into(importer, first.department_id):
+    lands_in = first and (checked.inquiry_subject.department_id if checked.inquiry_subject else first.department_id)
+    if lands_in is None or not permissions.can_import_into(importer, lands_in):
         return {"field": "request_type",
                 "message": _("You may import only requests of the types your department receives.")}
     return None
@@ -341,10 +346,12 @@ def batches_page(user, after, size: int) -> tuple[list[ImportBatch], int | None]
 
 
 def file_columns() -> dict:
-    """What the page explains the file's columns with: the active request types and the governorates."""
+    """What the page explains the file's columns with: the active request types, the governorates and the inquiry
+    subjects offered."""
     return {"request_types": list(RequestType.select().where(RequestType.active == True)  # noqa: E712
                                   .order_by(RequestType.id)),
-            "governorates": list(Governorate.select().order_by(Governorate.id))}
+            "governorates": list(Governorate.select().order_by(Governorate.id)),
+            "inquiry_subjects": list(InquirySubject.choices())}
 
 
 def summary(batch_id, user) -> ImportBatch | None:

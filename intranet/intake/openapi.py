@@ -3,7 +3,7 @@ from functools import cache
 
 from pydantic.json_schema import models_json_schema
 
-from intranet.intake.schemas import Problem, ReceiptOut, ResubmissionIn, StatusOut, SubmissionIn
+from intranet.intake.schemas import Problem, ReceiptOut, ResubmissionIn, StatusOut, SubmissionIn, WebhookEventOut
 
 PROBLEM_TYPES = {
     "unauthorized": "No token, an unknown token or a revoked one.",
@@ -51,7 +51,7 @@ COMMON_ERRORS = {
 def document() -> dict:
     _, schemas = models_json_schema(
         [(SubmissionIn, "validation"), (ResubmissionIn, "validation"), (ReceiptOut, "serialization"), (StatusOut, "serialization"),
-         (Problem, "serialization")], ref_template="#/components/schemas/{model}")
+         (Problem, "serialization"), (WebhookEventOut, "serialization")], ref_template="#/components/schemas/{model}")
     submit_body = {
         "application/json": {"schema": _ref("SubmissionIn")},
         "multipart/form-data": {
@@ -138,10 +138,11 @@ def document() -> dict:
         },
         "webhooks": {
             "requestStatusChanged": {"post": {
-                "summary": "Sent to the client's webhook URL at each status change of a request it submitted; "
-                           "signed: X-Diwan-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<body>'>; "
-                           "deduplicate on X-Diwan-Delivery; answer 2xx.",
-                "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                "summary": "Sent to the client's webhook URL at each status change of a request it submitted, and when "
+                           "an interview is scheduled for it; signed: X-Diwan-Signature: t=<unix time>,v1=<hex "
+                           "HMAC-SHA256 of '<t>.<body>'>; deduplicate on X-Diwan-Delivery; answer 2xx.",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("WebhookEventOut")}}},
                 "responses": {"200": {"description": "Received."}},
             }},
         },

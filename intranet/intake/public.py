@@ -7,13 +7,13 @@ PUBLIC_ACTIONS = ("submit", "accept", "return", "resubmit", "reject", "answer")
 
 
 def event_name(entry: HistoryEntry) -> str:
-    """received, moved_on, returned, resubmitted, rejected or completed."""
+    """received, moved_on, returned, resubmitted, rejected, completed, or interview_scheduled (pushed by webhook)."""
     if entry.action == "submit":
         return "received"
     if entry.to_status == "completed":
         return "completed"
-    return {"accept": "moved_on", "return": "returned", "resubmit": "resubmitted", "reject": "rejected"}.get(
-        entry.action, entry.action)
+    return {"accept": "moved_on", "return": "returned", "resubmit": "resubmitted", "reject": "rejected",
+            "schedule_interview": "interview_scheduled"}.get(entry.action, entry.action)
 
 
 def _stage(stage: Stage | None) -> dict | None:

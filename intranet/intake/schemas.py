@@ -143,6 +143,31 @@ class EventOut(Schema):
     missing_documents: list[str] | None = None
 
 
+class InterviewOut(Schema):
+    at: str = Field(description="The interview's date and time (ISO 8601, UTC).")
+    place: str
+
+
+class WebhookEventOut(Schema):
+    """The body of a webhook delivery: one public change of a request the client submitted."""
+    id: str = Field(description="evt_<n>: the same in every retry of this event; deduplicate on it.")
+    tracking_number: str
+    portal_reference: str | None = Field(description="The client's own reference of the request.")
+    event: Literal["moved_on", "returned", "resubmitted", "rejected", "completed", "interview_scheduled"]
+    at: str
+    status: str | None
+    stage: StageOut | None
+    reason: str = Field(description="Why it was returned or rejected; empty otherwise.")
+    missing_documents: list[str] | None = Field(default=None, description="A return's missing documents (codes).")
+    occurred_at: str
+    answer: str | None = Field(default=None, description=(
+        "An inquiry's answer (event completed of an inquiry): the text also sent to the citizen by SMS. Sent only "
+        "to the client that submitted the inquiry."))
+    interview: InterviewOut | None = Field(default=None, description=(
+        "Event interview_scheduled: the interview set (or moved) for an interview request. Sent only to the client "
+        "that submitted the request."))
+
+
 class StatusOut(Schema):
     tracking_number: str
     request_type: str

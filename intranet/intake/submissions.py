@@ -26,7 +26,8 @@ from intranet.i18n import search_text
 from intranet.intake import public
 from intranet.intake.schemas import ResubmissionIn, SubmissionIn, errors_of
 from intranet.models import Citizen, Governorate, InboxEntry, Request, RequestType, utcnow
-from intranet.models.inquiries import INQUIRY_TYPE, InquirySubject
+from intranet.models.inquiries import InquirySubject
+from intranet.reception.inquiries import SubjectRefused, checked_subject
 from intranet.reception.walk_in import duplicates
 
 
@@ -168,17 +169,14 @@ class Checked:
 
 
 def _inquiry_subject(submission, request_type, errors) -> InquirySubject | None:
-    """An inquiry's subject by code (active ones only); a subject on another type of request is an error."""
-    code = submission.inquiry_subject
-    if not code or request_type is None:
+    """An inquiry's subject by code, by the one rule of every way in (`reception.inquiries.checked_subject`)."""
+    if request_type is None:
         return None
-    if request_type.code != INQUIRY_TYPE:
-        errors.append(_error("inquiry_subject", _("Only an inquiry has a subject.")))
+    try:
+        return checked_subject(request_type, submission.inquiry_subject)
+    except SubjectRefused as refused:
+        errors.append(_error("inquiry_subject", refused.message))
         return None
-    subject = InquirySubject.get_or_none((InquirySubject.code == code) & (InquirySubject.active == True))  # noqa: E712
-    if subject is None:
-        errors.append(_error("inquiry_subject", _("There is no inquiry subject with this code.")))
-    return subject
 
 
 def check(submission: SubmissionIn, uploads=()) -> Checked:

@@ -40,8 +40,9 @@ from intranet.models.people import utcnow
 
 log = logging.getLogger(__name__)
 
-# the portal got the synchronous 201 for the submission itself: only what happens afterwards is pushed
-PUSHED_ACTIONS = frozenset(PUBLIC_ACTIONS) - {"submit"}
+# the portal got the synchronous 201 for the submission itself: only what happens afterwards is pushed, and the
+# interview set for an interview request (its date and place: the portal shows them, the SMS tells the citizen)
+PUSHED_ACTIONS = (frozenset(PUBLIC_ACTIONS) - {"submit"}) | {"schedule_interview"}
 UNDELIVERED = ("pending", "sending")
 
 USER_AGENT = "Diwan-Webhooks/1"
@@ -77,8 +78,11 @@ def queue_for_change(req, entry) -> list[WebhookDelivery]:
         event = event or public_event(entry)
         body = {"id": f"evt_{entry.id}", "tracking_number": req.tracking_number,
                 "portal_reference": row.portal_reference, **event, "occurred_at": iso(entry.created_at)}
-        if entry.action == "answer":  # an inquiry's answer: only to the clients that submitted this request
+        # what only the citizen may read goes only to the clients that submitted this very request (`subscribers`)
+        if entry.action == "answer":  # an inquiry's answer
             body["answer"] = entry.comment
+        elif entry.action == "schedule_interview":  # its date and time (ISO, UTC) and place, as the history keeps them
+            body["interview"] = {"at": entry.info.get("at"), "place": entry.info.get("place")}
         created.append(WebhookDelivery.create(
             client=row.client_id, request=req.id, history=entry.id, event=event["event"],
             payload=json.dumps(body, ensure_ascii=False, separators=(",", ":")), next_attempt_at=utcnow()))

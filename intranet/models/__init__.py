@@ -19,13 +19,18 @@ from intranet.models.stats import (  # noqa: E402
 from intranet.models.sessions import SecurityEvent, StaffSession  # noqa: E402
 from intranet.models.mfa import RecoveryCode, StaffFactor  # noqa: E402
 from intranet.models.letters import LetterReply, LetterSequence, MinistryLetter  # noqa: E402
+from intranet.models.automation import (  # noqa: E402
+    AutoCeiling, AutoDecision, AutoException, AutoPause, AutoRule, RegistryRecord,
+)
+from intranet.models.renewals import Benefit, Renewal  # noqa: E402
 
 MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, TrackingSequence, InquirySubject, Request,
           HistoryEntry, Attachment, Notification, VisitorTicket, CitizenChange,
           ApiClient, InboxEntry, WebhookDelivery, WebhookAttempt, ImportBatch, NotificationAttempt, MessageTemplate,
           Payout, PayoutParty, PayoutApproval, IbanChange, AuditEntry, PayoutBatch, BatchItem, ExportFile,
           ExportDownload, BankReturn, DailyCount, OpenSnapshot, CountedDay, AnswerCount, ReportFile, StaffSession, SecurityEvent,
-          StaffFactor, RecoveryCode, ReportRequest, LetterSequence, MinistryLetter, LetterReply]
+          StaffFactor, RecoveryCode, ReportRequest, LetterSequence, MinistryLetter, LetterReply,
+          RegistryRecord, AutoRule, AutoDecision, AutoException, AutoPause, AutoCeiling, Benefit, Renewal]
 
 __all__ = [
     "ROLES", "CHANNELS", "OPEN_STATUSES", "CLOSED_STATUSES", "STATUSES", "MODELS", "utcnow",
@@ -36,4 +41,5 @@ __all__ = [
     "InboxEntry", "WebhookDelivery", "WebhookAttempt", "ImportBatch", "DailyCount", "OpenSnapshot", "CountedDay",
     "ReportFile", "StaffSession", "SecurityEvent", "StaffFactor", "RecoveryCode", "ReportRequest",
     "LetterSequence", "MinistryLetter", "LetterReply",
+    "RegistryRecord", "AutoRule", "AutoDecision", "AutoException", "AutoPause", "AutoCeiling", "Benefit", "Renewal",
 ]

@@ -11,7 +11,8 @@ CHANNELS = ("sms", "email")
 # what the citizen is told about, each with an SMS and an e-mail template in Arabic and English
 CITIZEN_EVENTS = ("request_received", "moved_on", "returned", "rejected", "completed", "payout_sent",
                   "inquiry_answered", "interview_scheduled", "interview_reminder")
-STAFF_EVENTS = ("clerk_digest", "department_digest", "daily_summary", "alert_statement", "execution_statement")
+STAFF_EVENTS = ("clerk_digest", "department_digest", "daily_summary", "alert_statement", "execution_statement",
+                "automation_ceiling")
 
 
 class Notification(BaseModel):

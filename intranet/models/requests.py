@@ -83,6 +83,7 @@ class RequestType(Named):
     active = pw.BooleanField(default=True)
     fields = pw.TextField(default="[]")  # JSON list of the type's own fields (issue: intake forms)
     documents = pw.TextField(default="[]")  # JSON list of required documents
+    renewal_months = pw.IntegerField(null=True)  # a periodic benefit renewed every so many months (issue 17)
 
     def field_list(self) -> list[dict]:
         """The type's own intake fields: [{"name", "kind", "required", "label_ar", "label_en"}]."""
@@ -251,10 +252,28 @@ class HistoryEntry(BaseModel):
     created_at = pw.DateTimeField(default=utcnow)
     # the row's keyed link in its request's chain (intranet/history_chain.py); "" on rows from before 0016
     hash = pw.CharField(max_length=32, default="")
+    # the department holding the request when the step was taken (a submission: the one it was routed to); None on
+    # rows from before 0024 (append-only: never filled in), counted under their stage's department (`counted_department`)
+    department = pw.ForeignKeyField(Department, null=True, on_delete="RESTRICT", index=False)
 
     @property
     def info(self) -> dict:
         return json.loads(self.details or "{}")
+
+    # the steps that close a request as done: accepted at the last stage, or an inquiry answered
+    COMPLETING_ACTIONS = ("accept", "answer")
+
+    @classmethod
+    def completed_it(cls):
+        """The step completed its request (SQL): what the figures count as completed and the statements list as
+        decided; one rule, so the two never disagree."""
+        return cls.action.in_(cls.COMPLETING_ACTIONS) & (cls.to_status == "completed")
+
+    @classmethod
+    def counted_department(cls, stage_department):
+        """The department a step counts under (SQL): the one its row recorded, else (a row from before 0024) the
+        department of `stage_department`'s stage, joined by the caller."""
+        return pw.fn.COALESCE(cls.department, stage_department)
 
     class Meta:
         table_name = "history"

@@ -155,7 +155,8 @@ def new_in_queue(staff) -> int:
     """Requests waiting unassigned and open in the clerk's department that came into it since they last opened
     the queue: those whose history since then has an entry that made them open at one of the department's
     stages (submitted, accepted from the stage before, resubmitted after a return; not claims, releases or
-    comments, which leave them where they were).
+    comments, which leave them where they were), or brought them into it from elsewhere (an inquiry routed here by
+    its subject, a request transferred here).
 
     Read from the history rather than the department's open work: the entries since the last visit are found
     by the primary key (first_history_after) and the department's stages by history's to_stage index (whose
@@ -169,9 +170,14 @@ def new_in_queue(staff) -> int:
     if first is None:
         return 0
     stages = [s.id for s in Stage.select(Stage.id).where(Stage.department == staff.department_id)]
-    arrived = ((HistoryEntry.id >= first) & HistoryEntry.to_stage.in_(stages) & (HistoryEntry.to_status == "open")
-               & (HistoryEntry.from_status.is_null() | (HistoryEntry.from_status != "open")
-                  | (HistoryEntry.from_stage != HistoryEntry.to_stage)))
+    moved_in = (HistoryEntry.from_status.is_null() | (HistoryEntry.from_status != "open")
+                | (HistoryEntry.from_stage != HistoryEntry.to_stage))
+    # a request not at one of the department's stages came in all the same when it was routed here at submission
+    # (an inquiry's subject) or transferred here: the request is in the department now (`entered`)
+    elsewhere = (HistoryEntry.department == staff.department_id) & (HistoryEntry.action == "submit") \
+        | (HistoryEntry.action == "transfer")
+    arrived = ((HistoryEntry.id >= first) & (HistoryEntry.to_status == "open")
+               & ((HistoryEntry.to_stage.in_(stages) & moved_in) | elsewhere))
     query = HistoryEntry.select(fn.COUNT(fn.DISTINCT(HistoryEntry.request)))
     if is_sqlite():  # CROSS JOIN keeps the history first: else SQLite may walk the queue, probing history per row
         query = query.join(Request, JOIN.CROSS).where(HistoryEntry.request == Request.id)

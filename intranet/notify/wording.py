@@ -59,6 +59,7 @@ EVENT_LABELS = {
     "department_digest": _l("Department digest for supervisors"),
     "daily_summary": _l("Daily summary for supervisors"), "alert_statement": _l("Alert statement"),
     "execution_statement": _l("Execution statement"),
+    "automation_ceiling": _l("Automation stopped: a spending ceiling reached"),
 }
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("E-mail")}
 PLACEHOLDER_LABELS = {
@@ -237,6 +238,14 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
         "Execution statement of {day}",
         "Dear {staff_name},\n\nThe execution statement of {day} is attached: what was completed, rejected or "
         "returned, with the reasons, per department: {items}.\n\n" + _SIGNATURE["en"]),
+    ("automation_ceiling", "email", "ar"): (
+        "توقف القرار الآلي: بلغ سقف الإنفاق ({date})",
+        "السيد/السيدة {staff_name}،\n\nتوقف القرار الآلي لأن سقف الإنفاق قد بلغ حده، وتذهب الطلبات إلى الموظفين "
+        "حتى تبدأ الفترة التالية أو يُرفع السقف: {items}\n\n" + _SIGNATURE["ar"]),
+    ("automation_ceiling", "email", "en"): (
+        "Automation stopped: spending ceiling reached ({date})",
+        "Dear {staff_name},\n\nAutomatic decisions stopped because a spending ceiling was reached; requests go to "
+        "people until the next period starts or the ceiling is raised: {items}\n\n" + _SIGNATURE["en"]),
 }
 
 # {{ and }} are literal braces; {name} a placeholder; any other brace or {...} is an error

@@ -18,6 +18,7 @@ HISTORY_LABELS = {
     "letter_draft": _l("wrote the letter to the ministry"), "letter_sent": _l("sent the letter to the ministry"),
     "letter_reply": _l("recorded the ministry's reply"),
     "schedule_interview": _l("scheduled an interview"),  # interview requests: its day, time and place
+    "reverse_automatic": _l("reversed the automatic decision"),  # issue 17: a sampled decision reviewed
 }
 STATUS_LABELS = {
     "open": _l("Open"), "returned": _l("Returned for correction"),

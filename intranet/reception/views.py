@@ -10,7 +10,7 @@ from intranet.models import Citizen, RequestType
 from intranet.htmx import render
 from intranet.reception import services, walk_in
 from intranet.reception.forms import CitizenDetailsForm, CitizenForm, DeskInquiryForm, FindCitizenForm
-from intranet.reception.inquiries import inquiry_form, subject_of
+from intranet.reception.inquiries import SubjectRefused, checked_subject, inquiry_form
 
 bp = Blueprint("reception", __name__, url_prefix="/reception")
 
@@ -118,14 +118,16 @@ def desk_inquiry(citizen_id):
     inquiry = RequestType.get(RequestType.code == "inquiry")
     route = request.form.get("route") == "1"
     if form.validate_on_submit():
-        subject = subject_of(form.subject.data)
         try:
+            subject = checked_subject(inquiry, form.subject.data)
             if route:
                 outcome = workflow.submit(current_user, citizen, inquiry, "walk_in", form.question.data[:300],
                                           form.question.data, inquiry_subject=subject)
             else:
                 outcome = workflow.answer_at_desk(current_user, citizen, inquiry, form.question.data, form.answer.data,
                                                   inquiry_subject=subject)
+        except SubjectRefused as refused:
+            form.subject.errors.append(refused.message)
         except workflow.WorkflowError as refused:
             form.answer.errors.append(str(refused.message))
         else:

@@ -9,12 +9,15 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import DateField, DecimalField, HiddenField, IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (DateField, DecimalField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField,
+                     TextAreaField)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intranet import request_substance, workflow
+from intranet.models.inquiries import INQUIRY_TYPE
 from intranet.reception import tickets
+from intranet.reception.inquiries import SubjectRefused, checked_subject, subject_choices
 from intranet.models import OPEN_STATUSES, Request, utcnow
 
 FIELD_PREFIX = "field_"
@@ -54,6 +57,11 @@ class IntakeForm(TypeForm):
     override_reason = TextAreaField(_l("Reason to submit anyway"), validators=[Length(max=1000)])
 
 
+class InquiryIntakeForm(IntakeForm):
+    """An inquiry's: what it asks about decides the department that answers (choices: the active subjects)."""
+    inquiry_subject = SelectField(_l("Inquiry subject"), choices=[], default="", validate_choice=True)
+
+
 class CorrectionForm(TypeForm):
     """The correction of a returned request, inside the request page's action form (which carries the comment,
     the other attachments and the CSRF token)."""
@@ -75,10 +83,13 @@ def _built(base, request_type, locale):
 
 
 def intake_form(request_type, locale, submitted=False):
-    """The intake form for one request type: common fields, then the type's own, then its documents."""
-    Form = _built(IntakeForm, request_type, locale)
+    """The intake form for one request type: common fields (an inquiry's subject, which routes it, as at the desk),
+    then the type's own, then its documents."""
+    Form = _built(InquiryIntakeForm if request_type.code == INQUIRY_TYPE else IntakeForm, request_type, locale)
     form = Form() if submitted else Form(formdata=None)  # Flask-WTF reads request.form and request.files
     form.documents_received.choices = [(d["code"], d[f"name_{locale}"]) for d in request_type.document_list()]
+    if isinstance(form, InquiryIntakeForm):
+        form.inquiry_subject.choices = subject_choices(locale)
     if not form.submission_token.data:
         form.submission_token.data = secrets.token_urlsafe(24)
     return form
@@ -143,8 +154,14 @@ def submit_walk_in(actor, citizen, request_type, form, found_duplicates, ticket=
                 "duplicates": [r.tracking_number for r in found_duplicates]}
     amount = getattr(form, FIELD_PREFIX + "amount", None)
     subject = (form.subject.data or "").strip() or request_type.name(citizen.preferred_language)
+    try:  # the choices offered are the active subjects; one withdrawn since the form was shown is refused here
+        inquiry_subject = checked_subject(
+            request_type, form.inquiry_subject.data if isinstance(form, InquiryIntakeForm) else None)
+    except SubjectRefused as refused:
+        raise workflow.WorkflowError(refused.message) from None
     return workflow.submit(actor, citizen, request_type, "walk_in", subject, form.details.data,
                            data=_data(form), uploads=document_uploads(form) + list(form.attachments.data or []),
                            amount=amount.data if amount is not None and request_type.is_money else None,
                            submission_token=form.submission_token.data or None, note=note,
-                           extra={"visitor_ticket": ticket.id} if ticket is not None else None)
+                           extra={"visitor_ticket": ticket.id} if ticket is not None else None,
+                           inquiry_subject=inquiry_subject)

@@ -72,15 +72,16 @@ def _as_it_was(changed: dict, moment: dt.datetime) -> dict:
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         entries = (HistoryEntry.select(HistoryEntry.request, HistoryEntry.action, HistoryEntry.actor,
-                                       HistoryEntry.details, HistoryEntry.to_status, Stage.department)
+                                       HistoryEntry.details, HistoryEntry.to_status, Stage.department,
+                                       HistoryEntry.department, HistoryEntry.from_stage, HistoryEntry.to_stage)
                    .join(Stage, JOIN.LEFT_OUTER, on=(HistoryEntry.to_stage == Stage.id))
                    .where(HistoryEntry.request.in_(chunk) & (HistoryEntry.created_at < moment))
                    .order_by(HistoryEntry.id).tuples())
-        for rid, action, actor, details, status, dept in entries:
+        for rid, action, actor, details, status, stage_dept, held_by, from_stage, to_stage in entries:
             item = changed[rid]
             if status is not None:
                 status_then[rid] = status
-            if dept is not None:
+            if (dept := _held_after(action, details, stage_dept, held_by, from_stage, to_stage)) is not None:
                 item.department_id = dept
             if action == "claim":
                 item.assignee_id = actor
@@ -89,6 +90,17 @@ def _as_it_was(changed: dict, moment: dt.datetime) -> dict:
             elif action in _HOLDING:
                 item.assignee_id = None
     return status_then
+
+
+def _held_after(action, details, stage_dept, held_by, from_stage, to_stage):
+    """The department holding a request after a history row: the one a transfer sent it to; a move to another stage
+    hands it to that stage's department; any other step leaves it where the row says it was taken (a submission:
+    the department it was routed to), or, on a row from before migration 0024, with its stage's department."""
+    if action == "transfer":
+        return json.loads(details or "{}").get("to_department") or held_by
+    if from_stage is not None and from_stage != to_stage:
+        return stage_dept
+    return held_by if held_by is not None else stage_dept
 
 
 def _clerk_names(items):
@@ -122,19 +134,19 @@ class Decision:
 
 
 def decisions(start: dt.datetime, end: dt.datetime) -> list[Decision]:
-    """What was completed, rejected or returned in [start, end), in the department of the stage that decided,
-    with the comment given; oldest first."""
+    """What was completed, rejected or returned in [start, end), in the department that decided (as its history row
+    recorded it; a row from before migration 0024: its stage's), with the comment given; oldest first."""
     outcome = {"reject": "rejected", "return": "returned"}
     query = (HistoryEntry.select(HistoryEntry.action, HistoryEntry.created_at, HistoryEntry.comment,
                                  Request.tracking_number, Request.request_type.alias("type_id"),
                                  Request.due_at, Request.paused_at,
-                                 Stage.department.alias("department_id"), Staff.full_name)
+                                 HistoryEntry.counted_department(Stage.department).alias("department_id"),
+                                 Staff.full_name)
              .join(Request, on=(HistoryEntry.request == Request.id))
              .join_from(HistoryEntry, Stage, on=(HistoryEntry.from_stage == Stage.id))
              .join_from(HistoryEntry, Staff, JOIN.LEFT_OUTER, on=(HistoryEntry.actor == Staff.id))
              .where((HistoryEntry.created_at >= start) & (HistoryEntry.created_at < end)
-                    & (((HistoryEntry.action == "accept") & (HistoryEntry.to_status == "completed"))
-                       | HistoryEntry.action.in_(("reject", "return"))))
+                    & (HistoryEntry.completed_it() | HistoryEntry.action.in_(("reject", "return"))))
              .order_by(HistoryEntry.created_at, HistoryEntry.id).dicts())
     return [Decision(row["tracking_number"], row["type_id"], row["department_id"],
                      outcome.get(row["action"], "completed"), row["created_at"], row["full_name"] or "",

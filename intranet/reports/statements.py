@@ -4,12 +4,17 @@
   first, and what is already overdue (by the one time rule: a request waiting for the citizen is neither);
 - the execution statement (EXECUTION_STATEMENT_DAYS): per department, what was completed, rejected or returned
   since the previous execution day, with the reason given for each.
+
+Both tell what automation does (issue 17): the alert statement, the periodic benefits it will renew in the next 30
+days and those it would refuse, with the reason; the execution statement, what it decided since the previous
+execution day (renewals and other automatic decisions) and each refusal with its reason, per person.
 """
 import datetime as dt
 from dataclasses import dataclass, field
 
 from flask import current_app
 
+from intranet.automation import renewals
 from intranet.reports import past_state
 from intranet.stats import figures as stats
 
@@ -32,6 +37,9 @@ class Statement:
     day: dt.date
     since: dt.date | None  # execution: the previous execution day
     sections: list
+    # issue 17: alert, the benefits automation will renew in the next 30 days and those it would refuse, with why
+    # (renewals.Forecast); execution, what automation decided since the previous execution day (renewals.Done)
+    automation: list = field(default_factory=list)
 
 
 def days_of_month(kind: str) -> list[int]:
@@ -75,7 +83,7 @@ def alert(day: dt.date) -> Statement:
             section.overdue.append(item)
         elif item.due_at < horizon:
             section.due_soon.append(item)
-    return Statement("alert_statement", day, None, list(sections.values()))
+    return Statement("alert_statement", day, None, list(sections.values()), renewals.forecast(day))
 
 
 def execution(day: dt.date) -> Statement:
@@ -86,4 +94,5 @@ def execution(day: dt.date) -> Statement:
         section = sections.get(decision.department_id)
         if section is not None:
             section.decided[decision.outcome].append(decision)
-    return Statement("execution_statement", day, since, list(sections.values()))
+    done = renewals.done_between(stats.day_bounds(since)[0], stats.day_bounds(day)[0])
+    return Statement("execution_statement", day, since, list(sections.values()), done)

@@ -48,7 +48,7 @@ def _event():
     return Case(None, [
         (HistoryEntry.action == "submit", "received"),
         # accepted at the last stage, or an inquiry answered (at the desk or by its department)
-        (HistoryEntry.action.in_(("accept", "answer")) & (HistoryEntry.to_status == "completed"), "completed"),
+        (HistoryEntry.completed_it(), "completed"),
         (HistoryEntry.action == "accept", "accepted"),
         (HistoryEntry.action == "return", "returned"),
         (HistoryEntry.action == "reject", "rejected"),
@@ -58,12 +58,15 @@ def _event():
 
 def count_day(day: dt.date) -> list[tuple]:
     """(department, request_type, channel, governorate, event, count) for one local day, from its history. The
-    department is the stage's where the step happened (the first stage's for a submission)."""
+    department is the one that held the request when the step was taken, as its history row recorded it (a
+    submission: the department it was routed to; after a transfer: the department it went to), as the queue and the
+    open work count it; rows from before migration 0024 count under their stage's department."""
     start, end = day_bounds(day)
     event = _event()
     stage = fn.COALESCE(HistoryEntry.from_stage, HistoryEntry.to_stage)
     query = (HistoryEntry
-             .select(Stage.department, Request.request_type, Request.channel, Request.governorate, event,
+             .select(HistoryEntry.counted_department(Stage.department), Request.request_type, Request.channel,
+                     Request.governorate, event,
                      fn.COUNT(HistoryEntry.id))
              .join(Request, on=(HistoryEntry.request == Request.id))
              .join(Stage, on=(Stage.id == stage), join_type=JOIN.INNER)

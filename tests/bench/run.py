@@ -30,6 +30,11 @@ gunicorn (2 gthread workers x 4 threads), a sign-in as the Health clerk `health1
                                                               reference checked once; then workflow.accept with
                                                               and without the notification (tests/bench/notify.py);
                                                               at the smallest size only
+  renewals renewals.run (the scheduled renewal job)          issue 17: --renewal-count benefits due (100,000;
+                                                              5,000 with --quick), the registry on loopback; the
+                                                              job in its own process, SIGKILLed at a third and
+                                                              started again; nothing renewed or decided twice
+                                                              (tests/bench/renewals.py); at the smallest size only
 
 Every page must answer 200 to the signed-in clerk before it is loaded (a redirect to /login fails the run), and
 every response under load must be a 200 as well (take next: a 303 to the request taken, or back to the queue when
@@ -64,7 +69,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.bench import api, lookup, notify, payouts, takenext  # noqa: E402
+from tests.bench import api, lookup, notify, payouts, renewals, takenext  # noqa: E402
 from tests.bench.pg import PostgresCluster, free_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -79,7 +84,7 @@ SECRET_KEY = "bench-secret-key"
 # taa marbuta or haa, diacritics, the article or not, a first name with a family name)
 NAMES = ("احمد", "أحمد", "مُحَمَّد", "الكواري", "كواري", "فاطمه", "ابراهيم", "عبدالله المري", "نوره",
          "عيسي", "آل ثاني", "الانصاري", "مريم السويدي", "خالد النعيمي", "اسامة", "ليلى")
-MEASUREMENTS = ("queue", "search", "request", "take", "api", "notify", "payouts", "dashboard", "lookup")
+MEASUREMENTS = ("queue", "search", "request", "take", "api", "notify", "payouts", "dashboard", "lookup", "renewals")
 TARGETS = {"queue_p95_ms": 50, "ratio": 1.5, "search_p95_ms": 100, "take_p95_ms": 100, "api_per_s": 300,
            "notify_per_s": notify.TARGET_PER_S, "enqueue_ms": notify.TARGET_ENQUEUE_MS}
 ROW = 'id="request-row-'
@@ -650,6 +655,13 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
                 outcome["payouts"] = {"problems": [str(failed)]}
                 log(f"  payout export failed: {failed}")
 
+        if "renewals" in opts.only and size == opts.notify_size:  # issue 17: the renewal job, killed and restarted
+            try:
+                outcome["renewals"] = renewals.bench(backend, url, workdir, env, opts.renewal_count)
+            except (RuntimeError, subprocess.TimeoutExpired) as failed:
+                outcome["renewals"] = {"problems": [str(failed)]}
+                log(f"  renewals failed: {failed}")
+
         if "api" in opts.only and size in opts.api_sizes:
             log(f"{backend} {size:,}: API submissions")
             outcome["api"] = bench_api(url, server, workdir, postmaster, opts)  # problems: non-zero exit at the end
@@ -743,6 +755,7 @@ def tables(results, opts) -> str:
                                 for r in submitted) + "."]
     out += notify_tables(results)
     out += payouts.tables(results)
+    out += renewals.tables(results)
     searched = [r for r in results if r.get("search_rows")]
     if searched:
         out += ["", "Name search, rows on the first page per name: " + "; ".join(
@@ -950,6 +963,8 @@ def main(argv=None):
     parser.add_argument("--notify-actions", type=int, default=None,
                         help="accepts timed on each side (with/without the notification; default 500, 200 with "
                              "--quick)")
+    parser.add_argument("--renewal-count", type=int, default=None,
+                        help="periodic benefits due for the renewal job (default 100000; 5000 with --quick)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--keep-alive", action="store_true",
@@ -963,6 +978,8 @@ def main(argv=None):
         opts.take_seconds = 10 if opts.take_seconds is None else opts.take_seconds
         opts.notify_count = 2000 if opts.notify_count is None else opts.notify_count
         opts.notify_actions = 200 if opts.notify_actions is None else opts.notify_actions
+        opts.renewal_count = renewals.QUICK_SIZE if opts.renewal_count is None else opts.renewal_count
+    opts.renewal_count = renewals.SIZE if opts.renewal_count is None else opts.renewal_count
     opts.notify_count = 6000 if opts.notify_count is None else opts.notify_count
     opts.notify_actions = 500 if opts.notify_actions is None else opts.notify_actions
     opts.sizes = opts.sizes or "10000,100000,1000000"
@@ -1013,6 +1030,10 @@ def main(argv=None):
     if failed_payouts:
         raise BenchFailed("payout export: " + "; ".join(
             f"{r['backend']}: {'; '.join(r['payouts']['problems'])}" for r in failed_payouts))
+    failed_renewals = [r for r in results if r.get("renewals") and r["renewals"]["problems"]]
+    if failed_renewals:
+        raise BenchFailed("renewals: " + "; ".join(
+            f"{r['backend']}: {'; '.join(r['renewals']['problems'])}" for r in failed_renewals))
     failed_api = [r for r in results if r.get("api") and r["api"]["problems"]]
     if failed_api:
         raise BenchFailed("API submissions: " + "; ".join(
