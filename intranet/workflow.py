@@ -206,13 +206,15 @@ def _already_submitted(token):
 
 def submit(actor, citizen, request_type, channel, subject, details="", data=None, uploads=None,
            received_at=None, amount=None, submission_token=None, note=None, extra=None,
-           token_checked=False, inquiry_subject=None) -> Outcome:
+           token_checked=False, inquiry_subject=None, decision_job=True) -> Outcome:
     """A new request enters the first stage's queue; `actor` entered it for `citizen` (None: the portal).
 
     `inquiry_subject` (an inquiry's InquirySubject) routes it to the subject's department instead of the first
     stage's. `submission_token` makes a resent form return the first outcome instead of a second request; `note`
     (e.g. the reason for overriding a duplicate warning) is kept in the submit history row; `extra` holds
-    further Request columns set at intake; `token_checked`: the caller has just looked the token up.
+    further Request columns set at intake; `token_checked`: the caller has just looked the token up;
+    `decision_job=False`: the caller decides the request itself right after (the renewal job), so no job is started
+    for it; its pending automatic decision is written all the same, for the sweeper should the caller die.
     """
     if actor is not None and not permissions.can_enter_requests(actor):
         raise NotAllowed(_l("Only the reception desk and supervisors enter requests."))
@@ -237,7 +239,7 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
                 stage_due_at=_stage_due(first, received), governorate=citizen.governorate_id,
                 amount=amount, submission_token=submission_token, **{"entered_by": actor, **(extra or {})})
             entry = _record(req, actor, "submit", "", stored, note, to_stage=first.id, to_status="open")
-            automation.queue_for(req)  # a type with an automatic-decision rule: decided by a job after commit
+            automation.queue_for(req, decision_job)  # a type with a rule: decided by a job after commit
     except IntegrityError:
         files.discard(stored)
         if (done := _already_submitted(submission_token)) is not None:

@@ -156,6 +156,25 @@ def test_a_rerun_renews_nothing_twice(rule):
     assert Renewal.select().count() == 4 and renewal_decisions("eligible") == 4
 
 
+def test_the_run_decides_its_renewals_itself_and_starts_no_decision_job_for_them(rule, monkeypatch):
+    """The renewal job decides each renewal in the same run: a job per renewal (100,000 on a full run) would only
+    find it decided. The pending row is still written first, for the sweeper should the run die."""
+    from intranet import triggers
+
+    started = []
+    real = triggers.enqueue
+    monkeypatch.setattr(triggers, "enqueue", lambda name, *args, **kw: (started.append(name), real(name, *args, **kw)))
+    citizen = make_citizen()
+    facts((citizen, True))
+    benefit(local_today(), citizen)  # its origin, a request submitted as any other, starts its own job
+    started.clear()
+    assert renewals.run()["eligible"] == 1
+    assert "automation.decide" not in started and renewal_decisions("eligible") == 1
+    started.clear()  # a request submitted otherwise still starts its job
+    workflow.submit(make_staff("desk2", "reception", "reception"), citizen, rtype(), "walk_in", "تحقق")
+    assert started.count("automation.decide") == 1
+
+
 def renewal_decisions(outcome) -> int:
     return (AutoDecision.select().join(Renewal, on=(Renewal.request == AutoDecision.request))
             .where(AutoDecision.outcome == outcome).count())

@@ -23,14 +23,16 @@ def has_rule(type_id: int) -> bool:
     return AutoRule.select().where((AutoRule.request_type == type_id) & AutoRule.active).exists()
 
 
-def queue_for(req) -> bool:
-    """Inside the submission's transaction: the pending decision and its job, when the request's type has a rule in
-    force; True when queued (False: no rule, or already queued)."""
+def queue_for(req, start_job: bool = True) -> bool:
+    """Inside the submission's transaction: the pending decision and its job (unless the caller decides it itself:
+    `start_job=False`), when the request's type has a rule in force; True when queued (False: no rule, or already
+    queued)."""
     if not has_rule(req.request_type_id):
         return False
     new_id = insert_row(AutoDecision, {"request": req.id, "request_type": req.request_type_id, "outcome": "pending",
                                        "amount": req.amount, "created_at": utcnow()}, ignore_conflict=True)
     if new_id is None:
         return False
-    triggers.enqueue("automation.decide", req.id)
+    if start_job:
+        triggers.enqueue("automation.decide", req.id)
     return True

@@ -72,7 +72,7 @@ def claim(benefit, today: dt.date) -> int | None:
         req = workflow.submit(None, benefit.citizen, _request_type(benefit.request_type_id), CHANNEL,
                               benefit.subject or _request_type(benefit.request_type_id).name_ar,
                               amount=benefit.amount, submission_token=f"renewal:{benefit.id}:{period}",
-                              note=note, token_checked=True).request
+                              note=note, token_checked=True, decision_job=False).request
         insert_row(Renewal, {"benefit": benefit.id, "period": period, "due_on": benefit.next_due,
                              "request": req.id, "created_at": utcnow()})
     return req.id
