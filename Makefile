@@ -7,8 +7,11 @@ bootstrap:
 run: bootstrap
 	.venv/bin/diwan demo
 
+# the database tests on two workers (each file whole on one, each worker its own PostgreSQL, slapd and SQLite files),
+# then the browser walks one at a time (Chromium and the live server want the machine's time)
 test: bootstrap check-vendor lint
-	.venv/bin/pytest -q --durations=15
+	.venv/bin/pytest -q -n 2 --dist loadfile -m "not browser" --durations=15
+	.venv/bin/pytest -q -m browser --durations=10
 
 # the inner loop: no browser, nothing marked slow (both databases still)
 test-fast: bootstrap

@@ -1,4 +1,6 @@
 """Command line: `diwan db upgrade`, `diwan load-definitions`, `diwan seed-demo`, `diwan demo` (also under `flask`)."""
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
@@ -39,6 +41,26 @@ def load_definitions_command(path):
     with db.database.connection_context():
         counts = definitions.load(path or current_app.config["REQUEST_TYPES_FILE"])
     click.echo(", ".join(f"{count} {name}" for name, count in counts.items()))
+
+
+@click.command("export-definitions")
+@click.option("--file", "path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the file here (default: print it).")
+@with_appcontext
+def export_definitions_command(path):
+    """Write the departments, governorates, request types (their current versions) and inquiry subjects in the
+    database as the definitions file that `load-definitions` reads (issue 20: keep procedures under version control)."""
+    from pathlib import Path
+
+    from intranet import definitions
+
+    with db.database.connection_context():
+        text = definitions.dump()
+    if path:
+        Path(path).write_text(text, encoding="utf-8")
+        click.echo(f"definitions written to {path}")
+    else:
+        click.echo(text, nl=False)
 
 
 @click.group("audit")
@@ -119,11 +141,79 @@ def registry_load(code, path):
     click.echo(f"registry {code}: {count} people loaded")
 
 
+@click.command("check-config")
+@with_appcontext
+def check_config_command():
+    """Refuse settings unsafe in production (weak keys, cookies without Secure, LDAP without TLS, SQLite on several
+    hosts); exit 1 when anything is refused."""
+    from intranet.ops import check_config
+
+    found = check_config.findings(current_app.config)
+    for finding in found:
+        click.echo(str(finding), err=finding.refused)
+    refused = sum(finding.refused for finding in found)
+    if refused:
+        click.echo(f"{refused} setting(s) refused: fix them before serving production", err=True)
+        raise SystemExit(1)
+    click.echo(f"configuration fit for production ({current_app.config['HOSTS']} host(s))")
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(target):
+    """Back up the database, attachments, payout files and report archive into the new folder TARGET, with a
+    manifest of SHA-256 checksums (the keys are not included: keep them apart)."""
+    from intranet.ops import backup
+
+    try:
+        manifest = backup.backup(target)
+    except backup.BackupError as error:
+        click.echo(f"backup refused: {error}", err=True)
+        raise SystemExit(1) from None
+    rows = sum(manifest["counts"].values())
+    click.echo(f"backed up into {target}: {manifest['backend']} schema {manifest['schema_version']}, "
+               f"{rows} rows in {len(manifest['counts'])} tables, {len(manifest['files'])} files")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(source):
+    """Restore the backup in SOURCE into this empty instance (checksums verified first; refused if the database
+    has tables or the file folders hold files)."""
+    from intranet.ops import backup
+
+    try:
+        manifest = backup.restore(source)
+    except backup.BackupError as error:
+        click.echo(f"restore refused: {error}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"restored from {source}: schema {manifest['schema_version']}, "
+               f"{sum(manifest['counts'].values())} rows, {len(manifest['files'])} files, every checksum verified")
+
+
+@click.command("directory-sync")
+@with_appcontext
+def directory_sync_command():
+    """Read the directory once and apply its changes to the staff (the sync of the staff page; in production
+    deploy/systemd/diwan-directory-sync.timer runs it on one host); exit 1 when the directory did not answer."""
+    from intranet.staff import sync
+
+    with db.database.connection_context():
+        run = sync.run()
+    if run.error:
+        click.echo(f"directory sync {run.id} changed nothing: {run.error}", err=True)
+        raise SystemExit(1)
+    click.echo(f"directory sync {run.id}: {run.checked} people checked, {run.changes} changed")
+
+
 def register(app):
     from intranet.demo import demo_command
     from intranet.seed import seed_demo_command
 
-    for command in (db_group, audit_group, registry_group, load_definitions_command, seed_demo_command, demo_command):
+    for command in (db_group, audit_group, registry_group, load_definitions_command, export_definitions_command, seed_demo_command, demo_command,
+                    check_config_command, backup_command, restore_command, directory_sync_command):
         app.cli.add_command(command)
 
 

@@ -60,6 +60,9 @@ def load(overrides: dict | None = None) -> dict:
         "LDAP_GROUP_FILTER": _env("LDAP_GROUP_FILTER", "(&(objectClass=groupOfNames)(member={dn}))"),
         "LDAP_DEPARTMENT_ATTRIBUTE": _env("LDAP_DEPARTMENT_ATTRIBUTE", "departmentNumber"),
         "LDAP_TIMEOUT": float(_env("LDAP_TIMEOUT", 5)),
+        # the accounts the directory marks disabled, ANDed with the user filter by the directory sync (issue 18), e.g.
+        # Active Directory's (userAccountControl:1.2.840.113556.1.4.803:=2); empty: only removal and groups count
+        "LDAP_DISABLED_FILTER": _env("LDAP_DISABLED_FILTER", ""),
         # directory group cn -> intranet role; a person in several groups gets the strongest role
         "LDAP_ROLE_GROUPS": _mapping(_env(
             "LDAP_ROLE_GROUPS",
@@ -161,6 +164,8 @@ def load(overrides: dict | None = None) -> dict:
         "WEBHOOK_TRIGGER": _on("WEBHOOK_TRIGGER", "1"),
         "WEBHOOK_TRIGGER_DELAY_SECONDS": float(_env("WEBHOOK_TRIGGER_DELAY_SECONDS", 2)),
         "DIGEST_TIME": _env("DIGEST_TIME", "06:30"),
+        # the directory sync (issue 18, jobs/directory.py): every this many minutes (0: only when an administrator asks)
+        "DIRECTORY_SYNC_MINUTES": int(_env("DIRECTORY_SYNC_MINUTES", 5)),
         "CURRENCY": _env("CURRENCY", "QAR"),  # ISO 4217, of every amount (payments are in one currency)
         # payouts (issue 7): a second, different supervisor approves above this amount; the same citizen, type
         # and amount within these days is a suspected duplicate; approving needs the password again this recently
@@ -189,6 +194,19 @@ def load(overrides: dict | None = None) -> dict:
         # issue 16: a letter to a ministry awaits its reply this many days after it was sent (the clerk may set
         # another day when marking it sent); past that day it is on the list of letters awaiting a reply
         "LETTER_REPLY_DAYS": int(_env("LETTER_REPLY_DAYS", 30)),
+        # issue 19: appointments at reception. The SMS code confirming a booking lives this many minutes (an unconfirmed
+        # booking expires with it) and allows this many tries; a booking is a no-show this many minutes after its
+        # slot; this many no-shows within the last so many days block online booking until they age out; a citizen
+        # books at most this many days ahead
+        "BOOKING_CODE_MINUTES": int(_env("BOOKING_CODE_MINUTES", 10)),
+        "BOOKING_CODE_ATTEMPTS": int(_env("BOOKING_CODE_ATTEMPTS", 5)),
+        "BOOKING_GRACE_MINUTES": int(_env("BOOKING_GRACE_MINUTES", 20)),
+        "BOOKING_NO_SHOW_LIMIT": int(_env("BOOKING_NO_SHOW_LIMIT", 2)),
+        "BOOKING_NO_SHOW_DAYS": int(_env("BOOKING_NO_SHOW_DAYS", 30)),
+        "BOOKING_DAYS_AHEAD": int(_env("BOOKING_DAYS_AHEAD", 30)),
+        # issue 20: the weekend of a year whose calendar an administrator has not set ("fri,sat" or ISO numbers "5,6");
+        # a type counting working days skips these and the public holidays (intranet/calendar.py)
+        "WEEKEND_DAYS": _env("WEEKEND_DAYS", "fri,sat"),
         # issue 17: where each registry's facts come from ("code=local": the registry_record table loaded by `diwan
         # registry load`; "code=https://host/path": an external registry's JSON API), its answer time, and the share
         # of automatic decisions (percent) routed to a person who confirms or reverses them
@@ -197,8 +215,25 @@ def load(overrides: dict | None = None) -> dict:
         # the bearer token of each external registry ("retirement=<token>,civil=<token>"), sent to it only
         "REGISTRY_TOKENS": _env("REGISTRY_TOKENS", ""),
         "AUTOMATION_SAMPLE_PERCENT": float(_env("AUTOMATION_SAMPLE_PERCENT", 5)),
+        # the hourly renewal job split into this many tasks the consumer's workers run side by side (PostgreSQL; each
+        # its share of the benefits, a period claimed once whoever races); 1 on SQLite (one writer)
+        "RENEWAL_PARTS": int(_env("RENEWAL_PARTS", 1)),
+        # issue 21: how many hosts run the web app or the job consumer against this database (`diwan check-config`
+        # refuses SQLite, a SQLite job queue, per-process rate limits and per-host keys above 1)
+        "HOSTS": int(_env("HOSTS", 1)),
+        # issue 21: logs as one JSON object a line ("json"), plain lines ("text"), or left to the host ("none");
+        # each answer's line carries its request id, which also reaches the jobs it starts (intranet/ops/logs.py)
+        "LOG_FORMAT": _env("LOG_FORMAT", "json"),
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        # issue 21: /metrics (Prometheus) answers a scraper sending "Authorization: Bearer <METRICS_TOKEN>" or
+        # coming from one of METRICS_ALLOW_IPS (addresses or networks, comma separated); both empty: refused to all
+        "METRICS_TOKEN": _env("METRICS_TOKEN", ""),
+        "METRICS_ALLOW_IPS": tuple(a.strip() for a in _env("METRICS_ALLOW_IPS", "").split(",") if a.strip()),
     }
     settings.update(overrides)
+    # Flask-Login's remember cookie (Diwan issues none: sessions end on the server) follows the session cookie
+    settings.setdefault("REMEMBER_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
+    settings.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     if settings["SESSION_COOKIE_SECURE"] and "SESSION_COOKIE_NAME" not in overrides:
         # served over HTTPS: the __Host- prefix makes the browser refuse the cookie unless it is Secure, for the whole
         # site (Path=/) and this host only (no Domain), so a neighbouring host cannot plant one (ASVS 3.4.4)
@@ -212,9 +247,16 @@ def load(overrides: dict | None = None) -> dict:
 def _check(settings: dict):
     """Settings with a structure of their own are parsed once here, so a wrong one stops the start with a message
     naming it (ValueError), never a page or a job later."""
+    from intranet import calendar
     from intranet.payouts import bank_profiles
 
     bank_profiles.parse(settings["PAYOUT_BANK_PROFILES"])
+    if not 1 <= settings["RENEWAL_PARTS"] <= 32:
+        raise ValueError("RENEWAL_PARTS: from 1 to 32 tasks side by side")
+    try:
+        calendar.parse_weekend(settings["WEEKEND_DAYS"])
+    except ValueError as error:
+        raise ValueError(f"WEEKEND_DAYS: {error}") from None
 
 
 _UNSET = object()

@@ -49,10 +49,12 @@ def _prepare_database(requests: int):
             from intranet.intake import import_files
             sample.write_bytes(import_files.sample(200, bad=10))
         from intranet.automation import demo_data
-        demo_data.seed(current_app.config["INSTANCE_DIR"])  # a civil registry and the compensation grant's rule
+        demo_data.seed(current_app.config["INSTANCE_DIR"])  # a civil registry, two rules, benefits to renew
+        from intranet.reception import bookings
+        bookings.seed_demo()  # a few bookable services from the departments, and desks 5 and 6 for them (issue 19)
         if not ApiClient.select().exists():
             clients.create_client(None, "البوابة الوطنية للخدمات الإلكترونية (تجريبي)",
-                                  ["requests:read", "requests:write"], token=DEMO_PORTAL_TOKEN)
+                                  ["requests:read", "requests:write", "bookings:write"], token=DEMO_PORTAL_TOKEN)
 
 
 def _demo_notifications(steps: int = 400, failed: int = 6):
@@ -78,7 +80,7 @@ def _children(env, host, port, workers):
     venv_bin = os.path.dirname(sys.executable)
     consumer = [sys.executable, "-m", "huey.bin.huey_consumer", "jobs.huey", "-k", "thread", "-w", "2", "-q"]
     web = [os.path.join(venv_bin, "gunicorn"), "--no-control-socket", "-k", "gthread", "-w", str(workers),
-           "--threads", "4", "-b", f"{host}:{port}", "--access-logfile", "-", "wsgi:app"]
+           "--threads", "4", "-b", f"{host}:{port}", "wsgi:app"]  # each answer's line: the app's own log
     return [subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True) for cmd in (consumer, web)]
 
 

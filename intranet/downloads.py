@@ -11,6 +11,7 @@ MEDIA_TYPES = {
     "pdf": "application/pdf",
     "xml": "application/xml",
     "bin": "application/octet-stream",
+    "toml": "application/toml",  # the request types' definitions (issue 20)
 }
 
 

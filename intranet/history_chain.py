@@ -38,7 +38,7 @@ from intranet.db import database, is_sqlite
 GENESIS = "0" * 32
 HASH_LENGTH = 32
 COLUMNS = ("id", "request_id", "actor_id", "action", "from_stage_id", "to_stage_id", "from_status", "to_status",
-           "comment", "details", "created_at", "hash", "department_id")
+           "comment", "details", "created_at", "hash", "department_id", "delegation_id")
 _SELECT = "SELECT " + ", ".join(f'"{c}"' for c in COLUMNS) + ' FROM "history"'
 
 CHANGED = "its content does not match its hash, or a row before it in its request's history was removed"
@@ -55,12 +55,14 @@ def stamp(value) -> str:
 
 
 def content(request_id, actor_id, action, from_stage_id, to_stage_id, from_status, to_status, comment, details,
-            at: str, department_id=None) -> bytes:
+            at: str, department_id=None, delegation_id=None) -> bytes:
     """The row in a canonical form: every column but the id and the hash; the only free texts are the comment
     (length-prefixed) and the details (last), so no two rows read the same. The department the step was counted
-    under (0024) is keyed too, in front, and only where a row has one: rows written before it read as they did."""
+    under (0024) is keyed too, in front, and only where a row has one: rows written before it read as they did; so is
+    the delegation an action was taken under (0027), before it, only where a row has one."""
     department = "" if department_id is None else f"department:{department_id}|"
-    return (f"{department}{request_id}|{'' if actor_id is None else actor_id}|{action}|"
+    delegation = "" if delegation_id is None else f"delegation:{delegation_id}|"
+    return (f"{delegation}{department}{request_id}|{'' if actor_id is None else actor_id}|{action}|"
             f"{'' if from_stage_id is None else from_stage_id}|{'' if to_stage_id is None else to_stage_id}|"
             f"{from_status or ''}|{to_status or ''}|{at}|{len(comment)}:{comment}|{details}").encode()
 
@@ -85,7 +87,7 @@ def sign(values: dict) -> str:
     message = content(request_id, _id(values.get("actor")), values["action"], _id(values.get("from_stage")),
                       _id(values.get("to_stage")), values.get("from_status"), values.get("to_status"),
                       values.get("comment") or "", values.get("details") or "{}", stamp(values["created_at"]),
-                      _id(values.get("department")))
+                      _id(values.get("department")), _id(values.get("delegation")))
     return row_hash(_previous_link(request_id), message)
 
 
@@ -124,7 +126,8 @@ def sign_rows(rows, secret: bytes):
 
 def _message(row) -> bytes:
     """A row as selected by _SELECT: its canonical content."""
-    return content(row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], stamp(row[10]), row[12])
+    return content(row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], stamp(row[10]), row[12],
+                   row[13])
 
 
 def _link(row) -> str:

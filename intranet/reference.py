@@ -18,5 +18,16 @@ def cached(kind: str, key, fetch):
     return hit[0]
 
 
+def known(kind: str, key):
+    """What `cached` or `remember` holds for (kind, key) and is less than a minute old; None otherwise."""
+    hit = _rows.get((current_app.config["DATABASE_URL"], kind, key))
+    return hit[0] if hit is not None and hit[1] >= time.monotonic() else None
+
+
+def remember(kind: str, key, row) -> None:
+    """Keep `row` a minute, as `cached` would (e.g. once the transaction that wrote it has committed)."""
+    _rows[(current_app.config["DATABASE_URL"], kind, key)] = (row, time.monotonic() + SECONDS)
+
+
 def forget():
     _rows.clear()

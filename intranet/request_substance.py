@@ -56,9 +56,19 @@ def _label(spec: dict, locale: str) -> str:
 
 
 def field_rows(request_type: RequestType, data: dict, locale: str) -> list[FieldRow]:
-    """The type's own fields in the type's order, labelled in the reader's language."""
-    return [FieldRow(spec["name"], _label(spec, locale), spec["kind"], typed(spec["kind"], data.get(spec["name"])))
+    """The type's own fields in the type's order, labelled in the reader's language (a choice: its option's label)."""
+    return [FieldRow(spec["name"], _label(spec, locale), spec["kind"],
+                     _option_label(spec, typed(spec["kind"], data.get(spec["name"])), locale))
             for spec in request_type.field_list()]
+
+
+def _option_label(spec: dict, value, locale: str):
+    """A choice's value as its option's label in `locale` (issue 20); any other value, or an option no longer
+    offered, as it is."""
+    for option in spec.get("choices") or [] if spec["kind"] == "choice" else []:
+        if option.get("value") == value:
+            return option.get(f"label_{locale}") or value
+    return value
 
 
 def type_values(request_type: RequestType, data: dict) -> dict:
@@ -124,7 +134,7 @@ class DocumentRow:
 def documents(req: Request, attachments: list, locale: str) -> tuple[list[DocumentRow], list]:
     """The type's documents, each received or missing with its files, and the other attachments (untagged, or
     tagged with a code the type no longer needs)."""
-    request_type = req.request_type
+    request_type = req.definition  # the version of its type it started with
     rows = {doc["code"]: DocumentRow(doc["code"], doc.get(f"name_{locale}") or doc["code"], False)
             for doc in request_type.document_list()}
     others = []

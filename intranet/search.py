@@ -27,6 +27,11 @@ def _typed(text: str) -> str:
     return ascii_digits("".join("-" if unicodedata.category(ch) == "Pd" else ch for ch in text))
 
 
+def typed_digits(text: str) -> str:
+    """What was typed or scanned as the desk reads a number: `_typed` (the card token's reader, cards/tokens.py)."""
+    return _typed(text)
+
+
 def tracking_number(text: str) -> str | None:
     """The tracking number typed, in its canonical form (26-0001720-2), with or without dashes, in any digits;
     None when the text is not one."""

@@ -27,7 +27,7 @@ from stdnum import luhn
 from intranet import chain, history_chain
 from intranet.db import bulk_write, database, is_sqlite
 from intranet.i18n import search_text
-from intranet.models import Department, Governorate, RequestType, Stage, Staff
+from intranet.models import Department, Governorate, Request, RequestType, Stage, Staff
 from intranet.workflow import format_tracking_number, last_tracking_value, raise_tracking_value
 
 DAY = 86400
@@ -201,7 +201,9 @@ def _field_value(spec: dict, variant: int):
     if kind == "date":
         return "@@date@@"
     if kind == "integer":
-        return 3 + (variant * 7) % 30
+        return min(max(3 + (variant * 7) % 30, spec.get("min", 0)), spec.get("max", 100000))
+    if kind == "choice":  # one of its options (issue 20: the type editor)
+        return spec["choices"][variant % len(spec["choices"])]["value"]
     texts = FIELD_TEXTS.get(name) or (spec.get("label_ar") or name,)
     return texts[variant % len(texts)]
 
@@ -503,7 +505,7 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
     departments = list(Department.select().order_by(Department.id))
     governorates = list(Governorate.select().order_by(Governorate.id))
     stages_by_type = {}
-    for stage in Stage.select().order_by(Stage.request_type, Stage.position):
+    for stage in Stage.select().where(Stage.last_version.is_null()).order_by(Stage.request_type, Stage.position):
         stages_by_type.setdefault(stage.request_type_id, []).append(stage)
     types = [t for t in RequestType.select().where(RequestType.active).order_by(RequestType.id)
              if stages_by_type.get(t.id)]
@@ -577,6 +579,7 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
                 if progress:
                     progress(counts["requests"])
             _save_sequences({year: sequences[year] for year in years})
+            _current_versions(types, first_request)
             if not sqlite:
                 for table in ("citizen", "request"):
                     database.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -587,6 +590,15 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
             database.execute_sql(f"PRAGMA {pragma} = {value}")
     counts["seconds"] = round(time.monotonic() - started, 2)
     return counts
+
+
+def _current_versions(types, first_request: int) -> None:
+    """The seeded requests of a type edited since its first version started with its current one (issue 20): the
+    bulk rows leave `type_version` to the column's default, 1."""
+    for rtype in types:
+        if rtype.version != 1:
+            Request.update(type_version=rtype.version).where(
+                (Request.request_type == rtype.id) & (Request.id >= first_request)).execute()
 
 
 def _prepare_postgresql():
@@ -646,7 +658,8 @@ def seed_payouts(n: int, *, status: str = "approved", seed: int = 1) -> list[int
     departments = list(Department.select().order_by(Department.id))
     governorates = [g.id for g in Governorate.select().order_by(Governorate.id)]
     money = [t for t in RequestType.select().where(RequestType.is_money & RequestType.active).order_by(RequestType.id)]
-    last_stage = {t.id: Stage.select().where(Stage.request_type == t.id).order_by(Stage.position.desc()).first()
+    last_stage = {t.id: Stage.select().where((Stage.request_type == t.id) & Stage.last_version.is_null())
+                  .order_by(Stage.position.desc()).first()
                   for t in money}
     if not money or not all(last_stage.values()):
         raise RuntimeError("Load the definitions first (diwan load-definitions): there is no money request type.")
@@ -683,6 +696,7 @@ def seed_payouts(n: int, *, status: str = "approved", seed: int = 1) -> list[int
                             current_currency(), citizen[6], citizen[2], status, 1, "[]", "", "", clerk, stamp,
                             stamp if status != "pending" else None, 1))
         bulk_write("request", REQUEST_COLUMNS, requests)
+        _current_versions(money, first_request)
         bulk_write("payout", PAYOUT_COLUMNS, payouts)
         if status != "pending":  # approved (or further): by a synthetic supervisor who had no hand in them
             approver, _ = Staff.get_or_create(username="seed-supervisor", defaults={

@@ -8,9 +8,15 @@ Language and right-to-left helpers are registered by `i18n.init_app`, next to Ba
 from flask import g
 
 from intranet import interviews
-from intranet.auth import mfa, permissions
+from intranet import calendar as day_calendar
+from intranet.admin import changes as admin_changes
+from intranet.admin import type_forms as admin_type_forms
+from intranet.admin import types as admin_types
+from intranet.admin import reference as admin_reference
+from intranet.auth import delegations, mfa, permissions
 from intranet.auth.sessions import SECURITY_EVENT_LABELS
 from intranet.automation import explain as automation_explain
+from intranet.cards import service as card_service
 from intranet.automation import dry_run as automation_dry_run
 from intranet.automation import figures as automation_figures
 from intranet.automation import rules as automation_rules
@@ -25,10 +31,11 @@ from intranet.notify.staff import delivery_error
 from intranet.payouts import labels as payout_labels
 from intranet.queues import approvals, filters, transfers
 from intranet.queues import labels as queue_labels
-from intranet.reception import tickets
+from intranet.reception import bookings, tickets
 from intranet.reports import pdf
 from intranet.reports.forms import KIND_LABELS
 from intranet.security_headers import csp_nonce
+from intranet.staff import sync as staff_sync
 
 
 def this_session():
@@ -62,6 +69,11 @@ GLOBALS = {
     "SERVICES": SERVICES, "SERVICE_LETTERS": SERVICE_LETTERS, "SERVICE_LABELS": tickets.SERVICE_LABELS,
     "TICKET_STATUS_LABELS": tickets.STATUS_LABELS, "TICKET_ACTION_LABELS": tickets.ACTION_LABELS,
     "ticket_actions": tickets.allowed_actions, "in_other_language": in_other_language,
+    "CARD_ACTION_LABELS": card_service.ACTION_LABELS,  # beneficiary cards (issue 19)
+    # appointments at reception (issue 19)
+    "BOOKING_STATUS_LABELS": bookings.STATUS_LABELS, "OVERRIDE_LABELS": bookings.OVERRIDE_LABELS,
+    "booking_time": bookings.local_time, "CHECK_IN_LABEL": bookings.CHECK_IN_LABEL,
+    "WEEKDAY_LABELS": bookings.WEEKDAY_LABELS, "desk_home": bookings.desk_home, "called_text": bookings.called_text,
     # payouts
     "PAYOUT_STATUS_LABELS": payout_labels.PAYOUT_STATUS_LABELS, "BATCH_STATUS_LABELS": payout_labels.BATCH_STATUS_LABELS,
     "EXPORT_PHASE_LABELS": payout_labels.EXPORT_PHASE_LABELS, "ITEM_OUTCOME_LABELS": payout_labels.ITEM_OUTCOME_LABELS,
@@ -69,6 +81,9 @@ GLOBALS = {
     # electronic intake
     "IMPORT_STATUS_LABELS": IMPORT_STATUS_LABELS, "SCOPE_LABELS": SCOPE_LABELS,
     "INBOX_STATUS_LABELS": INBOX_STATUS_LABELS, "DELIVERY_STATUS_LABELS": DELIVERY_STATUS_LABELS,
+    # the staff lifecycle (issue 18): what the directory sync found, who ran it, the roles' names
+    "STAFF_CHANGE_LABELS": staff_sync.CHANGE_LABELS, "SYNC_TRIGGER_LABELS": staff_sync.TRIGGER_LABELS,
+    "ROLE_LABELS": staff_sync.ROLE_LABELS,
     # staff security and reports
     "SECURITY_EVENT_LABELS": SECURITY_EVENT_LABELS, "KIND_LABELS": KIND_LABELS, "wait_text": pdf.wait_text,
     # letters to ministries: the letter part of a ministry-letter request's panel (None for other types)
@@ -83,6 +98,17 @@ GLOBALS = {
     "DRY_RUN_WOULD_LABELS": automation_dry_run.WOULD_LABELS, "DRY_RUN_ACTUAL_LABELS": automation_dry_run.ACTUAL_LABELS,
     "DRY_RUN_SKIP_LABELS": automation_dry_run.SKIP_LABELS,
     "AUTOMATION_REVIEW_FILTER_LABELS": automation_figures.REVIEW_FILTER_LABELS,
+    # administration (issue 20): the subjects of the administration history
+    "ADMIN_SUBJECT_LABELS": admin_changes.SUBJECT_LABELS,
+    "TYPE_FIELD_KIND_LABELS": admin_types.KIND_LABELS,  # the request type editor's kinds of field
+    "type_choices_text": admin_type_forms.choices_text,  # a choice field's options as the editor shows them
+    # delegation (issue 18): what is delegated, how it stands, and whom the signed-in person acts for today
+    "DELEGATION_SCOPE_LABELS": delegations.SCOPE_LABELS, "DELEGATION_STATE_LABELS": delegations.STATE_LABELS,
+    "DELEGATION_LIST_LABELS": delegations.LIST_LABELS, "delegation_state": delegations.state,
+    "delegations_held": delegations.active_for,
+    # issue 20: calendar or working days (the calendar page, the dashboard, the daily summary); reference data kinds
+    "DAY_COUNTING_LABELS": day_calendar.COUNTING_LABELS, "REFERENCE_KIND_TITLES": admin_reference.KIND_TITLES,
+    "working_day_types": day_calendar.working_day_types,
 }
 FILTERS = {"money": payout_labels.format_amount, "css_string": pdf.css_string}
 

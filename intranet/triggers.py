@@ -21,6 +21,7 @@ import time
 
 from intranet.config import setting
 from intranet.db import after_commit
+from intranet.ops import logs
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,11 @@ def enqueue(name: str, *args, delay: float = 0, coalesce: bool = False) -> None:
 
     `delay` runs it that many seconds later. `coalesce` (tasks that take no arguments and send everything due) skips
     it when a run this process scheduled starts at least a moment after this commit: that run will see this
-    change's rows too."""
-    after_commit(lambda: _send(name, args, delay, coalesce))
+    change's rows too. A task started at once gets an id carrying the current request id and the time
+    (`logs.task_id`): the job logs under the request that started it, and /metrics reads how long the queue's head
+    has waited."""
+    task_id = logs.task_id()
+    after_commit(lambda: _send(name, args, delay, coalesce, task_id))
 
 
 def soon(name: str, prefix: str) -> bool:
@@ -57,7 +61,7 @@ def soon(name: str, prefix: str) -> bool:
     return True
 
 
-def _send(name, args, delay, coalesce) -> bool:
+def _send(name, args, delay, coalesce, task_id=None) -> bool:
     if coalesce:
         now = time.monotonic()
         with _lock:
@@ -66,9 +70,11 @@ def _send(name, args, delay, coalesce) -> bool:
             _due[name] = now + delay
     try:
         found = task(name)
-        if delay:
+        if delay:  # a later run (shared by a burst's changes when coalesced): no one request's id
             found.schedule(args, delay=delay)
-        else:
+        elif hasattr(found, "huey"):
+            found.huey.enqueue(found.s(*args, id=task_id or logs.task_id()))
+        else:  # a plain function of jobs/ that starts its own tasks (e.g. imports.trigger)
             found(*args)
     except Exception:  # noqa: BLE001  the change must not fail because the queue is down: the sweeper starts it
         log.warning("could not start %s%r; the periodic sweeper will", name, args, exc_info=True)

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import SQL, IntegrityError
 from stdnum import luhn
 
-from intranet import db, files, history_chain, interviews, reference, request_substance, validation
+from intranet import calendar, db, files, history_chain, interviews, reference, request_substance, validation
 from intranet.auth import permissions
 from intranet.automation import benefits
 from intranet.automation import pending as automation
@@ -17,12 +17,13 @@ from intranet.db import database, is_sqlite, transaction
 from intranet.intake import webhooks
 from intranet.notify import events, reminders
 from intranet.payouts import service as payouts
-from intranet.models import Attachment, Citizen, HistoryEntry, Request, Stage, utcnow
+from intranet.models import Attachment, Citizen, HistoryEntry, Request, RequestType, Stage, utcnow
 from intranet.models.inquiries import ANSWER_MAX_LENGTH, INQUIRY_TYPE
 from intranet.letters import register as letters
 from intranet.models.letters import LetterReply, MinistryLetter
 from intranet.models.payouts import Payout
 from intranet.stats.figures import local_today
+from intranet.staff import absence
 
 allowed_actions = permissions.allowed_actions
 
@@ -52,6 +53,7 @@ class Outcome:
     request: Request
     entry: HistoryEntry
     replayed: bool = False  # submit: the token had already made this request
+    decision: int | None = None  # submit: the id of the pending automatic decision queued with it, if any
 
 
 # --- tracking numbers ---------------------------------------------------------------------------
@@ -96,22 +98,29 @@ def format_tracking_number(year: int, sequence: int) -> str:
 
 # --- helpers --------------------------------------------------------------------------------------
 
-def _stage_at(request_type_id: int, position: int):
-    return reference.cached("stage", (request_type_id, position), lambda key: Stage.get_or_none(
-        (Stage.request_type == key[0]) & (Stage.position == key[1])))
+def _stage_at(request_type_id: int, version: int, position: int):
+    """The stage at `position` in the type's version `version` (issue 20: a request follows the stages of the
+    version it started with; a stage dropped or changed since is closed, so nothing is routed to it any more)."""
+    return reference.cached("stage", (request_type_id, version, position), lambda key: Stage.get_or_none(
+        (Stage.request_type == key[0]) & Stage.in_version(key[1]) & (Stage.position == key[2])))
 
 
-def first_stage(request_type_id: int):
-    """The stage a new request of this type starts at (its department receives it); None if it has none."""
-    return _stage_at(request_type_id, 1)
+def first_stage(request_type_id: int, version: int | None = None):
+    """The stage a new request of this type starts at (its department receives it), in its current version or in
+    `version`; None if it has none."""
+    if version is None:
+        return reference.cached("first_stage", request_type_id, lambda key: Stage.get_or_none(
+            (Stage.request_type == key) & Stage.last_version.is_null() & (Stage.position == 1)))
+    return _stage_at(request_type_id, version, 1)
 
 
-def _record(req, actor, action, comment, stored, details=None, **change) -> HistoryEntry:
+def _record(req, actor, action, comment, stored, details=None, delegation=None, **change) -> HistoryEntry:
     # `department`: where the step was taken (`req` as it stood before it; a new request: the department it was
-    # routed to), what the figures by department count it under
+    # routed to), what the figures by department count it under; `delegation`: the one the actor acted under, for
+    # its grantor ("A acting for B under delegation n", permissions.stage_delegation / payout_delegation)
     values = {"request": req.id, "actor": actor, "action": action, "comment": comment or "",
               "details": json.dumps(details or {}, ensure_ascii=False), "created_at": utcnow(),
-              "department": req.department_id, **change}
+              "department": req.department_id, "delegation": delegation.id if delegation else None, **change}
     values["hash"] = history_chain.sign(values)  # keyed into the request's chain (takes the request's row lock)
     entry = db.create(HistoryEntry, **values)
     for item in stored:
@@ -134,9 +143,8 @@ def _stale_message(req_id: int):
 
 def _apply(req, version: int, changes: dict):
     """Conditional update on the version the person saw; a concurrent change makes it match no row."""
-    changes = {**changes, "version": Request.version + 1, "updated_at": utcnow()}
-    updated = Request.update(changes).where((Request.id == req.id) & (Request.version == version)).execute()
-    if updated != 1:
+    changes = {**changes, "version": version + 1, "updated_at": utcnow()}
+    if db.update_where(Request, changes, {"id": req.id, "version": version}) != 1:
         raise StaleRequest(_stale_message(req.id))
 
 
@@ -165,8 +173,19 @@ def _fresh(req_id):
     return Request.select(Request, Citizen).join(Citizen).where(Request.id == req_id).get()
 
 
+def _counts_working_days(request_type_id: int) -> bool:
+    rtype = reference.cached("RequestType_by_id", request_type_id, RequestType.get_or_none)
+    return bool(rtype is not None and rtype.working_days)
+
+
 def _stage_due(stage, now):
-    return now + dt.timedelta(days=stage.budget_days)
+    """The end of the stage's budget from `now`, in the days its type counts (calendar or working days)."""
+    return calendar.add_days(now, stage.budget_days, _counts_working_days(stage.request_type_id))
+
+
+def _acting_under(actor, fresh):
+    """The delegation the actor works the request's stage under now (None: their own right, or the portal)."""
+    return permissions.stage_delegation(actor, fresh) if actor is not None else None
 
 
 def _transition(req, actor, action, version, comment, uploads, changes_for, details=None):
@@ -185,7 +204,7 @@ def _transition(req, actor, action, version, comment, uploads, changes_for, deta
             if changes:
                 _apply(fresh, version, changes)
             entry = _record(fresh, actor, action, comment, stored, details(fresh) if callable(details) else details,
-                            from_stage=fresh.stage_id, from_status=fresh.status,
+                            delegation=_acting_under(actor, fresh), from_stage=fresh.stage_id, from_status=fresh.status,
                             to_stage=changes.get("stage", fresh.stage_id),
                             to_status=changes.get("status", fresh.status))
     except Exception:
@@ -218,7 +237,7 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
     """
     if actor is not None and not permissions.can_enter_requests(actor):
         raise NotAllowed(_l("Only the reception desk and supervisors enter requests."))
-    first = _stage_at(request_type.id, 1)
+    first = _stage_at(request_type.id, request_type.version, 1)
     if first is None or not request_type.active:
         raise WorkflowError(_l("This request type is not open for new requests."))
     department = _routed_department(first, request_type, inquiry_subject)
@@ -232,14 +251,15 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
         with contextlib.nullcontext() if nested else transaction():
             req = db.create(Request,
                 tracking_number=next_tracking_number(received.year), citizen=citizen,
-                request_type=request_type, channel=channel, stage=first, department=department,
+                request_type=request_type, type_version=request_type.version, channel=channel, stage=first,
+                department=department,
                 inquiry_subject=inquiry_subject.id if inquiry_subject is not None else None,
                 status="open", subject=subject, details=details or "", data=json.dumps(data or {}, ensure_ascii=False),
-                received_at=received, due_at=received + dt.timedelta(days=request_type.sla_days),
+                received_at=received, due_at=calendar.add_days(received, request_type.sla_days, request_type.working_days),
                 stage_due_at=_stage_due(first, received), governorate=citizen.governorate_id,
                 amount=amount, submission_token=submission_token, **{"entered_by": actor, **(extra or {})})
             entry = _record(req, actor, "submit", "", stored, note, to_stage=first.id, to_status="open")
-            automation.queue_for(req, decision_job)  # a type with a rule: decided by a job after commit
+            decision = automation.queue_for(req, decision_job)  # a type with a rule: decided by a job after commit
     except IntegrityError:
         files.discard(stored)
         if (done := _already_submitted(submission_token)) is not None:
@@ -248,7 +268,7 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
     except Exception:
         files.discard(stored)
         raise
-    return Outcome(req, entry)
+    return Outcome(req, entry, decision=decision)
 
 
 def _routed_department(first, request_type, inquiry_subject) -> int:
@@ -289,7 +309,7 @@ def answer_at_desk(actor, citizen, request_type, question, answer, inquiry_subje
 
 
 def _accepted(fresh) -> dict:
-    following = _stage_at(fresh.request_type_id, fresh.stage.position + 1)
+    following = _stage_at(fresh.request_type_id, fresh.type_version, fresh.stage.position + 1)
     if following is None:
         return {"status": "completed", "closed_at": utcnow(), "assignee": None}
     return {"stage": following.id, "department": following.department_id, "status": "open",
@@ -301,15 +321,24 @@ def accept(actor, req, version, comment="", uploads=None) -> Outcome:
     return _transition(req, actor, "accept", version, comment, uploads, _accepted)
 
 
-def decide_automatically(req_id: int, decision: str, details: dict) -> Outcome | None:
+def automation_may_decide(req) -> bool:
+    """Where automation may decide a request: open, unassigned, at its type's first stage."""
+    first = first_stage(req.request_type_id, req.type_version)
+    return (req.status == "open" and req.assignee_id is None and first is not None
+            and req.stage_id == first.id)
+
+
+def decide_automatically(req_id: int, decision: str, details: dict, current=None) -> Outcome | None:
     """An automatic decision acted on (automation/engine.py, inside its transaction), by automation's own staff row
     (automation.system_actor: it never signs in, no permission grants it anything): the
     request, open and unassigned at its first stage, accepted on to the next stage ("accept_stage") or completed
     ("complete"; a money request's payout then awaits a supervisor's approval as always). The history row is an
     accept whose details name the decision and the rule's version ({"automatic": true, "decision", "rule",
-    "rule_version"}). None, changing nothing, when the request is no longer where automation may decide it."""
-    fresh = _fresh(req_id)
-    if fresh.status != "open" or fresh.assignee_id is not None or fresh.stage.position != 1:
+    "rule_version"}). None, changing nothing, when the request is no longer where automation may decide it.
+    `current`: the request as the caller read it in this very transaction (not read again, and not read after:
+    the outcome's request is then None)."""
+    fresh = current if current is not None else _fresh(req_id)
+    if not automation_may_decide(fresh):
         return None
     if decision == "complete":
         changes = {"status": "completed", "closed_at": utcnow(), "assignee": None}
@@ -319,7 +348,7 @@ def decide_automatically(req_id: int, decision: str, details: dict) -> Outcome |
     entry = _record(fresh, automation.system_actor(), "accept", "", [], {**details, "automatic": True},
                     from_stage=fresh.stage_id, from_status=fresh.status,
                     to_stage=changes.get("stage", fresh.stage_id), to_status=changes["status"])
-    return Outcome(Request.get_by_id(req_id), entry)
+    return Outcome(Request.get_by_id(req_id) if current is None else None, entry)
 
 
 def reverse_automatic(actor, req_id: int, decided_entry, reason: str) -> Outcome:
@@ -375,7 +404,45 @@ def transfer(actor, req, version, department, reason) -> Outcome:
         _apply(fresh, version, {"department": department.id, "assignee": None})
         entry = _record(fresh, actor, "transfer", reason, [],
                         {"from_department": fresh.department_id, "to_department": department.id},
+                        delegation=_acting_under(actor, fresh),
                         from_stage=fresh.stage_id, to_stage=fresh.stage_id, from_status=fresh.status,
+                        to_status=fresh.status)
+    return Outcome(Request.get_by_id(req.id), entry)
+
+
+def migrate_version(actor, req, version) -> Outcome:
+    """An open request moved by an administrator from the version of its type it started with to the current one
+    (issue 20): to the current stage of the same code (a stage changed since: its new department and budget; a
+    request returned from a stage: from that stage's current row), with a history entry naming both versions. The
+    clock runs on unchanged; the citizen is not told. Refused when its stage is no longer in the current version."""
+    if not permissions.can_administer(actor):
+        raise NotAllowed(_l("You may not do this to request %(number)s now.", number=req.tracking_number))
+    with transaction():
+        fresh = _fresh(req.id)
+        if fresh.version != version:
+            raise StaleRequest(_stale_message(req.id))
+        current = RequestType.get_by_id(fresh.request_type_id)
+        if not fresh.is_open or fresh.type_version == current.version:
+            raise WorkflowError(_l("Request %(number)s is not open on an earlier version.",
+                                   number=fresh.tracking_number))
+        stages = {s.code: s for s in Stage.select().where(
+            (Stage.request_type == current.id) & Stage.last_version.is_null())}
+        now_at = Stage.get_by_id(fresh.stage_id)
+        target = stages.get(now_at.code)
+        returned = Stage.get_by_id(fresh.returned_from_id) if fresh.returned_from_id else None
+        if target is None or (returned is not None and returned.code not in stages):
+            raise WorkflowError(_l("Request %(number)s is at a stage the current version no longer has (%(stage)s):"
+                                   " it finishes on its own version.", number=fresh.tracking_number,
+                                   stage=now_at.code))
+        changes = {"type_version": current.version, "stage": target.id}
+        if returned is not None:
+            changes["returned_from"] = stages[returned.code].id
+        if fresh.status != "awaiting_citizen" and fresh.department_id == now_at.department_id:
+            changes["department"] = target.department_id
+        _apply(fresh, version, changes)
+        entry = _record(fresh, actor, "migrate", "", [],
+                        {"from_version": fresh.type_version, "to_version": current.version},
+                        from_stage=fresh.stage_id, to_stage=target.id, from_status=fresh.status,
                         to_status=fresh.status)
     return Outcome(Request.get_by_id(req.id), entry)
 
@@ -400,7 +467,7 @@ def schedule_interview(actor, req, version, when, place, comment="") -> Outcome:
         _apply(fresh, version, {"interview_at": interview.at, "interview_place": interview.place})
         reminders.withdraw(fresh.id, keep=interview.at)  # moved: no reminder of the old time goes out
         entry = _record(fresh, actor, "schedule_interview", validation.strip_controls(comment).strip(), [],
-                        interview.details, from_stage=fresh.stage_id, to_stage=fresh.stage_id,
+                        interview.details, delegation=_acting_under(actor, fresh), from_stage=fresh.stage_id, to_stage=fresh.stage_id,
                         from_status=fresh.status, to_status=fresh.status)
     return Outcome(Request.get_by_id(req.id), entry)
 
@@ -415,7 +482,7 @@ def return_(actor, req, version, comment="", uploads=None, missing=()) -> Outcom
     """Back to the stage that sent it, or, from the first stage, to the reception desk and the citizen,
     with the list of what is missing; the 45-day clock stops while the citizen holds it."""
     def changes(fresh):
-        previous = _stage_at(fresh.request_type_id, fresh.stage.position - 1)
+        previous = _stage_at(fresh.request_type_id, fresh.type_version, fresh.stage.position - 1)
         if previous is None:
             return {"status": "awaiting_citizen", "assignee": None, "paused_at": utcnow()}
         return {"stage": previous.id, "department": previous.department_id, "status": "returned",
@@ -451,7 +518,7 @@ def resubmit(actor, req, version, comment="", uploads=None, data=None) -> Outcom
 def _corrected(fresh, data, coming: set, difference: dict) -> dict:
     """The request's columns a correction changes (its data, and its amount for a money type); fills `difference`
     with what changed and which missing documents arrived (the files being attached are counted in)."""
-    request_type = fresh.request_type
+    request_type = fresh.definition  # the fields and documents of the version it started with
     before = request_substance.data_of(fresh)
     after = {**before, **(data or {})}
     attached = request_substance.attached_codes(fresh.id)
@@ -480,9 +547,9 @@ def release(actor, req, version, comment="", uploads=None) -> Outcome:
     return _transition(req, actor, "release", version, comment, uploads, lambda fresh: {"assignee": None})
 
 
-def reopen(actor, req, comment: str) -> Outcome:
+def reopen(actor, req, comment: str, delegation=None) -> Outcome:
     """A completed request back to its last stage, unassigned, because its payout was rejected (a supervisor's
-    decision on the payout, with the reason for the clerk)."""
+    decision on the payout, with the reason for the clerk; `delegation`: the one a delegate rejected it under)."""
     if not permissions.can_decide_payouts(actor):
         raise NotAllowed(_l("Only supervisors reject payouts."))
     with transaction():
@@ -491,7 +558,7 @@ def reopen(actor, req, comment: str) -> Outcome:
             raise WorkflowError(_l("Only a completed request can be reopened."))
         _apply(fresh, fresh.version, {"status": "open", "closed_at": None, "assignee": None,
                                       "stage_due_at": _stage_due(fresh.stage, utcnow())})
-        entry = _record(fresh, actor, "reopen", comment, [], None, from_stage=fresh.stage_id, to_stage=fresh.stage_id,
+        entry = _record(fresh, actor, "reopen", comment, [], None, delegation=delegation, from_stage=fresh.stage_id, to_stage=fresh.stage_id,
                         from_status="completed", to_status="open")
     return Outcome(Request.get_by_id(req.id), entry)
 
@@ -507,7 +574,7 @@ def reject_payouts(actor, payout_ids, reason: str, reauthenticated: bool) -> pay
             if isinstance(rejected, str):
                 decision.refused[payout_id] = rejected
                 continue
-            reopen(actor, rejected.request, reason)
+            reopen(actor, rejected.request, reason, permissions.payout_delegation(actor, rejected))
             decision.done.append(payout_id)
     return decision
 
@@ -556,6 +623,8 @@ def take_next(actor, department) -> Outcome | None:
     None when nothing is waiting."""
     if not permissions.can_take_from(actor, department):
         raise NotAllowed(_l("You may not take work from this queue."))
+    if absence.is_absent(actor.id):
+        raise NotAllowed(_l("You are marked absent today: end your absence on your staff page to take work."))
     now = utcnow()
     with transaction():
         if is_sqlite():
@@ -573,9 +642,19 @@ def take_next(actor, department) -> Outcome | None:
         if not ids:
             return None
         req = Request.get_by_id(ids[0])
-        entry = _record(req, actor, "claim", "", [], {"take_next": True}, from_stage=req.stage_id,
+        entry = _record(req, actor, "claim", "", [], {"take_next": True}, delegation=_acting_under(actor, req),
+                        from_stage=req.stage_id,
                         to_stage=req.stage_id, from_status=req.status, to_status=req.status)
     return Outcome(req, entry)
+
+
+def _check_assignable(clerk):
+    """Work is given to an active clerk who is at work today (not marked absent: issue 18)."""
+    if clerk.role != "clerk" or not clerk.active:
+        raise WorkflowError(_l("Choose an active clerk."))
+    if absence.is_absent(clerk.id):
+        raise WorkflowError(_l("%(name)s is marked absent today: choose a colleague who is at work.",
+                               name=clerk.full_name))
 
 
 def assign(actor, request_ids, clerk, comment="") -> list[Request]:
@@ -583,8 +662,7 @@ def assign(actor, request_ids, clerk, comment="") -> list[Request]:
     (a request closed or moved to another department meanwhile is left out)."""
     if not permissions.can_reassign(actor):
         raise NotAllowed(_l("Only supervisors reassign work."))
-    if clerk.role != "clerk" or not clerk.active:
-        raise WorkflowError(_l("Choose an active clerk."))
+    _check_assignable(clerk)
     done = []
     with transaction():
         # a request at a stage that requires another role (the head's approval) is not the clerk's: left out
@@ -596,6 +674,45 @@ def assign(actor, request_ids, clerk, comment="") -> list[Request]:
             _record(req, actor, "assign", comment, [], {"assignee": clerk.id, "assignee_name": clerk.full_name},
                     from_stage=req.stage_id, to_stage=req.stage_id, from_status=req.status, to_status=req.status)
             done.append(req)
+    return done
+
+
+HAND_OVER_REASONS = ("absence", "directory")  # a colleague away (or asking), a directory change (staff/sync.py)
+
+
+def hand_over(actor, staff, to=None, comment="", reason="absence") -> dict:
+    """All of `staff`'s open items, in one action: each back to its queue (`to` None) or to the colleague `to` (an
+    active clerk at work, of the item's department; an item they may not work goes back to its queue), with a
+    history row per item ("release" or "assign", the details saying from whom and why), in one transaction.
+
+    `reason` "absence": `actor` may hand the person's work over (themselves, their supervisor, an administrator);
+    "directory": the directory sync, `actor` None (the schedule) or the administrator who ran it.
+    Returns {"released": [...ids], "assigned": [...ids]}."""
+    if reason not in HAND_OVER_REASONS:
+        raise WorkflowError(_l("Unknown reason."))
+    if reason == "directory":
+        if actor is not None and not permissions.can_sync_directory(actor):
+            raise NotAllowed(_l("Only administrators run the directory sync."))
+    elif actor is None or not permissions.can_hand_over_work(actor, staff):
+        raise NotAllowed(_l("You may not hand over this person's work."))
+    if to is not None:
+        if to.id == staff.id:
+            raise WorkflowError(_l("Choose an active clerk."))
+        _check_assignable(to)
+    comment = validation.strip_controls(comment or "").strip()[:1000]
+    done = {"released": [], "assigned": []}
+    base = {"handed_over": reason, "from": staff.id, "from_name": staff.full_name}
+    with transaction():
+        workable = set() if to is None else {row.id for row in _stages_for(to.role)}
+        held = list(Request.select().where((Request.assignee == staff.id) & Request.open_work())
+                    .order_by(Request.id))
+        for req in held:
+            give = to is not None and req.department_id == to.department_id and req.stage_id in workable
+            _apply(req, req.version, {"assignee": to.id if give else None})
+            details = {**base, "assignee": to.id, "assignee_name": to.full_name} if give else base
+            _record(req, actor, "assign" if give else "release", comment, [], details, from_stage=req.stage_id,
+                    to_stage=req.stage_id, from_status=req.status, to_status=req.status)
+            done["assigned" if give else "released"].append(req.id)
     return done
 
 
@@ -620,7 +737,7 @@ def _letter_changed(letter, version, changes: dict):
 
 
 def _letter_history(fresh, actor, action, comment, stored=(), details=None) -> HistoryEntry:
-    return _record(fresh, actor, action, comment, list(stored), details, from_stage=fresh.stage_id,
+    return _record(fresh, actor, action, comment, list(stored), details, _acting_under(actor, fresh), from_stage=fresh.stage_id,
                    to_stage=fresh.stage_id, from_status=fresh.status, to_status=fresh.status)
 
 

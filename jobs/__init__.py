@@ -8,6 +8,8 @@ from pathlib import Path
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 from huey.constants import EmptyData
 
+from intranet.ops import logs
+
 HEARTBEAT_KEY = "consumer-heartbeat"
 HEARTBEAT_STALE_SECONDS = 150  # the heartbeat runs every minute
 
@@ -32,6 +34,7 @@ def _default_url() -> str:
 
 
 huey = make_huey(_default_url())
+logs.install_job_hooks(huey)  # each task runs and logs under the request id that started it (intranet/ops/logs.py)
 
 
 def queue_status(instance) -> dict:
@@ -47,4 +50,4 @@ def queue_status(instance) -> dict:
             "consumer": {"last_seen": last_seen, "alive": alive}}
 
 
-from jobs import automation, digests, imports, notify, payouts, reminders, renewals, reports, stats, tasks, webhooks  # noqa: E402,F401  (registers the tasks on `huey`)
+from jobs import automation, bookings, digests, directory, imports, notify, payouts, reminders, renewals, reports, stats, tasks, webhooks  # noqa: E402,F401  (registers the tasks on `huey`)

@@ -126,3 +126,30 @@ def on_own_thread(work):
     assert not thread.is_alive(), "the browser walk did not finish in 120 s"
     if failure:
         raise failure[0]
+
+
+class Keyboard:
+    """Counts what a person at the desk does: each key press or typed value is one action, and so is a card scanned
+    (a barcode scanner types the code and Enter when its trigger is pulled once)."""
+
+    def __init__(self, page):
+        self.page, self.actions = page, 0
+
+    def press(self, key):
+        self.actions += 1
+        self.page.keyboard.press(key)
+
+    def type(self, text):
+        self.actions += 1
+        self.page.keyboard.type(text)
+
+    def scan(self, code):
+        self.actions += 1
+        self.page.keyboard.type(code)
+        self.page.keyboard.press("Enter")
+
+
+def settled(page):
+    """Wait until htmx has finished swapping and settling (autofocus is applied at settle)."""
+    wait_until(page, "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    page.wait_for_timeout(50)

@@ -15,7 +15,7 @@ from intranet import db
 from intranet.automation import controls, engine, registry_files, review, rules
 from intranet.automation.registries import LocalRegistry
 from intranet.intake.imports import FileRefused
-from intranet.models import HistoryEntry, Request, RequestType
+from intranet.models import HistoryEntry, Request, RequestType, utcnow
 from intranet.models.automation import AutoDecision, AutoRule, RegistryRecord
 from tests.conftest import csrf_token
 from tests.factories import make_citizen, make_request, make_staff
@@ -377,6 +377,25 @@ def test_the_demo_seeds_a_registry_and_a_rule_that_decides(ctx, tmp_path):
     known = next(c for c in citizens if c.id % 5 and c.id % 40 != 1 and c.id % 25 != 3)
     req = submitted(known, amount="300")
     assert decision_of(req).outcome == "eligible" and Request.get_by_id(req.id).stage.position == 2
+
+
+def test_the_demo_gives_the_pension_verification_a_rule_and_benefits_the_renewal_job_decides(ctx, tmp_path):
+    from intranet.automation import demo_data, renewals
+    from intranet.models.renewals import Benefit, Renewal
+
+    citizens = [make_citizen() for _ in range(6)]
+    alive = [c for c in citizens if c.id % 5 and c.id % 40 != 1 and c.id % 25 != 3][:2]
+    for citizen in alive:  # completed the way the bulk seed leaves them: no benefit made
+        req = make_request("pension_verification", citizen=citizen)
+        Request.update(status="completed", closed_at=utcnow()).where(Request.id == req.id).execute()
+    demo_data.seed(tmp_path)
+    pension = RequestType.get(RequestType.code == "pension_verification")
+    assert rules.current_rule(pension).decision == "complete"
+    assert Benefit.select().where(Benefit.request_type == pension.id).count() == 2
+    assert demo_data.seed_benefits() == 0  # once per citizen
+    counts = renewals.run()  # both overdue (15 and 14 days): renewed, the registry says registered and alive
+    assert counts["renewed"] == 2 and counts["eligible"] == 2
+    assert all(Request.get_by_id(r.request_id).status == "completed" for r in Renewal.select())
 
 
 # --- the supervisors' controls page ----------------------------------------------------------------------------------

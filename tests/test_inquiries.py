@@ -15,7 +15,6 @@ from intranet.stats import inquiries as inquiry_stats
 from intranet.stats.figures import local_today
 from tests import factories
 from tests.factories import make_citizen, make_staff
-from tests.test_notify_delivery import Gateway, TOKEN
 
 
 def subject(code):
@@ -211,15 +210,6 @@ def test_the_transfer_form(client, auth, data):
 
 
 # --- the answer ----------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def gateway(app):
-    server = Gateway().start()
-    app.config.update(SMS_GATEWAY="http", SMS_GATEWAY_URL=server.url, SMS_GATEWAY_TOKEN=TOKEN, SMS_SENDER_ID="Diwan",
-                      SMS_GATEWAY_TIMEOUT=2, QUIET_HOURS="off", NOTIFY_TRIGGER=False)
-    yield server
-    server.stop()
-
 
 @pytest.mark.parametrize(("language", "expected"), [
     ("ar", "رد على استفساركم رقم \u2066{number}\u2069: يصرف المعاش في الخامس والعشرين من كل شهر"),

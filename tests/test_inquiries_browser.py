@@ -11,7 +11,6 @@ from intranet.models import HistoryEntry, Request
 from intranet.notify import delivery
 from tests.browser import check_page, on_own_thread, use_language
 from tests.factories import make_citizen
-from tests.test_notify_delivery import TOKEN, Gateway
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
@@ -35,15 +34,6 @@ def sign_out(page, lang):
     with page.expect_navigation():
         page.click("form[action$='/logout'] button")
     check_page(page, lang)  # the sign-in page, still in the language chosen
-
-
-@pytest.fixture
-def gateway(app):
-    server = Gateway().start()
-    app.config.update(SMS_GATEWAY="http", SMS_GATEWAY_URL=server.url, SMS_GATEWAY_TOKEN=TOKEN, SMS_SENDER_ID="Diwan",
-                      SMS_GATEWAY_TIMEOUT=2, QUIET_HOURS="off", NOTIFY_TRIGGER=False)
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])

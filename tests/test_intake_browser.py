@@ -9,31 +9,10 @@ from playwright.sync_api import expect
 
 from intranet.db import database
 from intranet.models import Request, RequestType
-from tests.browser import check_page, on_own_thread, sign_in, use_language, wait_until
+from tests.browser import Keyboard, check_page, on_own_thread, settled, sign_in, use_language
 from tests.factories import make_citizen
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
-
-
-class Keyboard:
-    """Counts what the facilitator does: each key press or typed value is one action."""
-
-    def __init__(self, page):
-        self.page, self.actions = page, 0
-
-    def press(self, key):
-        self.actions += 1
-        self.page.keyboard.press(key)
-
-    def type(self, text):
-        self.actions += 1
-        self.page.keyboard.type(text)
-
-
-def settled(page):
-    """Wait until htmx has finished swapping and settling (autofocus is applied at settle)."""
-    wait_until(page, "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
-    page.wait_for_timeout(50)
 
 
 def test_returning_citizen_request_in_twelve_keyboard_actions(app, live_server):

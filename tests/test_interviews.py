@@ -11,7 +11,6 @@ from intranet.notify import delivery, reminders, wording
 from intranet.stats.figures import day_bounds, local_today, zone
 from tests.conftest import csrf_token
 from tests.factories import make_citizen, make_staff
-from tests.test_notify_delivery import TOKEN, Gateway
 
 PLACE = "مبنى الديوان، الطابق الثاني، القاعة 3"
 
@@ -131,15 +130,6 @@ def test_a_stale_page_is_refused(staff):
 
 
 # --- the citizen's SMS at the gateway ------------------------------------------------------------------------------
-
-@pytest.fixture
-def gateway(app):
-    server = Gateway().start()
-    app.config.update(SMS_GATEWAY="http", SMS_GATEWAY_URL=server.url, SMS_GATEWAY_TOKEN=TOKEN, SMS_SENDER_ID="Diwan",
-                      SMS_GATEWAY_TIMEOUT=2, QUIET_HOURS="off", NOTIFY_TRIGGER=False)
-    yield server
-    server.stop()
-
 
 @pytest.mark.parametrize("language", ["ar", "en"])
 def test_the_citizen_gets_the_date_and_place_by_sms_in_their_language(staff, gateway, language):

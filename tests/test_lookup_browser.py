@@ -4,7 +4,7 @@ page lists what the reader may see; axe-core finds nothing on each page."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import check_page, on_own_thread, sign_in, use_language
+from tests.browser import check_page, on_own_thread, settled, sign_in, use_language
 from tests.factories import make_citizen, make_request, make_staff, national_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
@@ -39,7 +39,11 @@ def test_find_from_the_header_box_with_the_keyboard(app, data, live_server, lang
         # the page's own box answers as one types (htmx), with the keyboard only
         page.locator("#lookup-q").focus()
         page.keyboard.press("Control+A")
-        page.keyboard.type(person.national_id.translate(ARABIC_DIGITS))
+        typed = person.national_id.translate(ARABIC_DIGITS)
+        page.keyboard.type(typed)
+        # the answer to this very query has come (its URL pushed) and settled: the link below is not swapped away
+        page.wait_for_function("q => new URLSearchParams(location.search).get('q') === q", arg=typed)
+        settled(page)
         expect(page.locator("#found-requests")).to_contain_text(second.tracking_number)
         check_page(page, lang)
 

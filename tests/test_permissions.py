@@ -4,12 +4,13 @@ The tables are written out by hand from what each rule means (who and why, in it
 changes a row here, on purpose."""
 import itertools
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from intranet.auth import permissions
-from intranet.models import Department, Request, Stage, Staff
+from intranet.models import Delegation, Department, Payout, Request, Stage, Staff
 from intranet.models.letters import MinistryLetter
 
 ROLES = ("reception", "clerk", "supervisor", "head", "admin")
@@ -195,6 +196,15 @@ ROLE_RULES = {
     "can_control_automation": {"supervisor"},  # pauses, exceptions, ceilings
     "can_review_automation": {"supervisor"},  # the sample: confirm or reverse
     "can_see_automation": {"supervisor", "admin"},  # the automatic decisions' page and figures
+    "can_manage_delegations": {"supervisor", "head", "admin"},  # issue 18: granting delegations
+    "sees_every_delegation": {"admin"},  # issue 18: every delegation, granted for anyone
+    "can_edit_calendar": {"admin"},  # issue 20: weekend days, public holidays, working-day counting
+    "can_edit_reference_data": {"admin"},  # issue 20: departments, governorates, inquiry subjects
+    "can_manage_cards": {"reception", "supervisor"},  # issue 19: issue, print, reissue, revoke beneficiary cards
+    "can_administer": {"admin"},  # issue 20: request types, calendar, reference data, administration history
+    "can_see_staff": {"supervisor", "admin"},  # issue 18: the staff page (a supervisor: their department's people)
+    "can_sync_directory": {"admin"},  # issue 18: reading the directory now
+    "can_see_directory_sync": {"supervisor", "admin"},  # issue 18: the sync's last run and its error
 }
 
 
@@ -291,6 +301,33 @@ def test_letter_actions(role, department, letter):
     assert permissions.letter_actions(person(role), closed, letter_row) == []
 
 
+# --- the staff lifecycle (issue 18) --------------------------------------------------------------------------------
+# (role, the person's department, whose page: "self", a colleague of "own" or "other" department) -> granted, for
+# seeing a person's staff page, marking their absence and handing their work over (one rule: can_see_staff_member)
+STAFF_RULES = ("can_see_staff_member", "can_mark_absence", "can_hand_over_work")
+STAFF_ROWS = {
+    *{(role, dept, "self") for role in ROLES for dept in (OWN, None)},  # everyone: their own page and absences
+    *{("admin", dept, whose) for dept in (OWN, None) for whose in ("own", "other")},  # administrators: anyone's
+    ("supervisor", OWN, "own"),  # a supervisor of a department: its people
+    ("supervisor", None, "own"), ("supervisor", None, "other"),  # a supervisor of every department: everyone's
+}
+
+
+@pytest.mark.parametrize(("rule", "role", "dept", "whose"),
+                         list(itertools.product(STAFF_RULES, ROLES, (OWN, None), ("self", "own", "other"))))
+def test_staff_rules(rule, role, dept, whose):
+    user = person(role, dept)
+    staff = user if whose == "self" else Staff(id=SOMEONE, role="clerk", department=OWN if whose == "own" else OTHER)
+    assert getattr(permissions, rule)(user, staff) is ((role, dept, whose) in STAFF_ROWS)
+
+
+@pytest.mark.parametrize(("role", "dept", "everyone"), [
+    (role, dept, role == "admin" or (role == "supervisor" and dept is None)) for role in ROLES for dept in (OWN, None)])
+def test_who_sees_everyone_on_the_staff_page(role, dept, everyone):
+    """`visible_staff` is `can_see_staff_member` in SQL (checked on a database in tests/test_staff_page.py)."""
+    assert (permissions.visible_staff(person(role, dept)) is None) is everyone
+
+
 def test_every_rule_is_in_a_table():
     """A new rule gets its rows here, and the templates reach it as `may.<name without can_>`."""
     may = permissions.for_templates()
@@ -300,7 +337,8 @@ def test_every_rule_is_in_a_table():
     tabled = set(ROLE_RULES) | set(DEPARTMENT_RULES) | {"allowed_actions", "works_stage", "has_queue_badge", "portal_actions",
                                                         "waits_for_role", *SEEN_RULES,
                                                         "can_transfer", "answers_with_text", "letter_actions",
-                                                        "can_schedule_interview"}
+                                                        "can_schedule_interview", *DELEGATION_RULES,
+                                                        *STAFF_RULES, "visible_staff"}
     assert rules == tabled
     for name in rules:
         assert getattr(may, name.removeprefix("can_")) is getattr(permissions, name)
@@ -330,3 +368,136 @@ def test_no_role_is_compared_outside_the_permissions():
                 found.append(f"{relative}:{number}: {line.strip()}")
     assert found == []
     assert all(seen[name] <= expected[name] for name in expected), seen
+
+
+# --- delegation (issue 18) ----------------------------------------------------------------------------------------
+# The rules read the delegations a person holds today from the database (`permissions._delegations`); everywhere
+# above, nobody holds one. The tables below hand some in, as unsaved rows.
+DELEGATION_RULES = {"stage_delegation", "payout_delegation", "can_decide_payout", "approval_role", "can_grant_for",
+                    "can_delegate", "can_grant_in", "can_revoke_delegation"}
+GRANTOR = 30
+
+
+@pytest.fixture(autouse=True)
+def no_delegations(monkeypatch):
+    monkeypatch.setattr(permissions, "_delegations", lambda user: [])
+
+
+def holding(monkeypatch, *held):
+    monkeypatch.setattr(permissions, "_delegations", lambda user: list(held))
+
+
+def delegation(scope, **values):
+    return Delegation(id=40, scope=scope, grantor=GRANTOR, delegate=ME, created_by=GRANTOR, **values)
+
+
+# (scope held, its parameter) -> for a clerk of OWN: may they work an open request at stage 5 of OTHER, where the stage
+# requires no role / requires the head
+STAGE_ROWS = [
+    ("stage", {"stage": 5}, True, True), ("stage", {"stage": 6}, False, False),
+    ("queue", {"department": OTHER}, True, False), ("queue", {"department": OWN}, False, False),
+    ("head", {}, False, True), ("payouts", {"amount_limit": Decimal(1000)}, False, False),
+]
+
+
+@pytest.mark.parametrize(("scope", "values", "plain", "head"), STAGE_ROWS)
+def test_a_delegation_covers_its_stage_only(scope, values, plain, head, monkeypatch):
+    held = delegation(scope, **values)
+    holding(monkeypatch, held)
+    monkeypatch.setattr(permissions, "_acted_on", lambda user, req: False)
+    for stage_role, expected in ((None, plain), ("head", head)):
+        req = request_("open", "nobody", OTHER, stage_role)
+        clerk = person("clerk")
+        assert permissions.works_stage(clerk, req) is expected
+        assert permissions.stage_delegation(clerk, req) is (held if expected else None)
+        assert ("accept" in permissions.allowed_actions(req, clerk)) is expected
+        assert permissions.can_view(clerk, req) is expected
+        assert (permissions.waits_for_role(clerk, req) is None) is (stage_role is None or expected)
+    # in their own right (their department's stage, a supervisor's) nobody acts under a delegation
+    assert permissions.stage_delegation(person("clerk"), request_("open", "nobody", OWN)) is None
+    assert permissions.stage_delegation(person("supervisor"), request_("open", "nobody", OTHER)) is None
+
+
+@pytest.mark.parametrize(("department", "expected"), [(OTHER, True), (OWN, True), (3, False)])
+def test_a_queue_delegation_opens_that_queue(department, expected, monkeypatch):
+    holding(monkeypatch, delegation("queue", department=OTHER))
+    clerk, asked = person("clerk"), Department(id=department, code="d")
+    own = department == OWN
+    assert permissions.can_see_queue(clerk, asked) is (expected and (own or department == OTHER))
+    assert permissions.can_take_from(clerk, asked) is (expected and (own or department == OTHER))
+    assert permissions.can_transfer(clerk, request_("open", "nobody", department)) is expected
+    assert permissions.can_transfer(clerk, request_("open", "other", department)) is False
+
+
+# (delegation's limit, its department, the payout's amount, the payout's department) -> may a clerk decide it
+PAYOUT_ROWS = [
+    (Decimal(1000), None, Decimal(1000), OTHER, True), (Decimal(1000), None, Decimal("1000.001"), OTHER, False),
+    (Decimal(1000), OWN, Decimal(10), OWN, True), (Decimal(1000), OWN, Decimal(10), OTHER, False),
+]
+
+
+@pytest.mark.parametrize(("limit", "department", "amount", "payout_department", "expected"), PAYOUT_ROWS)
+def test_a_payout_delegation_decides_up_to_its_amount(limit, department, amount, payout_department, expected,
+                                                       monkeypatch):
+    held = delegation("payouts", amount_limit=limit, department=department)
+    holding(monkeypatch, held)
+    payout = Payout(amount=amount, department=payout_department)
+    clerk = person("clerk")
+    assert permissions.can_decide_payouts(clerk) and permissions.can_see_payouts(clerk)
+    assert permissions.can_decide_payout(clerk, payout) is expected
+    assert permissions.payout_delegation(clerk, payout) is (held if expected else None)
+    assert permissions.payout_delegation(person("supervisor"), payout) is None  # their own right
+    assert permissions.can_decide_payout(person("supervisor"), payout) is True
+    holding(monkeypatch, delegation("queue", department=OWN))
+    assert not permissions.can_decide_payouts(clerk) and not permissions.can_decide_payout(clerk, payout)
+
+
+@pytest.mark.parametrize(("role", "scope", "expected"), [
+    ("head", None, "head"), ("clerk", "head", "head"), ("supervisor", "head", "head"), ("clerk", "stage", None),
+    ("supervisor", None, None), ("admin", None, None)])
+def test_who_approves_as_the_head(role, scope, expected, monkeypatch):
+    if scope:
+        holding(monkeypatch, delegation(scope, stage=5))
+    assert permissions.approval_role(person(role)) == expected
+    assert permissions.has_approval_list(person(role)) is (expected is not None)
+
+
+# who may hand on whose authority: (creator's role, grantor is the creator) -> granted
+GRANT_FOR_ROWS = {("supervisor", True), ("head", True), ("admin", True), ("admin", False)}
+
+
+@pytest.mark.parametrize(("role", "own"), list(itertools.product(ROLES, (True, False))))
+def test_who_may_grant_for_whom(role, own):
+    grantor = person(role) if own else Staff(id=SOMEONE, role="supervisor", department=OWN)
+    assert permissions.can_grant_for(person(role), grantor) is ((role, own) in GRANT_FOR_ROWS)
+
+
+# the grantor's role -> the scopes they hold in their own right (a stage that requires no role / the head's stage)
+DELEGABLE = {"supervisor": {"stage", "queue", "payouts"}, "head": {"head_stage", "head"}}
+
+
+@pytest.mark.parametrize(("role", "scope"), list(itertools.product(ROLES, ("stage", "head_stage", "queue",
+                                                                          "payouts", "head"))))
+def test_what_a_grantor_may_hand_on(role, scope):
+    stage = Stage(id=5, role="head" if scope == "head_stage" else None)
+    asked = "stage" if scope == "head_stage" else scope
+    assert permissions.can_delegate(person(role), asked, stage) is (scope in DELEGABLE.get(role, set()))
+    assert permissions.can_delegate(person(role), "stage", None) is False
+
+
+@pytest.mark.parametrize(("role", "own", "asked", "expected"), [
+    ("supervisor", OWN, OWN, True), ("supervisor", OWN, OTHER, False), ("supervisor", None, OTHER, True),
+    ("supervisor", OWN, None, True), ("head", None, None, True), ("admin", OWN, OTHER, True)])
+def test_where_a_delegation_may_be_granted(role, own, asked, expected):
+    user = person(role, own)
+    assert permissions.can_grant_in(user, user, asked) is expected
+
+
+@pytest.mark.parametrize(("who", "role", "expected"), [
+    ("grantor", "supervisor", True), ("creator", "supervisor", True), ("delegate", "clerk", True),
+    ("stranger", "supervisor", False), ("stranger", "head", False), ("stranger", "admin", True)])
+def test_who_may_revoke_a_delegation(who, role, expected):
+    ids = {"grantor": (ME, SOMEONE, 50), "creator": (SOMEONE, ME, 50), "delegate": (SOMEONE, 50, ME),
+           "stranger": (SOMEONE, SOMEONE, 50)}[who]
+    held = Delegation(id=40, scope="head", grantor=ids[0], created_by=ids[1], delegate=ids[2])
+    assert permissions.can_revoke_delegation(person(role), held) is expected

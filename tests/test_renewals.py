@@ -6,11 +6,13 @@ the statements tell it: the alert statement what automation will renew and would
 what it did and each refusal with its reason, read back from the PDF."""
 import datetime as dt
 import decimal
+import json
+import threading
 
 import pytest
 
-from intranet import workflow
-from intranet.automation import benefits, registry_files, renewals, rules
+from intranet import db, workflow
+from intranet.automation import benefits, engine, registry_files, renewals, rules
 from intranet.models import HistoryEntry, Notification, Request, RequestType
 from intranet.models.automation import AutoDecision
 from intranet.models.renewals import Benefit, Renewal
@@ -185,33 +187,61 @@ class Killed(BaseException):
 
 
 def test_a_run_killed_midway_and_started_again_decides_nothing_twice(rule, monkeypatch):
+    """Killed inside the third renewal's transaction: that renewal never happened (its claim rolled back with it),
+    the two before stand, decided; the next run renews the other four, nothing twice."""
     citizens = [make_citizen() for _ in range(6)]
     facts(*((c, True) for c in citizens))
     for number, citizen in enumerate(citizens):
         benefit(local_today() - dt.timedelta(days=number), citizen)
     monkeypatch.setattr("intranet.triggers.enqueue", lambda *args, **kwargs: None)  # the decide jobs are lost too
-    real, calls = renewals._decide, []
+    real, calls = engine.decide_submitted, []
 
-    def dying(request_id):
-        calls.append(request_id)
+    def dying(*args, **kwargs):
+        calls.append(args)
         if len(calls) == 3:
             raise Killed
-        return real(request_id)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(renewals, "_decide", dying)
+    monkeypatch.setattr(engine, "decide_submitted", dying)
     with pytest.raises(Killed):
         renewals.run()
-    assert Renewal.select().count() == 3
-    assert renewal_decisions("pending") == 1
-    monkeypatch.setattr(renewals, "_decide", real)
+    assert Renewal.select().count() == 2 and Benefit.select().where(Benefit.period == 1).count() == 2
+    assert renewal_decisions("eligible") == 2 and renewal_decisions("pending") == 0
+    monkeypatch.setattr(engine, "decide_submitted", real)
     counts = renewals.run()
-    assert counts["finished"] == 1 and counts["renewed"] == 3
+    assert counts["finished"] == 0 and counts["renewed"] == 4
     assert Renewal.select().count() == 6 and all(b.period == 1 for b in Benefit.select())
     assert renewal_decisions("eligible") == 6 and renewal_decisions("pending") == 0
     accepts = (HistoryEntry.select().join(Renewal, on=(Renewal.request == HistoryEntry.request))
                .where(HistoryEntry.action == "accept"))
     assert accepts.count() == 6 and len({e.request_id for e in accepts}) == 6
     assert renewals.run()["renewed"] == 0
+
+
+def test_a_decision_that_fails_leaves_the_renewal_standing_and_the_next_run_decides_it(rule, monkeypatch):
+    """The decision has a savepoint of its own: its failure rolls back the decision only; the renewal stands with
+    its decision pending, which the next run makes first."""
+    citizens = [make_citizen() for _ in range(3)]
+    facts(*((c, True) for c in citizens))
+    for number, citizen in enumerate(citizens):
+        benefit(local_today() - dt.timedelta(days=number), citizen)
+    monkeypatch.setattr("intranet.triggers.enqueue", lambda *args, **kwargs: None)
+    real, calls = workflow.decide_automatically, []
+
+    def failing(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away for a moment")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workflow, "decide_automatically", failing)
+    counts = renewals.run()
+    assert counts["renewed"] == 3 and counts["eligible"] == 2 and counts["pending"] == 1
+    assert Renewal.select().count() == 3 and renewal_decisions("pending") == 1
+    monkeypatch.setattr(workflow, "decide_automatically", real)
+    counts = renewals.run()
+    assert counts["finished"] == 1 and counts["renewed"] == 0
+    assert renewal_decisions("eligible") == 3 and renewal_decisions("pending") == 0
 
 
 def test_the_statements_list_what_automation_will_renew_and_refuse_and_what_it_did(rule, app, tmp_path):
@@ -300,3 +330,83 @@ def test_a_wrong_renewal_period_in_the_definitions_is_refused_and_nothing_is_loa
     with pytest.raises(definitions.DefinitionError, match="renewal.every_months"):
         definitions.load(broken)
     assert rtype().name_en == "Monthly pension verification" and rtype().renewal_months == 1
+
+
+def test_parts_side_by_side_renew_each_benefit_once(rule, app):
+    """RENEWAL_PARTS runs at once, in threads of their own: each renews its share, together every benefit, once."""
+    citizens = [make_citizen() for _ in range(10)]
+    facts(*((c, True) for c in citizens))
+    for number, citizen in enumerate(citizens):
+        benefit(local_today() - dt.timedelta(days=number), citizen)
+    results, errors = {}, []
+
+    def work(part):
+        try:
+            with app.test_request_context(), db.database.connection_context():
+                results[part] = renewals.run(part=part, parts=2)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(part,)) for part in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    assert results[0]["renewed"] == results[1]["renewed"] == 5
+    assert Renewal.select().count() == 10 and all(b.period == 1 for b in Benefit.select())
+    assert renewal_decisions("eligible") == 10
+    with pytest.raises(ValueError):
+        renewals.run(part=2, parts=2)
+
+
+def test_the_hourly_job_splits_into_the_configured_parts(rule, app):
+    from jobs.renewals import renew_due
+
+    citizens = [make_citizen() for _ in range(4)]
+    facts(*((c, True) for c in citizens))
+    for citizen in citizens:
+        benefit(local_today(), citizen)
+    app.config["RENEWAL_PARTS"] = 2
+    assert renew_due.call_local() == {"parts": 2}  # the parts run inline in the tests (Huey's immediate mode)
+    assert Renewal.select().count() == 4 and renewal_decisions("eligible") == 4
+    app.config["RENEWAL_PARTS"] = 1
+    assert renew_due.call_local()["renewed"] == 0
+
+
+def test_renewals_against_an_http_registry_are_asked_a_batch_ahead_and_a_failed_lookup_never_approves(rule, app):
+    """Over HTTP the next batch's lookups run while a batch is renewed (batches of 2 here): every benefit renewed
+    once and decided on its own citizen's answer; the citizen whose lookup failed (a 503) goes to a person."""
+    from tests.test_registries_http import Registry
+
+    citizens = [make_citizen() for _ in range(5)]
+    dead, failing = citizens[1].national_id, citizens[3].national_id
+
+    def answer(handler):
+        national_id = handler.path.rsplit("/", 1)[-1]
+        status = 503 if national_id == failing else 200
+        body = json.dumps({"found": True, "facts": {"registered": True, "alive": national_id != dead}}).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    server = Registry().start()
+    try:
+        server.answer = answer
+        app.config.update(REGISTRIES=f"civil={server.url}", REGISTRY_TIMEOUT_SECONDS=2)
+        for number, citizen in enumerate(citizens):
+            benefit(local_today() - dt.timedelta(days=number), citizen)  # its origin decided: asked once
+        server.requests = []
+        counts = renewals.run(batch=2)
+        asked = sorted(path.rsplit("/", 1)[-1] for path, _ in server.requests)
+    finally:
+        server.stop()
+    assert counts["renewed"] == 5 and counts["eligible"] == 3 and counts["ineligible"] == 1 and counts["skipped"] == 1
+    assert asked == sorted(c.national_id for c in citizens)  # each asked once
+    by_citizen = {Request.get_by_id(r.request_id).citizen_id: AutoDecision.get(AutoDecision.request == r.request_id)
+                  for r in Renewal.select()}
+    assert by_citizen[citizens[1].id].outcome == "ineligible"
+    assert (by_citizen[citizens[3].id].outcome, by_citizen[citizens[3].id].reason) == ("skipped",
+                                                                                       "registry_unavailable")

@@ -39,3 +39,27 @@ def test_an_unknown_desk_in_the_cookie_is_ignored(ctx, auth, client):
         assert selected in (None, "", "4"), value
         if value.startswith("99"):
             assert selected in (None, "")
+
+
+def test_the_desk_is_remembered_per_person_on_any_computer(app, ctx):
+    """Issue 19: each person finds the desk they called from last, on a computer another person used since, and
+    on a computer they never used (the cookie only stands in for someone who has no choice of their own)."""
+    from tests.conftest import Auth
+
+    shared, other = app.test_client(), app.test_client()
+
+    def call(client, username, desk, services):
+        Auth(client).login(username)
+        token = csrf_token(client, "/tickets/desk")
+        called = client.post("/tickets/desk/call", data={"csrf_token": token, "desk": desk, "services": services})
+        assert called.status_code == 303
+        Auth(client).logout()
+        client.delete_cookie("session")
+
+    call(shared, "reception1", "4", ["inquiry"])
+    call(shared, "supervisor1", "2", ["follow_up"])  # the computer now remembers desk 2
+    for client in (shared, other):
+        Auth(client).login("reception1")
+        page = client.get("/tickets/desk").text
+        assert _selected_desk(page) == "4" and _checked_services(page) == {"inquiry"}
+        Auth(client).logout()

@@ -320,7 +320,7 @@ def test_no_deliveries_for_walk_in_submissions_internal_actions_or_clients_witho
 
     def no_query(*args, **kwargs):
         raise AssertionError("a walk-in change must not look for portal clients")
-    monkeypatch.setattr(webhooks.InboxEntry, "select", no_query)
+    monkeypatch.setattr(webhooks, "_subscribers", no_query)
     walk_in = make_request("health_care", actor=people["desk"])
     workflow.accept(people["health"], walk_in, 1)
     workflow.return_(people["comp"], reload(walk_in), 2, "invoice missing")

@@ -1,14 +1,50 @@
-"""Who may see and do what: role, department, assignment. The workflow, every service and view ask here, and the
-templates too, through the Jinja global `may` (this module: `may.see_payouts(current_user)` is
-`can_see_payouts`), so no role is compared anywhere else. tests/test_permissions.py holds every rule as a table."""
+"""Who may see and do what: role, department, assignment, delegation. The workflow, every service and view ask
+here, and the templates too, through the Jinja global `may` (this module: `may.see_payouts(current_user)` is
+`can_see_payouts`), so no role is compared anywhere else. tests/test_permissions.py holds every rule as a table.
+
+Delegations (issue 18) are read here and nowhere else: where a person's own role and department refuse acting on a
+stage, working a queue, deciding a payout or approving as the head, the delegations they hold today (the office's
+date) are asked (`_delegations`, one indexed query, only after the own rule said no); `stage_delegation` and
+`payout_delegation` name the one an action is taken under, for its history and audit entry."""
+from flask import g, has_request_context, request
 from peewee import SQL, fn
 
-from intranet.models import OPEN_STATUSES, Citizen, HistoryEntry, Request
+from intranet.models import OPEN_STATUSES, Citizen, HistoryEntry, Request, Staff, Stage
+from intranet.models.delegations import Delegation
 from intranet.models.inquiries import ANSWER_STAGE
 from intranet.models.requests import INTERVIEW_STAGE
+from intranet.stats.figures import local_today
 
 # the head of the institution reads every request too: the stages they decide come from every department
 STAFF_WIDE_ROLES = ("supervisor", "admin", "reception", "head")
+
+
+def _delegations(user) -> list:
+    """The delegations the person acts under today, in the office's time zone (revoked, ended or not yet begun ones,
+    and those of an inactive grantor, do not apply). For the person signed in on this HTTP request (the object
+    flask-login loaded for it), read once per request: a queue page asks for each of its rows, the layout once
+    more; forgotten when a delegation is granted or revoked (`_forget_delegations`). Anyone else, or outside a
+    request: read each time."""
+    if getattr(user, "id", None) is None:
+        return []
+    day = local_today()
+    signed_in = g.get("_login_user") if has_request_context() else None
+    if signed_in is None or signed_in is not getattr(user, "_get_current_object", lambda: user)():
+        return Delegation.active_for(user.id, day)
+    known = request.environ.setdefault(_DELEGATIONS_READ, {})
+    if (user.id, day) not in known:
+        known[(user.id, day)] = Delegation.active_for(user.id, day)
+    return list(known[(user.id, day)])
+
+
+_DELEGATIONS_READ = "diwan.delegations_read"
+
+
+def _forget_delegations() -> None:
+    """After a delegation was granted or revoked in this request (intranet/auth/delegations.py), the next question
+    reads them again."""
+    if has_request_context():
+        request.environ.pop(_DELEGATIONS_READ, None)
 
 
 def sees_every_request(user) -> bool:
@@ -31,7 +67,8 @@ def can_view(user, req) -> bool:
         return True
     if user.role != "clerk":
         return False
-    return (user.department_id is not None and req.department_id == user.department_id) or _acted_on(user, req)
+    return ((user.department_id is not None and req.department_id == user.department_id) or _acted_on(user, req)
+            or stage_delegation(user, req) is not None)
 
 
 def visible_requests(user):
@@ -43,7 +80,15 @@ def visible_requests(user):
         return Request.id.is_null()  # nothing: ids are never null
     acted = fn.EXISTS(HistoryEntry.select(SQL("1")).where((HistoryEntry.request == Request.id)
                                                           & (HistoryEntry.actor == user.id)))
-    return acted if user.department_id is None else (Request.department == user.department_id) | acted
+    seen = acted if user.department_id is None else (Request.department == user.department_id) | acted
+    for delegation in _delegations(user):  # what they act on for someone else (`Delegation.covers_request`)
+        if delegation.scope == "stage":
+            seen = seen | (Request.stage == delegation.stage_id)
+        elif delegation.scope == "queue":
+            seen = seen | (Request.department == delegation.department_id)
+        elif delegation.scope == "head":
+            seen = seen | Request.stage.in_(Stage.select(Stage.id).where(Stage.role == "head"))
+    return seen
 
 
 def visible_citizens(user):
@@ -64,10 +109,7 @@ def can_see_citizen(user, citizen) -> bool:
     return Request.select(SQL("1")).where((Request.citizen == citizen.id) & requests).exists()
 
 
-def works_stage(user, req) -> bool:
-    """The person may work the request's current stage: a stage that requires a role (the head's approval) is
-    decided by that role alone, in whatever department (not by the department's clerks, nor by supervisors: the
-    head's approval is the head's); any other stage by a supervisor anywhere, a clerk in its department."""
+def _works_stage_itself(user, req) -> bool:
     if req.stage.role is not None:
         return user.role == req.stage.role
     if user.role == "supervisor":
@@ -75,22 +117,56 @@ def works_stage(user, req) -> bool:
     return user.role == "clerk" and req.department_id == user.department_id
 
 
+def stage_delegation(user, req):
+    """The delegation under which the person works the request's current stage: None when they work it in their
+    own right (or not at all). Its scope covers the stage (that stage of that type; that department's queue; a
+    stage that requires the head: `Delegation.covers_request`); the first granted applies."""
+    if _works_stage_itself(user, req):
+        return None
+    return next((d for d in _delegations(user) if d.covers_request(req)), None)
+
+
+def works_stage(user, req) -> bool:
+    """The person may work the request's current stage: a stage that requires a role (the head's approval) is
+    decided by that role alone, in whatever department (not by the department's clerks, nor by supervisors: the
+    head's approval is the head's); any other stage by a supervisor anywhere, a clerk in its department; and
+    whoever holds a delegation today that covers it (`stage_delegation`)."""
+    return _works_stage_itself(user, req) or stage_delegation(user, req) is not None
+
+
 def waits_for_role(user, req) -> str | None:
     """The role that alone decides this open request at its stage, when the person does not hold it (the panel says
     who decides: "awaiting the head's approval"); None when the stage requires no role or the person holds it."""
     role = req.stage.role if req.status in OPEN_STATUSES else None
-    return role if role is not None and user.role != role else None
+    return role if role is not None and user.role != role and stage_delegation(user, req) is None else None
 
 
 def has_approval_list(user) -> bool:
     """The list of open requests at the stages that require the person's role, across departments (the head's
-    "awaiting my approval", their home page): the head of the institution."""
-    return user.role == "head"
+    "awaiting my approval", their home page): the head of the institution, and whoever approves as the head today
+    under a delegation (`approval_role`)."""
+    return approval_role(user) is not None
+
+
+def approval_role(user) -> str | None:
+    """The role whose approval list the person works: the head's own ("head"), or the head's while they hold a
+    delegation to approve as the head; None: no such list."""
+    if user.role == "head":
+        return "head"
+    return "head" if any(d.scope == "head" for d in _delegations(user)) else None
+
+
+def _works_queue(user, department_id) -> bool:
+    """A delegation today to work this department's queue."""
+    return any(d.covers_department(department_id) for d in _delegations(user))
 
 
 def can_take_from(user, department) -> bool:
-    """Take-next and claims: the department's clerks, and supervisors."""
-    return user.role == "supervisor" or (user.role == "clerk" and user.department_id == department.id)
+    """Take-next and claims: the department's clerks, and supervisors; and whoever works the department's queue
+    today under a delegation."""
+    if user.role == "supervisor" or (user.role == "clerk" and user.department_id == department.id):
+        return True
+    return _works_queue(user, department.id)
 
 
 def can_reassign(user) -> bool:
@@ -130,10 +206,11 @@ def has_queue_badge(user) -> bool:
 
 
 def can_see_queue(user, department) -> bool:
-    """A department's queue: supervisors and administrators any, a clerk their own department's."""
-    if sees_every_queue(user):
+    """A department's queue: supervisors and administrators any, a clerk their own department's, and whoever works
+    it today under a delegation."""
+    if sees_every_queue(user) or (user.role == "clerk" and user.department_id == department.id):
         return True
-    return user.role == "clerk" and user.department_id == department.id
+    return _works_queue(user, department.id)
 
 
 def allowed_actions(req, user) -> list[str]:
@@ -180,7 +257,9 @@ def can_transfer(user, req) -> bool:
     if user.role == "supervisor":
         return True
     held_by_other = req.assignee_id is not None and req.assignee_id != user.id
-    return user.role == "clerk" and req.department_id == user.department_id and not held_by_other
+    if held_by_other:
+        return False
+    return (user.role == "clerk" and req.department_id == user.department_id) or _works_queue(user, req.department_id)
 
 
 def can_schedule_interview(user, req) -> bool:
@@ -230,14 +309,30 @@ def can_follow_up_unreachable(user) -> bool:
 
 
 def can_see_payouts(user) -> bool:
-    """The approval screen: supervisors decide, administrators look."""
-    return user.role in ("supervisor", "admin")
+    """The approval screen: supervisors decide, administrators look; and whoever decides payouts today under a
+    delegation."""
+    return user.role in ("supervisor", "admin") or can_decide_payouts(user)
 
 
 def can_decide_payouts(user) -> bool:
     """Approving and rejecting payouts (a rejection sends the request back to its last stage): supervisors, who carry
-    the four-eyes rule; administrators read payouts only, so that no one who runs the system moves money."""
-    return user.role == "supervisor"
+    the four-eyes rule; administrators read payouts only, so that no one who runs the system moves money. A person
+    holding a delegation today to decide payouts does too, each payout within its limit (`can_decide_payout`)."""
+    return user.role == "supervisor" or any(d.scope == "payouts" for d in _delegations(user))
+
+
+def payout_delegation(user, payout):
+    """The delegation under which the person decides this payout: None when a supervisor decides it in their own
+    right (or nobody covers it); the first granted whose limit and department cover it."""
+    if user.role == "supervisor":
+        return None
+    return next((d for d in _delegations(user) if d.covers_payout(payout)), None)
+
+
+def can_decide_payout(user, payout) -> bool:
+    """One payout: a supervisor any, a delegate those their delegation covers (amount up to its limit, in its
+    department). The four-eyes rules apply to the real person on top (payouts/service.refusal)."""
+    return user.role == "supervisor" or payout_delegation(user, payout) is not None
 
 
 def can_confirm_iban_changes(user) -> bool:
@@ -317,6 +412,123 @@ def can_see_automation(user) -> bool:
     """The page of automatic decisions with their figures (issue 17): supervisors, who review and control them, and
     administrators, who write the rules."""
     return user.role in ("supervisor", "admin")
+
+
+def can_administer(user) -> bool:
+    """Administration (issue 20): request types and their versions, the calendar, the reference data and the
+    administration history: administrators, on every route."""
+    return user.role == "admin"
+
+
+# --- delegation (issue 18): who may grant what, for whom, where; the rules above read the delegations held ---------
+
+def can_manage_delegations(user) -> bool:
+    """Granting delegations (issue 18): supervisors (what they do themselves, in their department), the head (the
+    head's approval) and administrators (anything, for anyone); the page of delegations is everyone's."""
+    return user.role in ("supervisor", "head", "admin")
+
+
+def sees_every_delegation(user) -> bool:
+    """Every delegation, whoever gave or holds it, granted for anyone: administrators."""
+    return user.role == "admin"
+
+
+def can_grant_for(user, grantor) -> bool:
+    """Whose authority a delegation hands on: one's own (a supervisor, the head), anyone's for an administrator."""
+    if not can_manage_delegations(user):
+        return False
+    return sees_every_delegation(user) or user.id == grantor.id
+
+
+def can_delegate(grantor, scope, stage=None) -> bool:
+    """Whether `grantor` holds what the scope hands on, in their own right: a stage (the stage's role, or a
+    supervisor for a stage that requires none), a queue or payouts (supervisors), the head's approval (the head)."""
+    if scope == "stage":
+        return stage is not None and (grantor.role == stage.role if stage.role else grantor.role == "supervisor")
+    if scope in ("queue", "payouts"):
+        return grantor.role == "supervisor"
+    return scope == "head" and grantor.role == "head"
+
+
+def can_grant_in(user, grantor, department_id) -> bool:
+    """Where: an administrator anywhere; anyone else within the grantor's department (a grantor without one, such
+    as a supervisor of all departments, anywhere; a scope of no department, the head's approval, for its holder)."""
+    if sees_every_delegation(user) or grantor.department_id is None or department_id is None:
+        return True
+    return department_id == grantor.department_id
+
+
+def can_revoke_delegation(user, delegation) -> bool:
+    """Ending a delegation early: its grantor, whoever recorded it, its delegate (giving it back), administrators."""
+    return sees_every_delegation(user) or user.id in (delegation.grantor_id, delegation.created_by_id,
+                                                      delegation.delegate_id)
+
+
+# --- the staff lifecycle (issue 18): the staff page, absences, handing work over, the directory sync ------------
+
+def _supervises(user, staff) -> bool:
+    """A supervisor of the person's department, or of every department (a supervisor without one)."""
+    return user.role == "supervisor" and (user.department_id is None or user.department_id == staff.department_id)
+
+
+def can_see_staff(user) -> bool:
+    """The staff page (who is who, their load, absences, delegations, the directory sync's last run):
+    supervisors (their department's people) and administrators (everyone's)."""
+    return user.role in ("supervisor", "admin")
+
+
+def visible_staff(user):
+    """`can_see_staff_member` as a condition on Staff (None: everyone): a supervisor of a department sees its
+    people; one of every department and administrators everyone; anyone else only themselves."""
+    if user.role == "admin" or (user.role == "supervisor" and user.department_id is None):
+        return None
+    if user.role == "supervisor":
+        return (Staff.department == user.department_id) | (Staff.id == user.id)
+    return Staff.id == user.id
+
+
+def can_see_staff_member(user, staff) -> bool:
+    """One person's staff page: themselves (their own absences), their supervisor, an administrator."""
+    return user.id == staff.id or user.role == "admin" or _supervises(user, staff)
+
+
+def can_mark_absence(user, staff) -> bool:
+    """Marking (or cancelling) a person's absence: the person, a supervisor of their department, an administrator."""
+    return can_see_staff_member(user, staff)
+
+
+def can_hand_over_work(user, staff) -> bool:
+    """Handing all of a person's open items to the queue or to a colleague in one action: the person, a supervisor
+    of their department, an administrator (who also names a colleague for someone who left)."""
+    return can_see_staff_member(user, staff)
+
+
+def can_sync_directory(user) -> bool:
+    """Running the directory sync now (it also runs on a schedule): administrators."""
+    return user.role == "admin"
+
+
+def can_see_directory_sync(user) -> bool:
+    """The directory sync's runs and errors (an unreachable directory): supervisors and administrators."""
+    return user.role in ("supervisor", "admin")
+
+
+def can_manage_cards(user) -> bool:
+    """Beneficiary cards (issue 19): the desk and supervisors issue, print, reissue and revoke them (who may open
+    the citizen a scanned card names is `can_see_citizen`, as for any search)."""
+    return user.role in ("reception", "supervisor")
+
+
+def can_edit_calendar(user) -> bool:
+    """The weekend days, the public holidays and whether a request type counts working days (issue 20):
+    administrators, who configure the system; the dates they set move every due date counted afterwards."""
+    return user.role == "admin"
+
+
+def can_edit_reference_data(user) -> bool:
+    """Departments, governorates and inquiry subjects (issue 20), and reading the banks' file layouts:
+    administrators."""
+    return user.role == "admin"
 
 
 def for_templates():

@@ -185,6 +185,16 @@ def end_everywhere(staff, actor=None) -> int:
     return count
 
 
+def end_by_directory(staff, actor=None, detail: str = "") -> int:
+    """End all of a person's sessions because the directory changed them (intranet/staff/sync.py): `actor` the
+    administrator who ran the sync, None the schedule. The count; the next request of each is refused."""
+    with transaction():
+        count = _end(StaffSession.staff == staff.id, "directory")
+        record("sessions_ended_by_directory", username=staff.username, staff=actor, subject=staff,
+               detail=f"{count} {detail}".strip(), address="" if actor is None else None)
+    return count
+
+
 def end_one(staff, session_id: str, actor) -> bool:
     """An administrator ends one of a person's sessions; False if it was not live (or not theirs)."""
     with transaction():
@@ -218,4 +228,5 @@ SECURITY_EVENT_LABELS = {
     "second_factor_enrolled": _l("Sign-in codes set up"),
     "recovery_code_used": _l("Signed in with a recovery code"),
     "second_factor_reset": _l("Sign-in codes reset by an administrator"),
+    "sessions_ended_by_directory": _l("Sessions ended: the directory changed the person"),
 }

@@ -13,18 +13,27 @@ class SignInRefused(Exception):
         self.wrong_password = wrong_password  # counted by intranet/auth/throttle.py; a missing role is not a guess
 
 
+def standing(person):
+    """(the person's department or None, why they may not work in the intranet or None): the one rule of sign-in
+    and of the directory sync (intranet/staff/sync.py), which ends the sessions of those it now refuses."""
+    if person.role is None or person.disabled:
+        return None, _l("Your directory account has no role in the intranet. Ask IT to add you to a group.")
+    department = None
+    if person.department_code:
+        department = Department.get_or_none(Department.code == person.department_code)
+    if person.role == "clerk" and department is None:
+        return None, _l("Your directory account names no department the intranet knows. Ask IT to correct it.")
+    return department, None
+
+
 def sign_in(username: str, password: str) -> Staff:
     """The staff member for these credentials, or SignInRefused saying why (DirectoryUnavailable passes up)."""
     person = authenticate(username.strip(), password)
     if person is None:
         raise SignInRefused(_l("The user name or password is wrong."), wrong_password=True)
-    if person.role is None:
-        raise SignInRefused(_l("Your directory account has no role in the intranet. Ask IT to add you to a group."))
-    department = None
-    if person.department_code:
-        department = Department.get_or_none(Department.code == person.department_code)
-    if person.role == "clerk" and department is None:
-        raise SignInRefused(_l("Your directory account names no department the intranet knows. Ask IT to correct it."))
+    department, refusal = standing(person)
+    if refusal is not None:
+        raise SignInRefused(refusal)
     values = {"full_name": person.full_name, "email": person.email, "role": person.role,
               "department": department, "active": True, "last_login_at": utcnow()}
     with transaction():

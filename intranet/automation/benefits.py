@@ -7,9 +7,9 @@ import calendar
 import datetime as dt
 
 from intranet import reference
-from intranet.db import insert_row
+from intranet.db import database, insert_row
 from intranet.models import RequestType, utcnow
-from intranet.models.renewals import Benefit, Renewal
+from intranet.models.renewals import Benefit
 from intranet.stats.figures import local_today
 
 
@@ -26,12 +26,17 @@ def renewal_months(request_type_id: int) -> int | None:
     return rtype.renewal_months if rtype is not None else None
 
 
+def _is_renewal(request_id: int) -> bool:
+    return database.execute_sql(f'SELECT 1 FROM "renewal" WHERE "request_id" = {database.param} LIMIT 1',
+                                (request_id,)).fetchone() is not None
+
+
 def on_change(req, entry):
     """Inside the step's transaction: a completed request of a renewable type starts (or restarts) its benefit."""
     if entry.to_status != "completed" or entry.from_status == "completed":
         return
     months = renewal_months(req.request_type_id)
-    if not months or Renewal.select().where(Renewal.request == req.id).exists():
+    if not months or _is_renewal(req.id):
         return
     next_due = add_months(local_today(), months)
     values = {"every_months": months, "next_due": next_due, "amount": req.amount, "subject": (req.subject or "")[:300],

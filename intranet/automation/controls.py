@@ -11,7 +11,7 @@ from peewee import JOIN, fn
 
 from intranet import paging
 from intranet.auth import permissions
-from intranet.db import transaction
+from intranet.db import database, transaction
 from intranet.models import Citizen, RequestType, Staff, utcnow
 from intranet.models.automation import AutoCeiling, AutoDecision, AutoException, AutoPause, AutoRule
 from intranet.stats.figures import day_bounds, local_today
@@ -26,6 +26,36 @@ class ControlRefused(ValueError):
 def _check(actor):
     if not permissions.can_control_automation(actor):
         raise ControlRefused(_l("Only supervisors pause automation, keep the exceptions list and set ceilings."))
+
+
+# --- what stands in the way of one decision, read at once -----------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Standing:
+    """The controls over one request's decision as they are now: the type's rule in force (its id, None: none),
+    the type paused, the citizen or the type on the exceptions list, a ceiling set for the type."""
+    rule_id: int | None
+    paused: bool
+    excepted: bool
+    has_ceiling: bool
+
+
+def _standing_sql() -> str:
+    p = database.param
+    return ('SELECT (SELECT "id" FROM "auto_rule" WHERE "request_type_id" = {p} AND "active" '
+            'ORDER BY "version" DESC LIMIT 1), '
+            'EXISTS (SELECT 1 FROM "auto_pause" WHERE "request_type_id" = {p} AND "resumed_at" IS NULL), '
+            'EXISTS (SELECT 1 FROM "auto_exception" WHERE "removed_at" IS NULL '
+            'AND ("citizen_id" = {p} OR "request_type_id" = {p})), '
+            'EXISTS (SELECT 1 FROM "auto_ceiling" WHERE "request_type_id" = {p})').format(p=p)
+
+
+def standing(type_id: int, citizen_id: int) -> Standing:
+    """One statement for what every decision reads inside its transaction (the same rows as current_rule,
+    is_paused, exception_for and ceiling_for), so that a pause or an exception takes effect at the next decision."""
+    rule_id, paused, excepted, ceiling = database.execute_sql(
+        _standing_sql(), (type_id, type_id, citizen_id, type_id, type_id)).fetchone()
+    return Standing(rule_id, bool(paused), bool(excepted), bool(ceiling))
 
 
 # --- pause -------------------------------------------------------------------------------------------

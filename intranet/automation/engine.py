@@ -26,7 +26,7 @@ from intranet.automation import controls, explain, rules
 from intranet.automation.registries import RegistryAnswer, RegistryUnavailable
 from intranet.automation.sources import registry
 from intranet.config import setting
-from intranet.db import insert_row, is_sqlite, transaction
+from intranet.db import insert_row, is_sqlite, transaction, update_where
 from intranet.models import Citizen, Request, Staff, utcnow
 from intranet.models.automation import AutoCeiling, AutoDecision
 from intranet.notify import events, wording
@@ -110,24 +110,27 @@ def _pending_row(req) -> AutoDecision:
     return AutoDecision.get(AutoDecision.request == req.id)
 
 
-def _close(row, outcome, reason, rule=None, checks=(), answer=None, sample=False) -> int:
+def _close(row_id, outcome, reason, rule=None, checks=(), answer=None, sample=False) -> int:
     """The pending row's final outcome; 0 when it was decided meanwhile (another run)."""
     values = {"outcome": outcome, "reason": reason, "rule": rule.id if rule is not None else None,
               "checks": json.dumps(list(checks), ensure_ascii=False, default=str), "sampled": sample,
               "decided_at": utcnow()}
     if answer is not None:
         values.update(registry=answer.registry, registry_raw=answer.raw, fetched_at=answer.fetched_at)
-    return AutoDecision.update(values).where((AutoDecision.id == row.id) & (AutoDecision.outcome == "pending")).execute()
+    return update_where(AutoDecision, values, {"id": row_id, "outcome": "pending"})
 
 
-def _skip_reason(req, rule) -> str:
-    if rule is None:
+def _skip_reason(req, rule_id, now: controls.Standing | None = None) -> str:
+    """Why the request goes to a person before any fact is weighed ("" : nothing stops it), the controls read now
+    (`now`: read already in this transaction)."""
+    now = now or controls.standing(req.request_type_id, req.citizen_id)
+    if rule_id is None or now.rule_id is None:
         return "no_rule"
-    if req.status != "open" or req.stage.position != 1 or req.assignee_id is not None:
+    if not workflow.automation_may_decide(req):
         return "not_at_first_stage"
-    if controls.is_paused(req.request_type_id):
+    if now.paused:
         return "paused"
-    if controls.exception_for(req.citizen_id, req.request_type_id) is not None:
+    if now.excepted:
         return "excepted"
     return ""
 
@@ -141,19 +144,19 @@ def decide(request_id: int, rng=None) -> AutoDecision | None:
     if row.outcome != "pending":
         return row
     rule = rules.current_rule(req.request_type_id)
-    skip = _skip_reason(req, rule)
+    skip = _skip_reason(req, rule.id if rule is not None else None)
     if skip:
-        _close(row, "skipped", skip, rule)
+        _close(row.id, "skipped", skip, rule)
         return AutoDecision.get_by_id(row.id)
     try:  # outside any transaction: a slow registry holds no lock
         answer = registry(rule.registry).lookup(req.citizen.national_id)
     except RegistryUnavailable as error:
         log.warning("registry %s unavailable for request %s: %s", rule.registry, req.id, error)
-        _close(row, "skipped", "registry_unavailable", rule, [{"fact": "registry", "error": str(error)[:500]}])
+        _close(row.id, "skipped", "registry_unavailable", rule, [{"fact": "registry", "error": str(error)[:500]}])
         return AutoDecision.get_by_id(row.id)
     result = evaluate(rule, answer, req.amount)
     if not result.eligible:
-        _close(row, "ineligible", result.reason, rule, result.checks, answer)
+        _close(row.id, "ineligible", result.reason, rule, result.checks, answer)
         return AutoDecision.get_by_id(row.id)
     _act(req, row, rule, answer, result, sampled(rng))
     return AutoDecision.get_by_id(row.id)
@@ -162,29 +165,66 @@ def decide(request_id: int, rng=None) -> AutoDecision | None:
 def _act(req, row, rule, answer, result, sample):
     """Inside one transaction: the controls read again (a pause takes effect at once), the ceiling checked under
     the type's lock, the decision recorded and the request acted on with its history row."""
-    alert = None
     with transaction():
+        now = controls.standing(req.request_type_id, req.citizen_id)
+        if now.rule_id is not None and now.rule_id != rule.id:
+            return  # the rule changed while the registry answered: left pending, the sweeper decides it under the new
+        fresh = Request.get_by_id(req.id)
+        _settle(fresh, row.id, rule, answer, result, sample, _skip_reason(fresh, rule.id, now), now)
+
+
+def _settle(req, row_id, rule, answer, result, sample, skip, now: controls.Standing) -> str:
+    """Inside the decision's transaction, the controls read (`now`; `skip`: why not, "" when nothing stops it):
+    the ceiling weighed under the type's lock, then an eligible request decided, or skipped with the reason (a
+    ceiling reached tells the supervisors once); the outcome."""
+    alert = over = None
+    if not skip and now.has_ceiling:
         if not is_sqlite():  # one decision of a type at a time weighs the money committed (SQLite: one writer anyway)
             list(AutoCeiling.select(AutoCeiling.id).where(AutoCeiling.request_type == req.request_type_id)
                  .for_update())
-        now_rule = rules.current_rule(req.request_type_id)
-        if now_rule is not None and now_rule.id != rule.id:
-            return  # the rule changed while the registry answered: left pending, the sweeper decides it under the new
-        skip = _skip_reason(Request.get_by_id(req.id), now_rule)
-        over = controls.over_ceiling(req.request_type_id, req.amount) if not skip else None
-        if over is not None:
-            skip = f"ceiling_{over[0]}"
-            if controls.mark_alerted(req.request_type_id, *over):
-                alert = over
-        if skip:
-            _close(row, "skipped", skip, rule, result.checks, answer)
-        elif _close(row, "eligible", "", rule, result.checks, answer, sample) == 1:
-            details = {"decision": row.id, "rule": rule.id, "rule_version": rule.version}
-            if workflow.decide_automatically(req.id, rule.decision, details) is None:  # moved meanwhile
-                AutoDecision.update(outcome="skipped", reason="not_at_first_stage", sampled=False).where(
-                    AutoDecision.id == row.id).execute()
-        if alert is not None:
-            _tell_supervisors(req.request_type, *alert)
+        over = controls.over_ceiling(req.request_type_id, req.amount)
+    if over is not None:
+        skip = f"ceiling_{over[0]}"
+        if controls.mark_alerted(req.request_type_id, *over):
+            alert = over
+    outcome = "skipped" if skip else "eligible"
+    if skip:
+        _close(row_id, "skipped", skip, rule, result.checks, answer)
+    elif _close(row_id, "eligible", "", rule, result.checks, answer, sample) == 1:
+        details = {"decision": row_id, "rule": rule.id, "rule_version": rule.version}
+        if workflow.decide_automatically(req.id, rule.decision, details, current=req) is None:  # moved meanwhile
+            AutoDecision.update(outcome="skipped", reason="not_at_first_stage", sampled=False).where(
+                AutoDecision.id == row_id).execute()
+            outcome = "skipped"
+    if alert is not None:
+        _tell_supervisors(req.request_type, *alert)
+    return outcome
+
+
+def decide_submitted(req, decision_id, rule, looked_up, rng=None) -> str:
+    """Inside the transaction that has just submitted `req` with its pending decision `decision_id` (the renewal
+    job): the decision made at once, with `rule` (the type's rule in force when the registry was asked, or None)
+    and what the registry answered before the transaction (`looked_up`: a RegistryAnswer, the RegistryUnavailable
+    its lookup raised, or None: not asked); the outcome ("pending": the rule changed meanwhile, or the registry was
+    not asked and nothing stops the decision now: the next run or the sweeper decides it)."""
+    row_id = decision_id or _pending_row(req).id
+    now = controls.standing(req.request_type_id, req.citizen_id)
+    if rule is not None and now.rule_id is not None and now.rule_id != rule.id:
+        return "pending"
+    skip = _skip_reason(req, rule.id if rule is not None else None, now)
+    if skip:
+        _close(row_id, "skipped", skip, rule)
+        return "skipped"
+    if looked_up is None:
+        return "pending"
+    if isinstance(looked_up, RegistryUnavailable):
+        _close(row_id, "skipped", "registry_unavailable", rule, [{"fact": "registry", "error": str(looked_up)[:500]}])
+        return "skipped"
+    result = evaluate(rule, looked_up, req.amount)
+    if not result.eligible:
+        _close(row_id, "ineligible", result.reason, rule, result.checks, looked_up)
+        return "ineligible"
+    return _settle(req, row_id, rule, looked_up, result, sampled(rng), "", now)
 
 
 CEILING_EVENT = "automation_ceiling"

@@ -30,12 +30,18 @@ class RegistryAnswer:
 
 class Registry(Protocol):
     code: str
+    remote: bool  # asked over the network (no database): the renewal job asks it while it renews the batch before
 
     def lookup(self, national_id: str) -> RegistryAnswer: ...
+
+    def lookup_many(self, national_ids) -> dict:
+        """{national id: its RegistryAnswer, or the RegistryUnavailable its lookup raised}: the renewal job's batch,
+        looked up before any transaction."""
 
 
 class LocalRegistry:
     """A registry kept as rows of registry_record, loaded from a file. A person without a row is not found."""
+    remote = False
 
     def __init__(self, code: str):
         self.code = code
@@ -43,6 +49,16 @@ class LocalRegistry:
     def lookup(self, national_id: str) -> RegistryAnswer:
         record = RegistryRecord.get_or_none((RegistryRecord.registry == self.code)
                                             & (RegistryRecord.national_id == national_id))
+        return self._answer(record)
+
+    def lookup_many(self, national_ids) -> dict:
+        """One query for the batch."""
+        wanted = list(dict.fromkeys(national_ids))
+        records = {record.national_id: record for record in RegistryRecord.select().where(
+            (RegistryRecord.registry == self.code) & RegistryRecord.national_id.in_(wanted))} if wanted else {}
+        return {national_id: self._answer(records.get(national_id)) for national_id in wanted}
+
+    def _answer(self, record) -> RegistryAnswer:
         if record is None:
             return RegistryAnswer(self.code, False, {}, json.dumps({"found": False}), utcnow())
         facts = record.fact_values

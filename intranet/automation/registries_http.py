@@ -23,6 +23,7 @@ A national ID that is not ASCII digits is refused (ValueError) before any connec
 caller, and nothing of it reaches the network. The answer keeps the body as received (`raw`, the evidence) and
 the time it was fetched (naive UTC).
 """
+import concurrent.futures
 import http.client
 import json
 import re
@@ -38,6 +39,7 @@ MAX_BODY_BYTES = 64 * 1024
 FACT_TYPES = (str, int, float, bool, type(None))
 _NATIONAL_ID = re.compile(r"[0-9]{1,32}")  # ASCII only: str.isdigit() also takes "٣" and "²"
 _CHUNK = 8192
+PARALLEL_LOOKUPS = 8  # a batch's lookups in flight at once: a registry is not flooded, a slow one costs one deadline
 
 
 def _token_for(code: str) -> str:
@@ -52,6 +54,7 @@ def _no_constant(name: str):
 
 class HttpRegistry:
     """`lookup(national_id)` against `url`; thread-safe (one connection per lookup, nothing shared)."""
+    remote = True
 
     def __init__(self, code: str, url: str, timeout: float, token: str | None = None):
         try:
@@ -87,6 +90,24 @@ class HttpRegistry:
             raise RegistryUnavailable(f"registry {self.code}: HTTP {status}")
         text, found, facts = self._parse(body)
         return RegistryAnswer(self.code, found, facts, text, fetched_at)
+
+    def lookup_many(self, national_ids) -> dict:
+        """The batch looked up PARALLEL_LOOKUPS at a time (each with its own connection and deadline); a lookup that
+        fails is its RegistryUnavailable in the result, the others stand."""
+        wanted = list(dict.fromkeys(national_ids))
+
+        def one(national_id):
+            try:
+                return self.lookup(national_id)
+            except RegistryUnavailable as error:
+                return error
+            except ValueError as error:  # a national ID no registry can be asked about: nobody approves on it
+                return RegistryUnavailable(f"registry {self.code}: {error}")
+
+        if len(wanted) < 2:
+            return {national_id: one(national_id) for national_id in wanted}
+        with concurrent.futures.ThreadPoolExecutor(min(PARALLEL_LOOKUPS, len(wanted))) as pool:
+            return dict(zip(wanted, pool.map(one, wanted), strict=True))
 
     # --- the exchange ---------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ decision) and writes its Renewal row (unique benefit and period): a period is re
 killed midway. The request is then decided by the engine in the same run, like any other: a renewal that fails the
 rule stays with a person with the reason recorded. A run first decides what a killed run left pending. Money still
 goes through the payout approval: automation never approves a payout."""
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import logging
@@ -17,9 +18,9 @@ from flask_babel import get_locale
 from intranet import paging, reference, workflow
 from intranet.automation import controls, engine, explain, rules
 from intranet.automation.benefits import add_months
-from intranet.automation.registries import RegistryUnavailable
+from intranet.automation.registries import RegistryAnswer
 from intranet.automation.sources import registry
-from intranet.db import insert_row, transaction
+from intranet.db import insert_row, transaction, update_where
 from intranet.models import Citizen, Request, RequestType, utcnow
 from intranet.models.automation import AutoDecision
 from intranet.models.renewals import Benefit, Renewal
@@ -36,10 +37,14 @@ def horizon(today: dt.date) -> dt.date:
     return today + dt.timedelta(days=DAYS_AHEAD)
 
 
-def due_batch(today: dt.date, after=None, limit: int = BATCH, until: dt.date | None = None) -> list[Benefit]:
-    """Active benefits due on or before `until` (default: today + 30 days), by (next_due, id) after the key `after`."""
+def due_batch(today: dt.date, after=None, limit: int = BATCH, until: dt.date | None = None,
+              part: int = 0, parts: int = 1) -> list[Benefit]:
+    """Active benefits due on or before `until` (default: today + 30 days), by (next_due, id) after the key `after`;
+    of `parts` runs side by side, this one takes the benefits whose id leaves `part` divided by `parts`."""
     query = (Benefit.select(Benefit, Citizen).join(Citizen)
              .where((Benefit.active == True) & (Benefit.next_due <= (until or horizon(today)))))  # noqa: E712
+    if parts > 1:
+        query = query.where(Benefit.id - Benefit.id / parts * parts == part)  # the remainder (peewee's % is GLOB)
     if after is not None:  # the one keyset rule (paging.py), read in whole batches by the job
         query = query.where(paging.beyond((Benefit.next_due, Benefit.id), after))
     return list(query.order_by(Benefit.next_due, Benefit.id).limit(limit))
@@ -58,24 +63,76 @@ def _request_type(type_id: int) -> RequestType:
     return reference.cached("RequestType_by_id", type_id, RequestType.get_or_none)
 
 
-def claim(benefit, today: dt.date) -> int | None:
-    """Renew the benefit's next period: its renewal request's id, or None when another run claimed it first."""
+@dataclasses.dataclass
+class Asked:
+    """A batch's rules and registry answers, asked before any transaction: per request type its rule in force
+    (None: none) and whether it is paused; per benefit id what the registry answered (`answer`: a RegistryAnswer,
+    or the RegistryUnavailable its lookup raised; None: not asked, the type having no rule or being paused).
+    `waiting`: the lookups of remote registries still under way (benefits, future), collected at the first answer."""
+    rules: dict
+    paused: dict
+    answers: dict
+    waiting: list = dataclasses.field(default_factory=list)
+
+    def answer(self, benefit_id: int):
+        while self.waiting:
+            asked, future = self.waiting.pop()
+            found = future.result()
+            self.answers.update({benefit.id: found[benefit.citizen.national_id] for benefit in asked})
+        return self.answers.get(benefit_id)
+
+
+def ask(benefits, pool: concurrent.futures.Executor | None = None) -> Asked:
+    """The registries asked about a batch of benefits, a registry at a time (registry.lookup_many: one query for a
+    local registry, parallel lookups over HTTP), outside any transaction: a slow registry holds no lock. With a
+    `pool`, a remote registry is asked in it, and the run renews the batch before while it answers."""
+    types = {benefit.request_type_id for benefit in benefits}
+    in_force = {type_id: rules.current_rule(type_id) for type_id in types}
+    paused = {type_id: controls.is_paused(type_id) for type_id in types}
+    by_registry: dict[str, list] = {}
+    for benefit in benefits:
+        rule = in_force[benefit.request_type_id]
+        if rule is not None and not paused[benefit.request_type_id]:
+            by_registry.setdefault(rule.registry, []).append(benefit)
+    asked = Asked(in_force, paused, {})
+    for code, wanted in by_registry.items():
+        source, ids = registry(code), [benefit.citizen.national_id for benefit in wanted]
+        if pool is not None and source.remote:  # no database in the pool's thread: only the network
+            asked.waiting.append((wanted, pool.submit(source.lookup_many, ids)))
+        else:
+            found = source.lookup_many(ids)
+            asked.answers.update({benefit.id: found[benefit.citizen.national_id] for benefit in wanted})
+    return asked
+
+
+def claim(benefit, today: dt.date, asked: Asked | None = None) -> tuple[int, str] | None:
+    """Renew the benefit's next period and decide its request, in one transaction: (the request's id, the
+    decision's outcome), or None when another run claimed the period first. The decision has a savepoint of its
+    own: should it fail, the renewal stands with its decision pending (the next run, or the sweeper, makes it)."""
+    asked = asked or ask([benefit])
     period = benefit.period + 1
     with transaction():
-        claimed = (Benefit.update(period=period, next_due=following_due(benefit, today), updated_at=utcnow())
-                   .where((Benefit.id == benefit.id) & (Benefit.period == benefit.period)
-                          & (Benefit.active == True))  # noqa: E712
-                   .execute())
+        claimed = update_where(Benefit, {"period": period, "next_due": following_due(benefit, today),
+                                          "updated_at": utcnow()},
+                               {"id": benefit.id, "period": benefit.period, "active": True})
         if claimed != 1:
             return None
         note = {"renewal": True, "benefit": benefit.id, "period": period, "due_on": benefit.next_due.isoformat()}
-        req = workflow.submit(None, benefit.citizen, _request_type(benefit.request_type_id), CHANNEL,
-                              benefit.subject or _request_type(benefit.request_type_id).name_ar,
-                              amount=benefit.amount, submission_token=f"renewal:{benefit.id}:{period}",
-                              note=note, token_checked=True, decision_job=False).request
+        rtype = _request_type(benefit.request_type_id)
+        submitted = workflow.submit(None, benefit.citizen, rtype, CHANNEL, benefit.subject or rtype.name_ar,
+                                    amount=benefit.amount, submission_token=f"renewal:{benefit.id}:{period}",
+                                    note=note, token_checked=True, decision_job=False)
+        req = submitted.request
         insert_row(Renewal, {"benefit": benefit.id, "period": period, "due_on": benefit.next_due,
                              "request": req.id, "created_at": utcnow()})
-    return req.id
+        try:
+            with transaction():
+                outcome = engine.decide_submitted(req, submitted.decision, asked.rules.get(benefit.request_type_id),
+                                                  asked.answer(benefit.id))
+        except Exception:  # noqa: BLE001  left pending: the next run (or the sweeper) decides it
+            log.exception("automatic decision of renewal request %s failed", req.id)
+            outcome = "pending"
+    return req.id, outcome
 
 
 def _decide(request_id: int) -> str:
@@ -103,27 +160,31 @@ def finish_pending(limit: int = BATCH) -> int:
         after = AutoDecision.get(AutoDecision.request == ids[-1]).id
 
 
-def run(today: dt.date | None = None, batch: int = BATCH, stop_after: int | None = None) -> dict:
+def run(today: dt.date | None = None, batch: int = BATCH, part: int = 0, parts: int = 1) -> dict:
     """Renew every benefit due (overdue first, then within 30 days), each decided at once; the counts:
     {"renewed", "eligible", "ineligible", "skipped", "pending", "finished"} ("finished": left pending by a killed run,
-    decided now). `stop_after` ends the run after so many renewals (the rest wait for the next run)."""
+    decided now). The registry is asked about a batch at a time, before its renewals' transactions; a remote one
+    answers about the next batch while this one is renewed. `part` of `parts`: one of that many runs side by side
+    (RENEWAL_PARTS job consumers on PostgreSQL), each over its own share of the benefits; a benefit claimed by two
+    runs all the same is renewed once (the claim)."""
+    if not 0 <= part < parts:
+        raise ValueError(f"part {part} of {parts}")
     today = today or local_today()
     counts = {"renewed": 0, "eligible": 0, "ineligible": 0, "skipped": 0, "pending": 0,
-              "finished": finish_pending(batch)}
-    after = None
-    while stop_after is None or counts["renewed"] < stop_after:
-        benefits = due_batch(today, after, batch)
-        if not benefits:
-            break
-        for benefit in benefits:
-            if stop_after is not None and counts["renewed"] >= stop_after:
-                break
-            request_id = claim(benefit, today)
-            if request_id is None:
-                continue
-            counts["renewed"] += 1
-            counts[_decide(request_id)] += 1
-        after = (benefits[-1].next_due, benefits[-1].id)
+              "finished": finish_pending(batch) if part == 0 else 0}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        benefits = due_batch(today, None, batch, part=part, parts=parts)
+        asked = ask(benefits, pool)
+        while benefits:
+            upcoming = due_batch(today, (benefits[-1].next_due, benefits[-1].id), batch, part=part, parts=parts)
+            coming = ask(upcoming, pool) if upcoming else None  # its registry answers while this batch is renewed
+            for benefit in benefits:
+                done = claim(benefit, today, asked)
+                if done is None:
+                    continue
+                counts["renewed"] += 1
+                counts[done[1]] += 1
+            benefits, asked = upcoming, coming
     return counts
 
 
@@ -174,15 +235,15 @@ class Done:
     at: dt.datetime
 
 
-def _would(benefit, citizen) -> tuple[bool, Refusal | None]:
-    rule = rules.current_rule(benefit.request_type_id)
-    reason = ("no_rule" if rule is None else "paused" if controls.is_paused(benefit.request_type_id)
-              else "excepted" if controls.exception_for(citizen.id, benefit.request_type_id) is not None else "")
+def _would(benefit, asked: Asked) -> tuple[bool, Refusal | None]:
+    rule = asked.rules.get(benefit.request_type_id)
+    reason = ("no_rule" if rule is None else "paused" if asked.paused.get(benefit.request_type_id)
+              else "excepted" if controls.exception_for(benefit.citizen_id, benefit.request_type_id) is not None
+              else "")
     if reason:
         return False, refusal(reason, ())
-    try:
-        answer = registry(rule.registry).lookup(citizen.national_id)
-    except RegistryUnavailable:
+    answer = asked.answer(benefit.id)
+    if not isinstance(answer, RegistryAnswer):
         return False, refusal("registry_unavailable", ())
     result = engine.evaluate(rule, answer, benefit.amount)
     return result.eligible, None if result.eligible else refusal(result.reason, result.checks)
@@ -193,8 +254,9 @@ def forecast(day: dt.date) -> list[Forecast]:
     rule in force and the registry's facts now, without acting."""
     items, after = [], None
     while batch := due_batch(day, after, BATCH, until=horizon(day) - dt.timedelta(days=1)):
+        asked = ask(batch)
         for benefit in batch:
-            renews, reason = _would(benefit, benefit.citizen)
+            renews, reason = _would(benefit, asked)
             items.append(Forecast(benefit, benefit.citizen, benefit.request_type_id, benefit.next_due, renews, reason))
         after = (batch[-1].next_due, batch[-1].id)
     return items

@@ -21,6 +21,14 @@ PROBLEM_TYPES = {
     "payload-too-large": "The body is larger than the server accepts.",
     "method-not-allowed": "This address does not take this method.",
     "server-error": "Something failed on our side; the submission is in the inbox or was not received.",
+    # the booking API (issue 19, /api/v1/bookings)
+    "slot-unavailable": "The service does not offer this slot (closed then, past, or too far ahead).",
+    "slot-full": "Every seat of this slot is booked: choose another time.",
+    "already-booked": "The citizen already has an active booking for this service.",
+    "booking-blocked": "Online booking is closed for this citizen after missed appointments; the desk can help.",
+    "no-phone": "No mobile number is on record for this national ID, so no code can be sent.",
+    "wrong-code": "The confirmation code is not right; the detail says how many tries are left.",
+    "booking-gone": "The booking expired, was cancelled or was already used.",
 }
 
 TRACKING_PATTERN = r"^\d{2}-\d{7}-\d$"

@@ -11,7 +11,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from intranet.models.intake import SCOPES
 
-SCOPE_LABELS = {"requests:write": _l("Submit requests and inquiries"),
+SCOPE_LABELS = {"bookings:write": _l("Book appointments at reception"),
+                "requests:write": _l("Submit requests and inquiries"),
                 "requests:read": _l("Read the status and history of requests")}
 INBOX_STATUS_LABELS = {
     "received": _l("Received, not yet processed"), "accepted": _l("Accepted"), "replayed": _l("Replayed (sent again)"),

@@ -89,10 +89,27 @@ def _type_fields(request_type: RequestType, given: dict, errors: list) -> dict:
                 errors.append(_error(path, _("This field is required.")))
             continue
         try:
-            data[name] = _field_value(spec["kind"], value)
+            data[name] = _checked(spec, value)
         except ValueError as error:
             errors.append(_error(path, error.args[0]))
     return data
+
+
+def _checked(spec: dict, value):
+    """A value of one of the type's fields: of its kind, within the bounds the administrator set (issue 20: `min`,
+    `max`; a text's `max` is its length), a choice one of its options; the reception form's rules (walk_in.field_for)."""
+    if spec["kind"] == "choice":
+        if not isinstance(value, str) or value not in {c["value"] for c in spec.get("choices") or []}:
+            raise ValueError(_("Choose one of the options."))
+        return value
+    checked = _field_value(spec["kind"], value)
+    if spec["kind"] == "text" and "max" in spec and len(checked) > spec["max"]:
+        raise ValueError(_("At most %(max_length)s characters.", max_length=spec["max"]))
+    if spec["kind"] in ("integer", "decimal") and ("min" in spec or "max" in spec):
+        low, high = spec.get("min", 0), spec.get("max", 100000 if spec["kind"] == "integer" else 10000000)
+        if not low <= Decimal(str(checked)) <= high:
+            raise ValueError(_("Enter a value from %(low)s to %(high)s.", low=low, high=high))
+    return checked
 
 
 def _field_value(kind, value):
@@ -412,7 +429,7 @@ def check_resubmission(req, payload: bytes) -> tuple[ResubmissionIn, dict, list]
         correction = ResubmissionIn.model_validate_json(payload)
     except ValidationError as failure:
         raise Invalid(errors_of(failure)) from None
-    request_type, errors = req.request_type, []
+    request_type, errors = req.definition, []  # the version it started with
     current = request_substance.type_values(request_type, request_substance.data_of(req))
     data = _type_fields(request_type, {**current, **correction.fields}, errors)
     for name in current:  # a field the correction empties is emptied (the workflow keeps what is not named)

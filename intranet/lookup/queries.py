@@ -12,6 +12,7 @@ from peewee import JOIN
 
 from intranet import paging, search
 from intranet.auth import permissions
+from intranet.cards import service as cards
 from intranet.models import (
     Citizen,
     CitizenChange,
@@ -40,6 +41,12 @@ class Found:
     next_request: int | None = None
     citizens: list = field(default_factory=list)
     next_citizen: int | None = None
+    card: cards.Verification | None = None  # a scanned or typed beneficiary card token, as the database has it
+
+    @property
+    def card_holder(self):
+        """The citizen a valid card named, when the person may see them (a scanned card opens their page)."""
+        return self.citizens[0] if self.kind == "card" and self.citizens else None
 
     @property
     def exact_request(self):
@@ -71,6 +78,11 @@ def find(user, text: str, request_after: int | None = None, citizen_after: int |
     request (and its citizen), or a page of the citizens a national ID, phone or name finds with their requests
     (paged apart: `request_after` within the same citizens)."""
     text = (text or "").strip()
+    if (card := cards.scan(text)) is not None:  # a card token: its holder if the card is valid and they are visible
+        found = Found(text, "card", card=card)
+        if card.valid:
+            found.citizens, _next = _citizen_page(user, Citizen.id == card.card.citizen_id, None, 1)
+        return found
     if number := search.tracking_number(text):
         found = Found(text, "tracking", tracking_number=number)
         found.requests, found.next_request = _request_page(user, Request.tracking_number == number, None, size)

@@ -7,7 +7,7 @@ from intranet.db import BaseModel
 from intranet.models.people import Staff, utcnow
 from intranet.models.requests import HistoryEntry, Request
 
-SCOPES = ("requests:write", "requests:read")
+SCOPES = ("requests:write", "requests:read", "bookings:write")
 INBOX_STATUSES = ("received", "accepted", "replayed", "rejected", "duplicate", "limited")
 DELIVERY_STATUSES = ("pending", "sending", "delivered", "failed")
 IMPORT_STATUSES = ("previewed", "queued", "running", "done", "failed")

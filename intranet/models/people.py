@@ -60,6 +60,8 @@ class Staff(UserMixin, BaseModel):
     active = pw.BooleanField(default=True)
     last_login_at = pw.DateTimeField(null=True)
     queue_seen_at = pw.DateTimeField(null=True)  # the badge counts what entered their queue since
+    # the reception desk and services this person called from last ("4:inquiry.follow_up"), whatever the computer
+    desk_choice = pw.CharField(max_length=200, null=True)
     created_at = pw.DateTimeField(default=utcnow)
 
     @property

@@ -84,6 +84,30 @@ class RequestType(Named):
     fields = pw.TextField(default="[]")  # JSON list of the type's own fields (issue: intake forms)
     documents = pw.TextField(default="[]")  # JSON list of required documents
     renewal_months = pw.IntegerField(null=True)  # a periodic benefit renewed every so many months (issue 17)
+    # issue 20: the target and the stage budgets count working days (weekends and public holidays skipped,
+    # intranet/calendar.py) instead of calendar days
+    working_days = pw.BooleanField(default=False)
+    # issue 20: the current version (what new requests get; each request keeps the one it started with, its
+    # `type_version`), the department that owns the type, the currency of its amounts (None: the institution's)
+    version = pw.IntegerField(default=1)
+    department = pw.ForeignKeyField(Department, null=True, backref="+", on_delete="RESTRICT", index=False)
+    currency = pw.CharField(max_length=3, null=True)
+
+    def as_of(self, number: int) -> "RequestType":
+        """The type as it was at version `number` (its fields, documents and target), an unsaved copy; itself when
+        `number` is the current version or no row of that version was kept."""
+        if number == self.version:
+            return self
+        kept = RequestTypeVersion.get_or_none((RequestTypeVersion.request_type == self.id)
+                                              & (RequestTypeVersion.number == number))
+        if kept is None:
+            return self
+        spec = kept.spec
+        copy = RequestType(**{**self.__data__, "version": number})
+        copy.fields = json.dumps(spec.get("fields", []), ensure_ascii=False)
+        copy.documents = json.dumps(spec.get("documents", []), ensure_ascii=False)
+        copy.sla_days = spec.get("sla_days", self.sla_days)
+        return copy
 
     def field_list(self) -> list[dict]:
         """The type's own intake fields: [{"name", "kind", "required", "label_ar", "label_en"}]."""
@@ -103,12 +127,45 @@ class Stage(BaseModel):
     department = pw.ForeignKeyField(Department, backref="stages", on_delete="RESTRICT")
     role = pw.CharField(max_length=20, null=True)  # None: any clerk of the department
     budget_days = pw.IntegerField()
+    # the type's versions this stage belongs to (issue 20): from `first_version` to `last_version`, None while it is
+    # in the current version; a stage changed or dropped is closed, never deleted, so the requests at it and the
+    # history that names it keep it, and work is never routed to it again
+    first_version = pw.IntegerField(default=1)
+    last_version = pw.IntegerField(null=True)
 
     class Meta:
-        indexes = ((("request_type", "position"), True),)
+        indexes = ((("request_type", "first_version"), False),)
 
     def name(self, locale: str) -> str:
         return self.name_ar if locale == "ar" else self.name_en
+
+    @classmethod
+    def in_version(cls, number: int):
+        """The stages of the type's version `number` (with a condition on the type)."""
+        return (cls.first_version <= number) & (cls.last_version.is_null() | (cls.last_version >= number))
+
+
+# only the current stages are one per position; earlier versions' stay for their requests (migration 0030)
+Stage.add_index(Stage.index(Stage.request_type, Stage.position, unique=True, name="stage_current_position",
+                            where=Stage.last_version.is_null()))
+
+
+class RequestTypeVersion(BaseModel):
+    """A request type's definition as saved at one version (the file's form: names, fields, documents, stages by
+    code), kept for the requests started under it and for the editor's list of versions."""
+    request_type = pw.ForeignKeyField(RequestType, backref="versions", on_delete="CASCADE", index=False)
+    number = pw.IntegerField()
+    definition = pw.TextField()  # JSON
+    created_by = pw.ForeignKeyField(Staff, null=True, backref="+", on_delete="RESTRICT")
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "request_type_version"
+        indexes = ((("request_type", "number"), True),)
+
+    @property
+    def spec(self) -> dict:
+        return json.loads(self.definition or "{}")
 
 
 class TrackingSequence(BaseModel):
@@ -149,6 +206,9 @@ class Request(BaseModel):
     # place; null until set and for every other request (0021, with a partial index for the reminders)
     interview_at = pw.DateTimeField(null=True)
     interview_place = pw.CharField(max_length=INTERVIEW_PLACE_MAX_LENGTH, null=True)
+    # the version of its type the request started with (issue 20): its fields, documents and stages are that
+    # version's until an administrator migrates it (workflow.migrate_version)
+    type_version = pw.IntegerField(default=1)
 
     class Meta:
         table_name = "request"
@@ -166,6 +226,11 @@ class Request(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def definition(self) -> RequestType:
+        """Its type as of the version it started with (fields, documents, target): what its pages and checks use."""
+        return self.request_type.as_of(self.type_version)
 
     def sla(self, now: dt.datetime | None = None) -> Sla:
         """Where this request stands now (or at `now`): see `sla_at`."""
@@ -255,6 +320,8 @@ class HistoryEntry(BaseModel):
     # the department holding the request when the step was taken (a submission: the one it was routed to); None on
     # rows from before 0024 (append-only: never filled in), counted under their stage's department (`counted_department`)
     department = pw.ForeignKeyField(Department, null=True, on_delete="RESTRICT", index=False)
+    # the delegation the step was taken under (0027): the actor acted for its grantor; None: in their own right
+    delegation = pw.DeferredForeignKey("Delegation", null=True, on_delete="RESTRICT", index=False)
 
     @property
     def info(self) -> dict:

@@ -9,10 +9,11 @@ from intranet.db import BaseModel
 from intranet.models.people import Staff, utcnow
 
 # why a session ended
-END_REASONS = ("logout", "everywhere", "admin", "idle", "expired", "rotated", "inactive")
+END_REASONS = ("logout", "everywhere", "admin", "idle", "expired", "rotated", "inactive", "directory")
 # what a security event records
 EVENT_KINDS = ("login_locked", "reauth_locked", "signed_out_everywhere", "sessions_ended_by_admin",
-               "second_factor_enrolled", "recovery_code_used", "second_factor_reset")  # the last three: auth/mfa.py
+               "second_factor_enrolled", "recovery_code_used", "second_factor_reset",  # these three: auth/mfa.py
+               "sessions_ended_by_directory")  # the directory sync (intranet/staff/sync.py)
 
 
 class StaffSession(BaseModel):

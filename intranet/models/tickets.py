@@ -2,7 +2,7 @@
 import peewee as pw
 
 from intranet.db import BaseModel
-from intranet.models.people import Citizen, Staff, utcnow
+from intranet.models.people import Citizen, Department, Staff, utcnow
 
 # service code -> the letter printed before the number (A-017); numbers run per day and per service
 SERVICE_LETTERS = {"request_submission": "A", "inquiry": "B", "follow_up": "C", "payout_questions": "D"}
@@ -25,6 +25,12 @@ class VisitorTicket(BaseModel):
     desk = pw.CharField(max_length=10, null=True)
     called_by = pw.ForeignKeyField(Staff, null=True, backref="called_tickets", on_delete="SET NULL")
     citizen = pw.ForeignKeyField(Citizen, null=True, backref="visitor_tickets", on_delete="SET NULL")
+    # a booked visitor's ticket (issue 19, migration 0028): the slot it was booked for (called at that time ahead of
+    # the walk-ins of its service), and the department or booked service whose desks call it
+    booked_for = pw.DateTimeField(null=True)
+    department = pw.ForeignKeyField(Department, null=True, backref="+", on_delete="SET NULL", index=False)
+    booking_service = pw.DeferredForeignKey("BookingService", null=True, backref="+", on_delete="SET NULL",
+                                           index=False)
 
     class Meta:
         table_name = "visitor_ticket"
@@ -53,10 +59,20 @@ class VisitorTicket(BaseModel):
         return cls.select().where(cls.day == day)
 
     @classmethod
-    def waiting_line(cls, day, services):
-        """The day's waiting tickets of these services, oldest first (unexecuted)."""
-        return (cls.select().where((cls.day == day) & (cls.status == "waiting") & cls.service.in_(list(services)))
-                .order_by(cls.issued_at, cls.id))
+    def waiting_line(cls, day, services, now=None, department=None, booking_service=None):
+        """The day's waiting tickets of these services that a desk may call (unexecuted), in the order it calls
+        them: booked visitors whose time has come first, by their time, then everyone else, oldest first. A booked
+        ticket goes to the desks of its department or its service (`department`, `booking_service`: the desk's)."""
+        due = cls.booked_for.is_null(False) & (cls.booked_for <= (now or utcnow()))
+        routed = cls.department.is_null() & cls.booking_service.is_null()
+        if department is not None:
+            routed |= cls.department == department
+        if booking_service is not None:
+            routed |= cls.booking_service == booking_service
+        return (cls.select().where((cls.day == day) & (cls.status == "waiting") & cls.service.in_(list(services))
+                                   & routed)
+                .order_by(pw.Case(None, [(due, 0)], 1), pw.Case(None, [(due, cls.booked_for)], cls.issued_at),
+                          cls.id))
 
     @classmethod
     def at_desks(cls, day):

@@ -78,13 +78,16 @@ def trigger_soon() -> bool:
 
 
 N = Notification
+# a one-time code asked for this minute is useless by morning: never held for the quiet hours (issue 19)
+NOT_HELD_EVENTS = ("booking_code",)
 
 
 def defer_quiet_hours(now: datetime, until: datetime) -> int:
     """Due SMS rows wait for the end of the quiet hours; recorded as "deferred", not counted as an attempt."""
     with transaction():
         moved = [row.id for row in N.update(next_attempt_at=until).where(
-            (N.status == "queued") & (N.channel == "sms") & (N.next_attempt_at <= now)).returning(N.id).execute()]
+            (N.status == "queued") & (N.channel == "sms") & (N.next_attempt_at <= now)
+            & N.event.not_in(NOT_HELD_EVENTS)).returning(N.id).execute()]
         if moved:
             note = f"quiet hours: held until {until:%Y-%m-%d %H:%M} UTC"
             NotificationAttempt.insert_many(
@@ -137,7 +140,11 @@ class _Run(outbox.Run):
         if not blocked:
             return None
         open_channels = [c for c in CHANNELS if c not in blocked]
-        return N.channel.in_(open_channels) if open_channels else False
+        allowed = N.channel.in_(open_channels) if open_channels else None
+        if until is not None and "sms" not in self.tripped:  # quiet hours hold every SMS but the codes
+            codes = (N.channel == "sms") & N.event.in_(NOT_HELD_EVENTS)
+            allowed = codes if allowed is None else (allowed | codes)
+        return allowed if allowed is not None else False
 
     def holds(self, row):
         return row.channel in self.tripped

@@ -60,6 +60,8 @@ EVENT_LABELS = {
     "daily_summary": _l("Daily summary for supervisors"), "alert_statement": _l("Alert statement"),
     "execution_statement": _l("Execution statement"),
     "automation_ceiling": _l("Automation stopped: a spending ceiling reached"),
+    # appointments (issue 19): written by intranet/reception/bookings.py in its own words, not editable here
+    "booking_code": _l("Booking confirmation code"), "booking_reminder": _l("Appointment reminder, the day before"),
 }
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("E-mail")}
 PLACEHOLDER_LABELS = {

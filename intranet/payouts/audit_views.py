@@ -41,6 +41,9 @@ DETAIL_LABELS = {
     "conflicts": _l("Conflicts"), "paid_total": _l("Paid in all"), "failed_total": _l("Failed in all"),
     "reference": _l("Reference"), "bank": _l("Bank file layout"), "count": _l("Payouts"), "total": _l("Total"),
     "runs": _l("Export runs"), "files": _l("Files"), "sum": _l("Total"),
+    # a decision taken under a delegation (issue 18): "A acting for B under delegation n"
+    "delegation": _l("Under delegation"), "acting_for": _l("Acting for (staff number)"),
+    "acting_for_name": _l("Acting for"),
 }
 MONEY_KEYS = {"amount", "total", "paid_total", "failed_total", "sum"}
 COUNT_KEYS = {"lines", "paid", "failed", "already", "unknown", "conflicts", "count", "runs", "approvals", "needed",

@@ -118,10 +118,42 @@ def check_reject_reason(reason: str) -> str:
     return reason.strip()
 
 
+def acting_for(actor, payout) -> dict:
+    """The audit entry's words for a decision taken under a delegation (issue 18): its number and whose authority
+    ("A acting for B under delegation n"); empty when the person decides in their own right."""
+    delegation = permissions.payout_delegation(actor, payout)
+    if delegation is None:
+        return {}
+    return {"delegation": delegation.id, "acting_for": delegation.grantor_id,
+            "acting_for_name": delegation.grantor.full_name}
+
+
+def _beyond_delegation(actor, payout) -> str | None:
+    """Why a delegate may not decide this payout (beyond their delegation's amount or department; or, four eyes on
+    the authority too, its grantor made it or approved it already); None: they may, or decide in their own right."""
+    if not permissions.can_decide_payout(actor, payout):
+        return str(_l("This payout is beyond what your delegation lets you decide."))
+    delegation = permissions.payout_delegation(actor, payout)
+    if delegation is None:
+        return None
+    hands = PayoutParty.select().where((PayoutParty.payout == payout.id)
+                                       & (PayoutParty.staff == delegation.grantor_id)).exists()
+    approved = PayoutApproval.select().where((PayoutApproval.payout == payout.id)
+                                             & (PayoutApproval.approver == delegation.grantor_id)
+                                             & PayoutApproval.voided_at.is_null()).exists()
+    if hands or approved:
+        return str(_l("%(name)s, whose delegation you hold, made or approved this payout: another supervisor must "
+                      "approve it.", name=delegation.grantor.full_name))
+    return None
+
+
 def refusal(actor, payout: Payout, override_reason: str = "") -> str | None:
-    """Why `actor` may not approve `payout` now (None: they may)."""
+    """Why `actor` may not approve `payout` now (None: they may). Four eyes apply to the real person, whether they
+    act in their own right or under a delegation."""
     if payout.status not in APPROVABLE:
         return str(_l("This payout is not awaiting approval."))
+    if (beyond := _beyond_delegation(actor, payout)) is not None:
+        return beyond
     if PayoutParty.select().where((PayoutParty.payout == payout.id) & (PayoutParty.staff == actor.id)).exists():
         return str(_l("You made this payout or changed its amount or IBAN: another supervisor must approve it."))
     if PayoutApproval.select().where((PayoutApproval.payout == payout.id) & (PayoutApproval.approver == actor.id)
@@ -160,7 +192,8 @@ def approve(actor, payout_ids, reauthenticated: bool, override_reason: str = "")
                 continue
             PayoutApproval.create(payout=payout.id, approver=actor.id, iban=payout.iban)
             audit.append(actor, "payout_approved", payout, iban=payout.iban, amount=str(payout.amount),
-                         approvals=given, needed=payout.approvals_needed, override_reason=override_reason.strip())
+                         approvals=given, needed=payout.approvals_needed, override_reason=override_reason.strip(),
+                         **acting_for(actor, payout))
             decision.done.append(payout_id)
     return decision
 
@@ -177,12 +210,15 @@ def reject_one(actor, payout_id, reason: str) -> Payout | str:
     payout = Payout.get_or_none(Payout.id == payout_id)
     if payout is None or payout.status not in ("pending", "approved"):
         return str(_l("This payout can no longer be rejected."))
+    if not permissions.can_decide_payout(actor, payout):
+        return str(_l("This payout is beyond what your delegation lets you decide."))
     moved = Payout.update(status="rejected", reject_reason=reason, decided_at=utcnow(),
                           version=Payout.version + 1).where(
         (Payout.id == payout.id) & (Payout.version == payout.version)).execute()
     if moved != 1:
         return str(_l("Someone else decided on this payout a moment ago."))
-    audit.append(actor, "payout_rejected", payout, reason=reason, amount=str(payout.amount))
+    audit.append(actor, "payout_rejected", payout, reason=reason, amount=str(payout.amount),
+                 **acting_for(actor, payout))
     return payout
 
 

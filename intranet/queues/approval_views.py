@@ -16,7 +16,6 @@ def index():
     """Open requests at the stages that require the person's role, most urgent first, 25 at a time by key."""
     if not permissions.has_approval_list(current_user):
         abort(403)
-    rows, next_after = approvals.awaiting(current_user.role, params.arg_id("after"),
-                                          size=current_app.config["QUEUE_PAGE_SIZE"])
-    return render("queues/approvals.html", rows=rows, next_after=next_after,
-                  total=approvals.count_awaiting(current_user.role))
+    role = permissions.approval_role(current_user)  # the head's own, or theirs under a delegation (issue 18)
+    rows, next_after = approvals.awaiting(role, params.arg_id("after"), size=current_app.config["QUEUE_PAGE_SIZE"])
+    return render("queues/approvals.html", rows=rows, next_after=next_after, total=approvals.count_awaiting(role))

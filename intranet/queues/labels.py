@@ -19,6 +19,7 @@ HISTORY_LABELS = {
     "letter_reply": _l("recorded the ministry's reply"),
     "schedule_interview": _l("scheduled an interview"),  # interview requests: its day, time and place
     "reverse_automatic": _l("reversed the automatic decision"),  # issue 17: a sampled decision reviewed
+    "migrate": _l("moved it to the current version of its request type"),  # issue 20: an administrator's migration
 }
 STATUS_LABELS = {
     "open": _l("Open"), "returned": _l("Returned for correction"),

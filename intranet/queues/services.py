@@ -18,8 +18,10 @@ from intranet.models import (
     Stage,
     utcnow,
 )
+from intranet.models.delegations import Delegation
 from intranet.params import to_id
 from intranet.queues.filters import TABS, age_condition, sla_condition, tab_condition
+from intranet.staff import absence
 
 SORT_COLUMNS = {"due": Request.due_at, "received": Request.received_at}
 
@@ -105,8 +107,13 @@ def history_of(req):
     by_entry = defaultdict(list)
     for attachment in Attachment.select().where(Attachment.request == req.id).order_by(Attachment.id):
         by_entry[attachment.history_id].append(attachment)
+    # the steps taken under a delegation: its grantor, for "A acting for B under delegation n" (issue 18)
+    used = {entry.delegation_id for entry in entries} - {None}
+    granted = {row.id: row for row in Delegation.select(Delegation, Staff)
+               .join(Staff, on=(Delegation.grantor == Staff.id)).where(Delegation.id.in_(list(used)))} if used else {}
     for entry in entries:
         entry.files = by_entry[entry.id]
+        entry.acting_for = granted.get(entry.delegation_id)
     return entries
 
 
@@ -123,5 +130,6 @@ def stage_names(req):
 
 
 def clerks_of(department):
+    """The clerks a supervisor may assign the department's work to: active, and not absent today (issue 18)."""
     return Staff.select().where((Staff.department == department.id) & (Staff.role == "clerk")
-                                & Staff.active).order_by(Staff.full_name)
+                                & Staff.active & absence.present()).order_by(Staff.full_name)

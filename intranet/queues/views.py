@@ -151,7 +151,7 @@ def _with_changes(history, request_type, locale):
 
 def _panel(req, form=None, error=None, status=200, queue=None, correction=None):
     locale = locale_code()
-    history = _with_changes(services.history_of(req), req.request_type, locale)
+    history = _with_changes(services.history_of(req), req.definition, locale)
     last_return, since_return = services.since_last_return(history)
     queue_department = Department.get_or_none(Department.code == queue) if queue else None
     actions = workflow.allowed_actions(req, current_user)
@@ -159,7 +159,7 @@ def _panel(req, form=None, error=None, status=200, queue=None, correction=None):
         req, [item for entry in history for item in entry.files], locale)
     return render("queues/request.html", "queues/_request_panel.html", status=status, req=req, history=history,
                   stages=services.stage_names(req), actions=actions,
-                  fields=request_substance.field_rows(req.request_type, request_substance.data_of(req), locale),
+                  fields=request_substance.field_rows(req.definition, request_substance.data_of(req), locale),
                   documents=documents, other_attachments=other_attachments, origin=request_substance.origin(req),
                   correction=correction or _correction(req, actions),
                   form=form or ActionForm(formdata=None), error=error, last_return=last_return,
@@ -179,7 +179,7 @@ def act(tracking_number):
     """Take an action (accept, return, reject, resubmit, comment, claim, release) on the version seen."""
     req = _load_visible(tracking_number)
     form = ActionForm()
-    form.missing.choices = [d["code"] for d in req.request_type.document_list()]
+    form.missing.choices = [d["code"] for d in req.definition.document_list()]
     queue = form.queue.data or None
     if not form.validate_on_submit():
         return _panel(req, form, _("The form is incomplete: reload the page and try again."), 422, queue)

@@ -44,7 +44,7 @@ def find(tracking_number: str) -> Request | None:
 def documents_received(req: Request, language: str) -> list[str]:
     """Names of the documents the desk received (codes stored at intake), in `language`; unknown codes as they are."""
     codes = json.loads(req.data or "{}").get("documents_received") or []
-    names = {doc["code"]: doc.get(f"name_{language}") or doc["code"] for doc in req.request_type.document_list()}
+    names = {doc["code"]: doc.get(f"name_{language}") or doc["code"] for doc in req.definition.document_list()}
     return [names.get(code, code) for code in codes]
 
 

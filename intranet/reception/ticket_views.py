@@ -51,16 +51,13 @@ DESK_COOKIE_DAYS = 400  # the longest a browser keeps a cookie
 
 
 def _remembered_desk() -> dict:
-    """The desk and services this computer called from last ("4:inquiry.follow_up", a long-lived cookie, so the
-    choice outlives signing out and in), only if they are still known values."""
-    desk, _, services = (request.cookies.get(DESK_COOKIE) or "").partition(":")
-    if desk not in tickets.desks():
-        return {}
-    return {"desk": desk, "services": [s for s in services.split(".") if s in SERVICES]}
+    """The desk and services this person called from last (their own row, issue 19), else this computer (a
+    long-lived cookie, "4:inquiry.follow_up"), so the choice outlives signing out and in; only known values."""
+    return tickets.desk_choice(current_user.desk_choice) or tickets.desk_choice(request.cookies.get(DESK_COOKIE))
 
 
 def _desk_choice():
-    """The desk and services chosen last in this session, else on this computer, or none yet."""
+    """The desk and services chosen last in this session, else by this person, else on this computer, or none."""
     chosen = session.get("ticket_desk") or _remembered_desk()
     return chosen.get("desk", ""), chosen.get("services") or list(SERVICES)
 
@@ -102,6 +99,7 @@ def call_next():
     except tickets.TicketError as refused:
         return _desk(desk, services, refused, 422)
     session["ticket_desk"] = {"desk": desk, "services": services}
+    tickets.remember_desk(current_user, desk, services)
     if called is None:
         flash(_("Nobody is waiting for the services of this desk."), "info")
     else:

@@ -11,7 +11,8 @@ from peewee import fn
 from intranet.auth import permissions
 from intranet.config import setting
 from intranet.db import database, is_sqlite, transaction
-from intranet.models import utcnow
+from intranet.models import Staff, utcnow
+from intranet.models.bookings import ReceptionDesk, ReceptionOverride
 from intranet.models.tickets import AT_DESK, SERVICES, VisitorTicket
 
 SERVICE_LABELS = {
@@ -63,6 +64,7 @@ class DayFigures:
     no_show: int
     average_wait: dt.timedelta | None
     average_service: dt.timedelta | None
+    overrides: int = 0  # urgent overrides of the day (served ahead, booked over capacity: reception/bookings.py)
 
 
 def desks() -> tuple[str, ...]:
@@ -97,8 +99,9 @@ def check_desk(desk, services) -> tuple[str, list[str]]:
     return desk, [service for service in SERVICES if service in services]
 
 
-def issue_ticket(service: str) -> VisitorTicket:
-    """The next number of the day for this service."""
+def issue_ticket(service: str, **booked) -> VisitorTicket:
+    """The next number of the day for this service (`booked`: a booked visitor's slot and routing, given at check-in
+    by intranet.reception.bookings)."""
     if service not in SERVICES:
         raise TicketError(_l("Choose one of the services on the screen."), "service")
     day = today()
@@ -106,7 +109,7 @@ def issue_ticket(service: str) -> VisitorTicket:
         _serialise("visitor_ticket:number")  # else two kiosks read the same last number
         last = (VisitorTicket.select(fn.MAX(VisitorTicket.number))
                 .where((VisitorTicket.day == day) & (VisitorTicket.service == service)).scalar())
-        return VisitorTicket.create(day=day, service=service, number=(last or 0) + 1)
+        return VisitorTicket.create(day=day, service=service, number=(last or 0) + 1, **booked)
 
 
 def current_ticket(desk, day=None) -> VisitorTicket | None:
@@ -128,7 +131,9 @@ def call_next(staff, desk, services) -> VisitorTicket | None:
         if busy is not None:
             raise TicketError(_l("Desk %(desk)s still has ticket %(ticket)s: finish it or mark it as a no-show "
                                  "first.", desk=desk, ticket=busy.label))
-        line = VisitorTicket.waiting_line(day, services).select(VisitorTicket.id).limit(1)
+        home = ReceptionDesk.get_or_none(ReceptionDesk.label == desk)  # the department or service it belongs to
+        line = (VisitorTicket.waiting_line(day, services, now, home and home.department_id, home and home.service_id)
+                .select(VisitorTicket.id).limit(1))
         if is_sqlite():
             candidate = line  # a subquery of the UPDATE: the write lock is held from the choice to the call
         else:
@@ -226,4 +231,24 @@ def statistics(day=None) -> DayFigures:
         issued=len(tickets), waiting=by_status.count("waiting"), served=by_status.count("done"),
         no_show=by_status.count("no_show"),
         average_wait=_mean([t.waiting_time for t in tickets if t.waiting_time is not None]),
-        average_service=_mean([t.service_time for t in tickets if t.service_time is not None]))
+        average_service=_mean([t.service_time for t in tickets if t.service_time is not None]),
+        overrides=sum(ReceptionOverride.counts_of_day(day or today()).values()))
+
+
+# --- the desk a person calls from (issue 19: remembered per person, whatever computer they sit at) ------------------
+
+def desk_choice(text) -> dict:
+    """A remembered choice ("4:inquiry.follow_up": a person's row or a computer's cookie) as {"desk", "services"},
+    only if the desk is still one of the hall's; {} otherwise."""
+    desk, _sep, services = (text or "").partition(":")
+    if desk not in desks():
+        return {}
+    return {"desk": desk, "services": [s for s in services.split(".") if s in SERVICES]}
+
+
+def remember_desk(staff, desk, services) -> None:
+    """Keep the desk and services this person called from on their own row (written only when it changed)."""
+    value = f"{desk}:{'.'.join(services)}"
+    if getattr(staff, "desk_choice", None) != value:
+        Staff.update(desk_choice=value).where(Staff.id == staff.id).execute()
+        staff.desk_choice = value

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from intranet import params, workflow
 from intranet.auth import permissions
+from intranet.cards import service as cards
 from intranet.i18n import locale_code, ltr
 from intranet.models import Citizen, RequestType
 from intranet.htmx import render
@@ -32,7 +33,12 @@ def index():
                                numbered=services.request_numbered(q), ticket=ticket)
     form = FindCitizenForm(request.args)
     citizen, register = None, None
-    if request.args.get("national_id") is not None and form.validate():
+    if (card := cards.scan(request.args.get("national_id"))) is not None:  # a beneficiary card scanned into the box
+        if card.valid:  # the citizen is known for sure: straight to their request
+            return redirect(url_for("reception.new_request", citizen_id=card.card.citizen_id,
+                                    ticket=ticket.id if ticket else None), 303)
+        form.national_id.errors = [card.message]
+    elif request.args.get("national_id") is not None and form.validate():
         citizen = services.find_citizen(form.national_id.data)
         if citizen is None:
             register = CitizenForm(formdata=None, national_id=form.national_id.data)

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (DateField, DecimalField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField,
                      TextAreaField)
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intranet import request_substance, workflow
@@ -31,6 +31,26 @@ KINDS = {
                                          message=_l("Enter an amount above 0 and up to 10,000,000."))]),
     "date": lambda label, required: DateField(label, validators=[_required(required)]),
 }
+
+
+def field_for(spec: dict, locale: str):
+    """The form field of one of the type's fields: its kind's bounds, or the narrower ones the administrator set
+    (issue 20: `min`, `max`; a text's `max` is its length), a choice among its options."""
+    label, required = spec[f"label_{locale}"], spec["required"]
+    if spec["kind"] == "choice":
+        options = [(c["value"], c[f"label_{locale}"]) for c in spec.get("choices") or []]
+        return SelectField(label, choices=[("", "")] + options, default="", validators=[
+            _required(required), AnyOf([""] + [value for value, _ in options], message=_l("Choose one of the options."))])
+    if "min" not in spec and "max" not in spec:
+        return KINDS[spec["kind"]](label, required)
+    if spec["kind"] == "text":
+        return StringField(label, validators=[_required(required), Length(max=spec["max"])])
+    low, high = spec.get("min", 0), spec.get("max", 100000 if spec["kind"] == "integer" else 10000000)
+    message = _l("Enter a value from %(low)s to %(high)s.", low=low, high=high)
+    if spec["kind"] == "integer":
+        return IntegerField(label, validators=[_required(required), NumberRange(min=low, max=high, message=message)])
+    return DecimalField(label, places=3, validators=[
+        _required(required), NumberRange(min=max(Decimal(low), Decimal("0.001")), max=Decimal(high), message=message)])
 
 
 def _required(required):
@@ -76,7 +96,7 @@ def _built(base, request_type, locale):
         pass
 
     for spec in request_type.field_list():
-        setattr(Form, FIELD_PREFIX + spec["name"], KINDS[spec["kind"]](spec[f"label_{locale}"], spec["required"]))
+        setattr(Form, FIELD_PREFIX + spec["name"], field_for(spec, locale))
     for doc in request_type.document_list():
         setattr(Form, DOCUMENT_PREFIX + doc["code"], MultipleFileField(doc[f"name_{locale}"]))
     return Form
@@ -97,7 +117,7 @@ def intake_form(request_type, locale, submitted=False):
 
 def correction_form(req, locale, submitted=False):
     """The returned request's fields as they stand (or as sent), to correct; its documents to tick or attach."""
-    request_type = req.request_type
+    request_type = req.definition  # the fields and documents of the version it started with
     Form = _built(CorrectionForm, request_type, locale)
     if submitted:
         form = Form()

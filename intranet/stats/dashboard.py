@@ -13,6 +13,7 @@ from intranet import reference
 from intranet.models.requests import OPEN_SLA_STATES
 from intranet.models import Department, Governorate, RequestType, Staff
 from intranet.models.stats import EVENTS
+from intranet.staff import absence
 from intranet.stats import figures
 from intranet.stats.forms import WEEK_STARTS
 
@@ -119,11 +120,12 @@ def build(period: Period, department=None, now=None) -> dict:
     governorates = figures.counts(period.start, period.end, by=("governorate",), department=department, live=live)
     snapshots = figures.snapshots(trend_start, period.end, department=department)
     clerks = []
-    for (staff_id, dept_id), (held, overdue) in open_now["clerks"].items():
+    away = absence.absent_until(staff_id for staff_id, _dept in open_now["clerks"])
+    for (staff_id, dept_id), (held, overdue, at_risk) in open_now["clerks"].items():
         staff = _by_id(Staff, staff_id)
-        if staff is not None:
+        if staff is not None:  # `absent_until`: their absence's last day when away today (issue 18: rebalance)
             clerks.append({"staff": staff, "department": _by_id(Department, dept_id), "held": held,
-                           "overdue": overdue})
+                           "overdue": overdue, "at_risk": at_risk, "absent_until": away.get(staff_id)})
     clerks.sort(key=lambda c: (-c["overdue"], -c["held"], c["staff"].full_name))
     names = {g.id: g for g in Governorate.select()}
     return {

@@ -85,8 +85,10 @@ def _tables(data) -> dict[str, export.Table]:
                            [line(localized(r.department), localized(r.request_type), r) for r in data["rows"]],
                            footer=[line(_("Total"), "", data["totals"])])
     clerks = export.Table(_("Open items held by each clerk, and how many are overdue"),
-                          [_("Clerk"), _("Department"), _("Open items held"), _("Overdue")],
-                          [[c["staff"].full_name, localized(c["department"]), c["held"], c["overdue"]]
+                          [_("Clerk"), _("Department"), _("Open items held"), _("Overdue"), _("At risk"),
+                           _("Absent until")],
+                          [[c["staff"].full_name, localized(c["department"]), c["held"], c["overdue"], c["at_risk"],
+                            c["absent_until"].isoformat() if c["absent_until"] else ""]
                            for c in data["clerks"]])
     def answered(first, second, row):
         times = row.answers

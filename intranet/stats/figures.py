@@ -217,8 +217,11 @@ def open_now(department=None, now: dt.datetime | None = None) -> dict:
                    .group_by(*ORDINALS[:1]).tuples())
     buckets = {limits: counted.get(index, 0) for index, limits in enumerate(AGE_BUCKETS)}
     overdue = fn.SUM(Case(None, [(Request.sla_where("overdue", now), 1)], 0))
-    clerks = {(assignee, dept): (count, int(late or 0)) for assignee, dept, count, late in (
-        base("request_open_by_due").select(Request.assignee, Request.department, fn.COUNT(Request.id), overdue)
+    at_risk = fn.SUM(Case(None, [(Request.sla_where("at_risk", now), 1)], 0))
+    # per (clerk, department): (held, overdue, at risk): the dashboard's load per clerk, to rebalance (issue 18)
+    clerks = {(assignee, dept): (count, int(late or 0), int(risk or 0)) for assignee, dept, count, late, risk in (
+        base("request_open_by_due").select(Request.assignee, Request.department, fn.COUNT(Request.id), overdue,
+                                           at_risk)
         .where(Request.assignee.is_null(False)).group_by(Request.assignee, Request.department).tuples())}
     return {"by_type": dict(by_type), "ages": buckets, "clerks": clerks}
 

@@ -3,8 +3,9 @@
 against a small server in this process answering from a dict: nine in ten alive, one in ten not, so that a tenth of
 the renewals go to a person with the reason), on SQLite and PostgreSQL.
 
-The job (`renewals.run`, what jobs/renewals.py runs) runs in its own process; it is SIGKILLed once about a third of
-the benefits are renewed, then started again and left to finish. The figures: renewals and decisions per second and
+The job (`renewals.run`, what jobs/renewals.py runs) runs in its own process (on PostgreSQL as RENEWAL_PARTS = 2
+tasks, each in a process: what two consumer workers do); it is SIGKILLed once about a third of the benefits are
+renewed, then started again and left to finish. The figures: renewals and decisions per second and
 the total time of both runs. Then the database's account: every benefit renewed once (period 1, one Renewal row, one
 request with the benefit's token), every renewal request decided once (one decision, none left pending, at most one
 automatic step in its history), the refusals exactly the benefits whose citizen the registry says is not alive.
@@ -41,8 +42,9 @@ from intranet.automation import renewals
 from intranet.db import database
 app = create_app()
 with app.app_context(), database.connection_context():
-    print(json.dumps(renewals.run()), flush=True)
+    print(json.dumps(renewals.run(part=int(sys.argv[1]), parts=int(sys.argv[2]))), flush=True)
 """
+PARTS = {"sqlite": 1, "postgresql": 2}  # RENEWAL_PARTS: SQLite has one writer; PostgreSQL, a part per core
 
 
 def _log(message):
@@ -149,9 +151,10 @@ def account(count: int) -> dict:
     return {"outcomes": outcomes, "twice": twice, "problems": problems}
 
 
-def _worker(env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", WORKER], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+def _workers(env, parts: int) -> list[subprocess.Popen]:
+    """The job's RENEWAL_PARTS tasks, each in a process of its own (as the consumer's workers run them)."""
+    return [subprocess.Popen([sys.executable, "-c", WORKER, str(part), str(parts)], env=env, cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for part in range(parts)]
 
 
 def bench(backend: str, url: str, workdir: Path, env: dict, count: int, kill_at: float = 1 / 3) -> dict:
@@ -173,22 +176,26 @@ def bench(backend: str, url: str, workdir: Path, env: dict, count: int, kill_at:
             seed(count)
             seed_s = time.perf_counter() - started
         started = time.perf_counter()
-        first = _worker(env)
+        parts = PARTS.get(backend, 1)
+        first = _workers(env, parts)
         with app.app_context(), db.database.connection_context():
-            while first.poll() is None and renewed_count() < count * kill_at:
+            while any(p.poll() is None for p in first) and renewed_count() < count * kill_at:
                 time.sleep(0.2)
             killed_at = renewed_count()
-        first.send_signal(signal.SIGKILL)
-        first.wait()
+        for process in first:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
         first_s = time.perf_counter() - started
-        _log(f"  killed after {first_s:.1f} s with {killed_at:,} renewed")
+        _log(f"  {parts} part(s) killed after {first_s:.1f} s with {killed_at:,} renewed")
         started = time.perf_counter()
-        second = _worker(env)
-        out, err = second.communicate(timeout=3600)
+        counts = {}
+        for process in _workers(env, parts):
+            out, err = process.communicate(timeout=3600)
+            if process.returncode != 0:
+                raise RuntimeError(f"the restarted run failed: {err[-2000:]}")
+            for key, value in json.loads(out.strip().splitlines()[-1]).items():
+                counts[key] = counts.get(key, 0) + value
         second_s = time.perf_counter() - started
-        if second.returncode != 0:
-            raise RuntimeError(f"the restarted run failed: {err[-2000:]}")
-        counts = json.loads(out.strip().splitlines()[-1])
         with app.app_context(), db.database.connection_context():
             checked = account(count)
     finally:
@@ -199,7 +206,7 @@ def bench(backend: str, url: str, workdir: Path, env: dict, count: int, kill_at:
             else:
                 os.environ[key] = value
     total = first_s + second_s
-    result = {"backend": backend, "size": count, "seed_s": seed_s, "killed_at": killed_at, "first_s": first_s,
+    result = {"backend": backend, "size": count, "parts": parts, "seed_s": seed_s, "killed_at": killed_at, "first_s": first_s,
               "second_s": second_s, "total_s": total, "per_s": count / total, "restart": counts, **checked}
     if count >= SIZE and total >= TARGET_SECONDS:
         result["problems"].append(f"{count:,} renewals took {total:.0f} s (target {TARGET_SECONDS} s)")
@@ -213,10 +220,10 @@ def tables(results) -> list[str]:
     if not measured:
         return []
     out = ["", "## Automatic renewals: the scheduled job, killed at a third and started again (registry on loopback)",
-           "", "| backend | benefits due | renewed + decided per s | total (s) | killed after (s, renewed) | "
-           "restart (s) | eligible / to a person | decided twice |", "|---|---:|---:|---:|---|---:|---|---:|"]
+           "", "| backend | benefits due | parts | renewed + decided per s | total (s) | killed after (s, renewed) | "
+           "restart (s) | eligible / to a person | decided twice |", "|---|---:|---:|---:|---:|---|---:|---|---:|"]
     for r in measured:
-        out.append(f"| {r['backend']} | {r['size']:,} | **{r['per_s']:.0f}** | {r['total_s']:.1f} | "
+        out.append(f"| {r['backend']} | {r['size']:,} | {r.get('parts', 1)} | **{r['per_s']:.0f}** | {r['total_s']:.1f} | "
                    f"{r['first_s']:.1f}, {r['killed_at']:,} | {r['second_s']:.1f} | "
                    f"{r['outcomes'].get('eligible', 0):,} / {r['outcomes'].get('ineligible', 0):,} | {r['twice']} |")
     out += ["", f"Target: {SIZE:,} renewals in under {TARGET_SECONDS // 60} minutes. Checked after the restart: "

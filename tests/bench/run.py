@@ -30,6 +30,17 @@ gunicorn (2 gthread workers x 4 threads), a sign-in as the Health clerk `health1
                                                               reference checked once; then workflow.accept with
                                                               and without the notification (tests/bench/notify.py);
                                                               at the smallest size only
+  bookings POST /api/v1/bookings                             issue 19: 20 concurrent portal clients booking new
+                                                              citizens into the next week's slots for --duration (at
+                                                              least 60 s); then the database's account: no slot
+                                                              over capacity, no seat twice (tests/bench/bookings.py);
+                                                              at the smallest size only
+  pagecost GET /bare, the queue page, the request page     issue 21: a bare Flask page (the app's session
+                                                              handling, a 25-row template, no database) on its
+                                                              own gunicorn with the same settings, and the queue
+                                                              and request pages, loaded in turn for
+                                                              --pagecost-rounds rounds; pages/s, the ratio to the
+                                                              bare page, CPU per page (tests/bench/pagecost.py)
   renewals renewals.run (the scheduled renewal job)          issue 17: --renewal-count benefits due (100,000;
                                                               5,000 with --quick), the registry on loopback; the
                                                               job in its own process, SIGKILLed at a third and
@@ -69,7 +80,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.bench import api, lookup, notify, payouts, renewals, takenext  # noqa: E402
+from tests.bench import api, bookings, lookup, notify, pagecost, payouts, renewals, takenext  # noqa: E402
 from tests.bench.pg import PostgresCluster, free_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -84,7 +95,8 @@ SECRET_KEY = "bench-secret-key"
 # taa marbuta or haa, diacritics, the article or not, a first name with a family name)
 NAMES = ("احمد", "أحمد", "مُحَمَّد", "الكواري", "كواري", "فاطمه", "ابراهيم", "عبدالله المري", "نوره",
          "عيسي", "آل ثاني", "الانصاري", "مريم السويدي", "خالد النعيمي", "اسامة", "ليلى")
-MEASUREMENTS = ("queue", "search", "request", "take", "api", "notify", "payouts", "dashboard", "lookup", "renewals")
+MEASUREMENTS = ("queue", "search", "request", "take", "api", "notify", "payouts", "dashboard", "lookup", "renewals",
+                "bookings", "pagecost")
 TARGETS = {"queue_p95_ms": 50, "ratio": 1.5, "search_p95_ms": 100, "take_p95_ms": 100, "api_per_s": 300,
            "notify_per_s": notify.TARGET_PER_S, "enqueue_ms": notify.TARGET_ENQUEUE_MS}
 ROW = 'id="request-row-'
@@ -190,27 +202,32 @@ def prepare_database(url: str, size: int, clerks: int) -> dict:
 # --- the web server ------------------------------------------------------------------------------------------------
 
 class Gunicorn:
-    def __init__(self, env: dict, workdir: Path, workers: int, threads: int):
+    def __init__(self, env: dict, workdir: Path, workers: int, threads: int, app: str = "wsgi:app",
+                 log_name: str = "gunicorn.log"):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "gunicorn.log"
+        self.log_path = workdir / log_name
         cmd = [str(VENV_BIN / "gunicorn"), "--no-control-socket", "-k", "gthread", "-w", str(workers),
-               "--threads", str(threads), "-b", f"127.0.0.1:{self.port}", "wsgi:app"]
+               "--threads", str(threads), "-b", f"127.0.0.1:{self.port}", app]
         self.log_file = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
                                      start_new_session=True)
 
-    def wait_ready(self, timeout=60):
+    def wait_ready(self, timeout=60, path="/login"):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise BenchFailed(f"gunicorn exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                urllib.request.urlopen(self.base + "/login", timeout=2).read()
+                urllib.request.urlopen(self.base + path, timeout=2).read()
                 return
+            except urllib.error.HTTPError as error:
+                if error.code == 401:  # answering: the bare page refuses a visitor without a session
+                    return
+                time.sleep(0.2)
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.2)
-        raise BenchFailed(f"gunicorn did not answer /login within {timeout} s:\n{self.log_tail()}")
+        raise BenchFailed(f"gunicorn did not answer {path} within {timeout} s:\n{self.log_tail()}")
 
     def log_tail(self, lines=40):
         self.log_file.flush()
@@ -520,6 +537,29 @@ def bench_api(url: str, server: "Gunicorn", workdir: Path, postmaster, opts) -> 
             "load": os.getloadavg(), **result, **checked}
 
 
+def bench_pagecost(env: dict, workdir: Path, server: "Gunicorn", session: "Session", cookie: str, numbers,
+                   postmaster, opts) -> dict:
+    """Issue 21: the bare page (tests/bench/bare_app.py) on its own gunicorn with the same settings, then the
+    bare, queue and request pages loaded in turn (tests/bench/pagecost.py)."""
+    session.must_be_ok(QUEUE_PATH, ROW)
+    session.must_be_ok(f"/requests/{numbers[0]}", expect_text=numbers[0])
+    bare = Gunicorn(env, workdir, opts.workers, opts.threads, app="tests.bench.bare_app:app",
+                    log_name="gunicorn-bare.log")
+    try:
+        bare.wait_ready(path=pagecost.bare_app.PATH)
+        try:
+            pagecost.check(bare.base, cookie)
+        except RuntimeError as failed:
+            raise BenchFailed(f"{failed}\n--- gunicorn (bare) log ---\n{bare.log_tail()}") from None
+        targets = {"bare": (bare.base, pagecost.bare_app.PATH, workdir / "fixed.lua", bare, None),
+                   "queue": (server.base, QUEUE_PATH, workdir / "fixed.lua", server, postmaster),
+                   "request": (server.base, f"/requests/{numbers[0]}", workdir / "rotate.lua", server, postmaster)}
+        log(f"page cost: bare, queue and request pages in turn, {opts.pagecost_rounds} rounds of {opts.duration} s")
+        return pagecost.bench(targets, cookie, opts.pagecost_rounds, opts, run_wrk, CpuWatch, log)
+    finally:
+        bare.stop()
+
+
 def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
     """Seed, serve and measure one backend at one size; appends its figures to `results` as they come, so that a
     failure later keeps what was measured."""
@@ -594,6 +634,9 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
             outcome["pages"].append({"measurement": measurement, "label": label, "connections": connections,
                                      "other_cpu": watch.other_share, **result})
 
+        if "pagecost" in opts.only:  # issue 21: the queue and request pages against a bare page, side by side
+            outcome["pagecost"] = bench_pagecost(env, workdir, server, session, cookie, numbers, postmaster, opts)
+
         if "lookup" in opts.only:  # issue 16: the header search and the citizen page, as the Health clerk
             for measurement, label, paths, headers in lookup.plan(numbers, NAMES, prepared["citizen_id"]):
                 script = workdir / f"lookup-{measurement}.lua"
@@ -662,6 +705,15 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
                 outcome["renewals"] = {"problems": [str(failed)]}
                 log(f"  renewals failed: {failed}")
 
+        if "bookings" in opts.only and size == opts.notify_size:  # issue 19: bookings through the API
+            seconds = max(60, opts.duration) if not opts.quick else opts.duration
+            log(f"{backend} {size:,}: bookings, {bookings.CLIENTS} clients for {seconds} s")
+            outcome["bookings"] = bookings.bench(backend, url, server.base, seconds, workdir, SECRET_KEY)
+            log(f"  {outcome['bookings']['per_minute']:,.0f} booking requests a minute, "
+                f"p95 {outcome['bookings']['p95_ms']:.1f} ms, {outcome['bookings']['booked']:,} booked, "
+                f"{outcome['bookings']['full']:,} slot full; "
+                f"{'PROBLEMS: ' + '; '.join(outcome['bookings']['problems']) if outcome['bookings']['problems'] else 'no slot over capacity'}")
+
         if "api" in opts.only and size in opts.api_sizes:
             log(f"{backend} {size:,}: API submissions")
             outcome["api"] = bench_api(url, server, workdir, postmaster, opts)  # problems: non-zero exit at the end
@@ -701,6 +753,7 @@ def tables(results, opts) -> str:
         for backend, small, large, ratio in ratios:
             out.append(f"| {backend} | {small['size']:,} / {large['size']:,} | {small['rps']:.1f} | "
                        f"{large['rps']:.1f} | {ratio:.2f}x |")
+    out += pagecost.table(results, opts)
     takes = [r for r in results if r["take"]]
     if takes:
         out += ["", "## Take next (50 distinct clerks POSTing at once, each in a loop)", "",
@@ -756,6 +809,7 @@ def tables(results, opts) -> str:
     out += notify_tables(results)
     out += payouts.tables(results)
     out += renewals.tables(results)
+    out += bookings.tables(results)
     searched = [r for r in results if r.get("search_rows")]
     if searched:
         out += ["", "Name search, rows on the first page per name: " + "; ".join(
@@ -850,6 +904,7 @@ def verdicts(results, opts) -> list[str]:
                          f"(target ≥ {TARGETS['api_per_s']}/s): {mark(a['accepted_per_s'] >= TARGETS['api_per_s'])}"
                          + ("" if not a["problems"] else f"; **failed**: {'; '.join(a['problems'])}"))
         lines += lookup.verdicts(r, at, low, _page)
+        lines += pagecost.verdicts(r, at)
         lines += notify_verdicts(results, backend)
         if r["take"]:
             t = r["take"]
@@ -965,6 +1020,9 @@ def main(argv=None):
                              "--quick)")
     parser.add_argument("--renewal-count", type=int, default=None,
                         help="periodic benefits due for the renewal job (default 100000; 5000 with --quick)")
+    parser.add_argument("--pagecost-rounds", type=int, default=2,
+                        help="page cost (issue 21): rounds of the bare, queue and request pages in turn, "
+                             "--duration seconds each")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--keep-alive", action="store_true",
@@ -1034,6 +1092,10 @@ def main(argv=None):
     if failed_renewals:
         raise BenchFailed("renewals: " + "; ".join(
             f"{r['backend']}: {'; '.join(r['renewals']['problems'])}" for r in failed_renewals))
+    failed_bookings = [r for r in results if r.get("bookings") and r["bookings"]["problems"]]
+    if failed_bookings:
+        raise BenchFailed("bookings: " + "; ".join(
+            f"{r['backend']}: {'; '.join(r['bookings']['problems'])}" for r in failed_bookings))
     failed_api = [r for r in results if r.get("api") and r["api"]["problems"]]
     if failed_api:
         raise BenchFailed("API submissions: " + "; ".join(

@@ -1,0 +1,27 @@
+"""The administration history (issue 20), administrators only: every administrative change, newest first, paged by
+key, filtered by subject, with who made it, when, and what each field was before and after."""
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+
+from intranet.admin import changes
+from intranet.auth import permissions
+
+bp = Blueprint("change", __name__)
+
+
+@bp.before_request
+@login_required
+def administrators_only():
+    if not permissions.can_administer(current_user):
+        abort(403)
+
+
+@bp.route("/admin/changes")
+def index():
+    subject = request.args.get("subject") or None
+    known = changes.subjects()
+    if subject not in known:
+        subject = None  # a subject nothing was recorded under lists everything rather than an error
+    rows, next_key = changes.history(subject, request.args.get("after"))
+    return render_template("admin/changes.html", rows=rows, next_key=next_key, subject=subject, subjects=known,
+                           differences=changes.differences)

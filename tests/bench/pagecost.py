@@ -1,0 +1,113 @@
+"""Issue 21's page cost: the queue page and the request page against a bare Flask page, side by side in one run.
+
+The bare page (tests/bench/bare_app.py: the app's session handling, a 25-row template, no database) is served by
+its own gunicorn with the bench's settings (gthread, the same workers and threads), next to the app's; the signed-in
+clerk's cookie is valid on both (the same secret key). Then, for --pagecost-rounds rounds, wrk loads each of the
+three pages in turn for --duration seconds (-c as the other pages, a new connection per request unless
+--keep-alive), so a neighbour's load on the shared machine falls on all three alike; the figures are the sums over
+the rounds:
+
+    bare     GET /bare                                  the bare page
+    queue    GET /queues/health?type=...&sla=on_track   as `queue` in tests/bench/run.py
+    request  GET /requests/<tracking number>            as `request`, rotating over the sample of Health requests
+
+Reported: pages/s and the ratio to the bare page (target: 0.4 or better for the queue and the request page), and
+the server's CPU time per page (gunicorn's own processes; on PostgreSQL the cluster's as well), which depends less
+on what else runs on the machine than pages/s do.
+"""
+from tests.bench import bare_app
+
+TARGET_RATIO = 0.4
+PAGES = ("bare", "queue", "request")
+
+
+def check(bare_base: str, cookie: str) -> None:
+    """The bare page answers 200 with its 25 rows to the clerk's cookie (and 401 without it)."""
+    import urllib.error
+    import urllib.request
+
+    def fetch(with_cookie):
+        ask = urllib.request.Request(bare_base + bare_app.PATH, headers={"Cookie": cookie} if with_cookie else {})
+        try:
+            with urllib.request.urlopen(ask, timeout=30) as answer:
+                return answer.status, answer.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+
+    status, body = fetch(True)
+    if status != 200 or body.count(bare_app.MARK) != bare_app.ROWS:
+        raise RuntimeError(f"the bare page answered {status} with {body.count(bare_app.MARK)} rows to the clerk")
+    status, _ = fetch(False)
+    if status != 401:
+        raise RuntimeError(f"the bare page answered {status} without a session, not 401")
+
+
+def bench(targets: dict, cookie: str, rounds: int, opts, run_wrk, cpu_watch, log) -> dict:
+    """`targets`: page -> (base URL, first path, wrk script, gunicorn process, PostgreSQL postmaster or None).
+    Each round loads the three pages in turn; returns per page the sums over the rounds, pages/s, p95 (the worst
+    round's), CPU ms per page and the ratio to the bare page."""
+    totals = {page: {"requests": 0, "seconds": 0.0, "p95_us": 0, "server_cpu": 0.0, "database_cpu": 0.0,
+                     "other_cpu": 0.0, "rounds": []} for page in PAGES}
+    if opts.warmup:
+        for page in PAGES:
+            base, path, script, _server, _postmaster = targets[page]
+            run_wrk(base + path, cookie, script, opts.warmup, opts.wrk_threads, opts.connections, opts.keep_alive)
+    for number in range(1, rounds + 1):
+        for page in PAGES:
+            base, path, script, server, postmaster = targets[page]
+            with cpu_watch(server.proc.pid, postmaster) as watch:
+                result = run_wrk(base + path, cookie, script, opts.duration, opts.wrk_threads, opts.connections,
+                                 opts.keep_alive)
+            total = totals[page]
+            total["requests"] += result["requests"]
+            total["seconds"] += result["duration_us"] / 1e6
+            total["p95_us"] = max(total["p95_us"], result["p95_us"])
+            total["server_cpu"] += watch.server_cpu
+            total["database_cpu"] += watch.database_cpu
+            total["other_cpu"] = max(total["other_cpu"], watch.other_share)
+            total["rounds"].append(result["rps"])
+            log(f"  page cost, round {number}/{rounds}: {page} {result['rps']:.1f} pages/s, "
+                f"{1000 * watch.server_cpu / max(1, result['requests']):.2f} ms gunicorn CPU a page, "
+                f"other CPU {watch.other_share:.0f} %")
+    for total in totals.values():
+        total["rps"] = total["requests"] / total["seconds"]
+        total["cpu_ms"] = 1000 * total["server_cpu"] / max(1, total["requests"])
+        total["database_ms"] = 1000 * total["database_cpu"] / max(1, total["requests"])
+    bare = totals["bare"]
+    for total in totals.values():
+        total["ratio"] = total["rps"] / bare["rps"]
+        total["cpu_ratio"] = bare["cpu_ms"] / (total["cpu_ms"] + total["database_ms"]) \
+            if total["cpu_ms"] + total["database_ms"] else 0.0
+    return {"rounds": rounds, "pages": totals}
+
+
+def table(results, opts) -> list[str]:
+    rows = [r for r in results if r.get("pagecost")]
+    if not rows:
+        return []
+    out = ["", f"## Page cost against a bare Flask page (issue 21; wrk -c{opts.connections}, "
+               f"{rows[0]['pagecost']['rounds']} rounds of {opts.duration} s per page, taken in turn)", "",
+           "| backend | requests | page | pages/s | ratio to bare | p95 (ms, worst round) | gunicorn CPU ms a page "
+           "| PostgreSQL CPU ms a page | CPU ratio to bare | pages/s by round | other CPU (worst) |",
+           "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+    labels = {"bare": f"bare (`{bare_app.PATH}`, 25 rows, no database)", "queue": "queue (`/queues/health?...`)",
+              "request": "request (`/requests/<n>`)"}
+    for r in rows:
+        for page in PAGES:
+            p = r["pagecost"]["pages"][page]
+            out.append(f"| {r['backend']} | {r['size']:,} | {labels[page]} | {p['rps']:.1f} | {p['ratio']:.2f} | "
+                       f"{p['p95_us'] / 1000:.1f} | {p['cpu_ms']:.2f} | "
+                       f"{p['database_ms']:.2f} | {p['cpu_ratio']:.2f} | "
+                       f"{' / '.join(f'{x:.0f}' for x in p['rounds'])} | {p['other_cpu']:.0f} % |")
+    return out
+
+
+def verdicts(result, at: str) -> list[str]:
+    mark = lambda ok: "met" if ok else "**not met**"  # noqa: E731
+    cost = result.get("pagecost")
+    if not cost:
+        return []
+    bare = cost["pages"]["bare"]
+    return [f"- {at}: {page} page {cost['pages'][page]['rps']:.1f} pages/s against the bare page's "
+            f"{bare['rps']:.1f}, ratio {cost['pages'][page]['ratio']:.2f} (target ≥ {TARGET_RATIO}): "
+            f"{mark(cost['pages'][page]['ratio'] >= TARGET_RATIO)}" for page in ("queue", "request")]

@@ -1,0 +1,76 @@
+"""Issue 21, item 3 (less server time per page): what the queue page and the request page ask of the database does
+not grow with their rows. The signed-in person's delegations were read once for each row a permission rule asked
+about (a clerk working another department's queue under a delegation: every row) and once more for the layout;
+now once per request, and again after a delegation is granted or revoked (tests/bench/pagecost.py measures the
+pages against a bare Flask page)."""
+import datetime as dt
+
+import pytest
+from flask import g
+
+from intranet.auth import delegations, permissions
+from intranet.auth.delegations import Grant
+from intranet.models import Delegation, Department, Staff
+from intranet.stats.figures import local_today
+from tests.factories import make_request, make_staff
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The staff ids whose delegations were read, one entry a query."""
+    read, original = [], Delegation.active_for
+
+    def counting(staff_id, day):
+        read.append(staff_id)
+        return original(staff_id, day)
+
+    monkeypatch.setattr(Delegation, "active_for", counting)
+    return read
+
+
+def queue_delegation(grantor, delegate, department):
+    today = local_today()
+    return delegations.grant(grantor, Grant(grantor=grantor, delegate=delegate, scope="queue", department=department,
+                                            starts_on=today, ends_on=today + dt.timedelta(days=3),
+                                            reason="إجازة سنوية"))
+
+
+def test_the_queue_and_request_pages_read_the_delegations_once_whatever_their_rows(auth, client, data, reads):
+    auth.login("health1")
+    with data():
+        clerk = Staff.get(Staff.username == "health1")
+        compensation = Department.get(Department.code == "compensation")
+        queue_delegation(make_staff("sup-cost", "supervisor", "compensation"), clerk, compensation)
+        numbers = [make_request("compensation").tracking_number for _ in range(6)]
+    reads.clear()
+    page = client.get("/queues/compensation")
+    assert page.status_code == 200
+    assert all(number in page.text for number in numbers)
+    assert page.text.count('value="claim"') >= 6  # each row is worked under the delegation: it may be claimed
+    assert reads == [clerk.id]
+    reads.clear()
+    page = client.get(f"/requests/{numbers[0]}")
+    assert page.status_code == 200 and 'value="accept"' in page.text
+    assert reads == [clerk.id]
+
+
+def test_a_delegation_granted_in_a_request_is_seen_by_the_questions_after_it(app, reads):
+    from intranet import db
+
+    with app.test_request_context(), db.database.connection_context():
+        clerk = make_staff("clerk-cost", "clerk", "health")
+        compensation = Department.get(Department.code == "compensation")
+        g._login_user = clerk  # as flask-login leaves the person it loaded for the request
+        assert not permissions.can_see_queue(clerk, compensation)
+        assert permissions.can_see_queue(clerk, Department.get(Department.code == "health"))
+        assert not permissions.can_see_queue(clerk, compensation)
+        assert len(reads) == 1  # read once, kept for the request
+        given = queue_delegation(make_staff("sup-cost2", "supervisor", "compensation"), clerk, compensation)
+        assert permissions.can_see_queue(clerk, compensation)
+        delegations.revoke(Staff.get(Staff.username == "sup-cost2"), given, "عاد من الإجازة")
+        assert not permissions.can_see_queue(clerk, compensation)
+        assert len(reads) == 3
+        other = Staff.get_by_id(clerk.id)  # anyone but the person signed in: read each time
+        assert not permissions.can_see_queue(other, compensation)
+        assert not permissions.can_see_queue(other, compensation)
+        assert len(reads) == 5
