@@ -15,7 +15,7 @@ from intranet import db
 from intranet.automation import controls, engine, registry_files, review, rules
 from intranet.automation.registries import LocalRegistry
 from intranet.intake.imports import FileRefused
-from intranet.models import HistoryEntry, Request, RequestType, utcnow
+from intranet.models import HistoryEntry, Request, RequestType
 from intranet.models.automation import AutoDecision, AutoRule, RegistryRecord
 from tests.conftest import csrf_token
 from tests.factories import make_citizen, make_request, make_staff
@@ -383,18 +383,17 @@ def test_the_demo_gives_the_pension_verification_a_rule_and_benefits_the_renewal
     from intranet.automation import demo_data, renewals
     from intranet.models.renewals import Benefit, Renewal
 
-    citizens = [make_citizen() for _ in range(6)]
-    alive = [c for c in citizens if c.id % 5 and c.id % 40 != 1 and c.id % 25 != 3][:2]
-    for citizen in alive:  # completed the way the bulk seed leaves them: no benefit made
-        req = make_request("pension_verification", citizen=citizen)
-        Request.update(status="completed", closed_at=utcnow()).where(Request.id == req.id).execute()
+    citizens = [make_citizen() for _ in range(8)]
+    alive = [c for c in citizens if c.id % 5 and c.id % 40 != 1 and c.id % 25 != 3]  # registered and alive
     demo_data.seed(tmp_path)
     pension = RequestType.get(RequestType.code == "pension_verification")
     assert rules.current_rule(pension).decision == "complete"
-    assert Benefit.select().where(Benefit.request_type == pension.id).count() == 2
-    assert demo_data.seed_benefits() == 0  # once per citizen
-    counts = renewals.run()  # both overdue (15 and 14 days): renewed, the registry says registered and alive
-    assert counts["renewed"] == 2 and counts["eligible"] == 2
+    verifications = Request.select().where(Request.request_type == pension.id)
+    assert verifications.count() == 8  # one each, decided by the rule: the others wait for a person
+    assert {b.citizen_id for b in Benefit.select()} == {c.id for c in alive}
+    assert demo_data.seed_benefits() == 0  # once
+    counts = renewals.run()  # every benefit falls due within the window (15 days ago onwards)
+    assert counts["renewed"] == len(alive) == counts["eligible"]
     assert all(Request.get_by_id(r.request_id).status == "completed" for r in Renewal.select())
 
 

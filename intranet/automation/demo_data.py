@@ -2,17 +2,18 @@
 (a few known to have died, some not registered), written as a CSV file in the instance folder and loaded like any
 registry file; version 1 of the compensation grant's rule (registered and alive, the amount at most 5,000: accept
 the first stage), so new compensation requests entered in the demo are decided at once; and version 1 of the
-monthly pension verification's rule (registered and alive: complete), with the periodic benefits the seeded
-completed verifications would have started (the seed writes requests in bulk, past the workflow), some overdue and
-the others falling due over the next weeks, for the hourly renewal job and the statements."""
+monthly pension verification's rule (registered and alive: complete), with verifications submitted and decided by it
+for the first citizens, whose benefits are then spread so that some are overdue and the others fall due over the
+next weeks, for the hourly renewal job and the statements."""
 import csv
 import datetime as dt
 import io
 import json
 
-from intranet.automation import registry_files
-from intranet.db import insert_row
-from intranet.models import Citizen, Request, RequestType, utcnow
+from intranet import workflow
+from intranet.automation import engine, registry_files
+from intranet.db import update_where
+from intranet.models import Citizen, RequestType, utcnow
 from intranet.models.automation import AutoRule
 from intranet.models.renewals import Benefit
 from intranet.stats.figures import local_today
@@ -53,19 +54,20 @@ def seed(instance_dir) -> int:
     return loaded
 
 
-def seed_benefits(limit: int = 80) -> int:
-    """The monthly benefits of the first `limit` completed pension verifications (one per citizen), due from 15
-    days ago to 34 days ahead; how many were made."""
+def seed_benefits(limit: int = 60) -> int:
+    """Monthly pension verifications for the first `limit` citizens, submitted and decided by the rule as any
+    would be (the eligible ones completed: their benefits made by the workflow), then the benefits' next dates
+    spread from 15 days ago to 34 days ahead, as if verified over the past months; how many benefits there are.
+    Nothing when the type has benefits already."""
     rtype = RequestType.get_or_none(RequestType.code == "pension_verification")
-    if rtype is None or not rtype.renewal_months:
+    if rtype is None or not rtype.renewal_months or Benefit.select().where(Benefit.request_type == rtype.id).exists():
         return 0
-    made, today = 0, local_today()
-    completed = (Request.select(Request.id, Request.citizen, Request.amount, Request.subject)
-                 .where((Request.request_type == rtype.id) & (Request.status == "completed"))
-                 .order_by(Request.id).limit(limit))
-    for number, req in enumerate(completed):
-        made += insert_row(Benefit, {
-            "citizen": req.citizen_id, "request_type": rtype.id, "every_months": rtype.renewal_months, "period": 0,
-            "next_due": today + dt.timedelta(days=number % 50 - 15), "amount": req.amount,
-            "subject": (req.subject or "")[:300], "origin": req.id, "active": True}, ignore_conflict=True) is not None
+    for citizen in Citizen.select().order_by(Citizen.id).limit(limit):
+        req = workflow.submit(None, citizen, rtype, "electronic", rtype.name_ar,
+                              submission_token=f"demo-verification:{citizen.id}").request
+        engine.decide(req.id)  # at once (its job, started too, finds it decided)
+    today, made = local_today(), 0
+    for number, benefit in enumerate(Benefit.select().where(Benefit.request_type == rtype.id).order_by(Benefit.id)):
+        update_where(Benefit, {"next_due": today + dt.timedelta(days=number % 50 - 15)}, {"id": benefit.id})
+        made += 1
     return made
