@@ -180,6 +180,8 @@ def load(overrides: dict | None = None) -> dict:
         "PAYOUT_DEBTOR_NAME": _env("PAYOUT_DEBTOR_NAME", "Diwan Citizen Affairs"),
         "PAYOUT_DEBTOR_IBAN": _env("PAYOUT_DEBTOR_IBAN", "QA78QNBA000000000123456789012"),
         "PAYOUT_DEBTOR_BIC": _env("PAYOUT_DEBTOR_BIC", "QNBAQAQA"),
+        # the banks' CSV layouts: imported once, by the upgrade that makes them data (migration 0032), then edited
+        # by administrators; still checked here, so a wrong one stops the start (payouts/bank_profiles.parse)
         "PAYOUT_BANK_PROFILES": _env("PAYOUT_BANK_PROFILES", ""),
         "PAYOUT_EXPORT_LEASE_SECONDS": int(_env("PAYOUT_EXPORT_LEASE_SECONDS", 60)),
         # statistics and printed documents (issue 8): where PDFs are archived, when the evening's daily summary is

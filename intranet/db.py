@@ -1,4 +1,5 @@
 """The database: a peewee proxy bound at start-up, SQLite pragmas, transactions and the migration runner."""
+import datetime as dt
 import fcntl
 import importlib
 import os
@@ -37,9 +38,10 @@ def open_database(url: str) -> peewee.Database:
     if url.startswith("sqlite"):
         return connect(url, pragmas=SQLITE_PRAGMAS, timeout=5)
     if url.startswith(("postgresql://", "postgres://")):
-        # a pool per process: opening a PostgreSQL connection costs more than most pages
+        # a pool per process: opening a PostgreSQL connection costs more than most pages; no JIT: from about ten
+        # million requests the planner's estimates pass jit_above_cost and compiling cost 80 ms of a 400 ms page
         url = url.replace("://", "+pool://", 1)
-        return connect(url, max_connections=32, stale_timeout=300, timeout=10)
+        return connect(url, max_connections=32, stale_timeout=300, timeout=10, options="-c jit=off")
     return connect(url)
 
 
@@ -204,6 +206,85 @@ def fetch_one(model, key: str, build, *params):
         assert list(built) == list(params), "fetch_one: the query must use each parameter once, in order"
         _select_sql[slot] = sql
     return next(iter(model.raw(sql, *params)), None)
+
+
+def select(key: str, build, *values):
+    """The results of the SELECT `build(*values)` (model instances with their joins, or dicts, tuples: whatever the
+    query gives), its SQL text made once per `key` and kind of database instead of by peewee on every call (issue
+    21: building the text of a page's dozen SELECTs cost more than running them). For the pages' hot queries.
+
+    `values` are what changes from one call to the next (ids, texts, dates and times), each used as a parameter;
+    anything that changes the statement's shape (a filter present or not, how many ids) belongs in `key`. The first
+    call of a key builds the query three times: with two sets of stand-in values and with the real ones, and learns
+    for each parameter which value it is, the same constant, or a value plus a fixed interval (`now + 7 days`); a
+    parameter that is none of these, or a text that differs, refuses the key (ValueError) instead of guessing.
+    Under tests (app.testing) every call is checked against the query peewee builds."""
+    slot = (key, is_sqlite())
+    plan = _select_plans.get(slot)
+    for value in values:
+        if type(value) not in _PROBES:
+            raise TypeError(f"db.select({key!r}): a value of type {type(value).__name__} (None or a flag changes "
+                            "the statement: put it in the key)")
+    if plan is None:
+        if len(_select_plans) >= MAX_SELECT_PLANS:  # keys made of a URL's filters are many: never without bound
+            _select_plans.clear()
+        plan = _select_plans[slot] = _plan(key, build, values)
+    sql, sources, query = plan
+    params = [source[1] if source[0] == "constant" else values[source[1]] if source[0] == "value"
+              else values[source[1]] + source[2] for source in sources]
+    if _checking():
+        built_sql, built_params = build(*values).sql()
+        if built_sql != sql or list(built_params) != params:
+            raise AssertionError(f"db.select({key!r}): the statement depends on its values: {built_sql} {built_params}")
+    return query._get_cursor_wrapper(database.execute_sql(sql, params))
+
+
+_select_plans: dict = {}
+MAX_SELECT_PLANS = 1000
+_PROBES = {
+    int: lambda n, r: -7_000_000_000 - 1000 * r - n,  # ids no row has
+    str: lambda n, r: f"\x01diwan-probe-{r}-{n}",
+    dt.datetime: lambda n, r: dt.datetime(1901, 1, 1) + dt.timedelta(days=(r + 2) * (n + 1) * 40),
+    dt.date: lambda n, r: dt.date(1901, 1, 1) + dt.timedelta(days=(r + 2) * (n + 1) * 40),
+}
+
+
+def _plan(key, build, values):
+    """(sql, where each parameter comes from, the query for its cursor wrapper): see `select`."""
+    built = []
+    for round_ in (0, 1):
+        query = build(*[_PROBES[type(value)](n, round_) for n, value in enumerate(values)])
+        built.append((query, *query.sql()))
+    real_sql, real_params = build(*values).sql()
+    (query, sql, first), (_, sql_again, second) = built
+    if not (sql == sql_again == real_sql) or not (len(first) == len(second) == len(real_params)):
+        raise ValueError(f"db.select({key!r}): the statement's text depends on its values")
+    sources = []
+    for a, b, real in zip(first, second, real_params):
+        same = [n for n, value in enumerate(values)
+                if a == _PROBES[type(value)](n, 0) and b == _PROBES[type(value)](n, 1)]
+        if same:
+            sources.append(("value", same[0]))
+        elif type(a) is type(b) and a == b:
+            sources.append(("constant", a))
+        else:
+            moved = [n for n, value in enumerate(values) if isinstance(a, (dt.date, dt.datetime))
+                     and type(a) is type(value) and a - _PROBES[type(value)](n, 0) == b - _PROBES[type(value)](n, 1)]
+            if len(moved) != 1:
+                raise ValueError(f"db.select({key!r}): a parameter is not one of the values: pass it as one")
+            shift = a - _PROBES[type(values[moved[0]])](moved[0], 0)
+            sources.append(("shifted", moved[0], shift))
+        kind, at = sources[-1][:2]
+        expected = at if kind == "constant" else values[at] if kind == "value" else values[at] + sources[-1][2]
+        if expected != real:
+            raise ValueError(f"db.select({key!r}): a parameter's value was not understood ({real!r})")
+    return sql, sources, query
+
+
+def _checking() -> bool:
+    from flask import current_app, has_app_context
+
+    return has_app_context() and current_app.testing
 
 
 _thread_turn = threading.Lock()

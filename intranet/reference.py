@@ -1,16 +1,42 @@
-"""Reference rows (request types, stages, governorates) remembered a minute per process: every submission
-needs them, and they change only when definitions are loaded, which forgets them at once in that process."""
+"""Reference rows (request types, stages, departments, governorates, message wordings) remembered a minute per
+process: every submission and message needs them, and they change only when an administrator edits them or
+definitions are loaded, which forgets them at once in that process.
+
+Other processes, on this host or another, learn of the edit from the database: every such edit is recorded in the
+change log (`admin_change`) or is a message wording (`message_template`), and the first `cached` call of each app
+context (a request, a job's run) reads their stamp, one small query; when it differs from the one this process's
+rows were read under, the rows of that database are dropped. An edit made on host A thus counts on host B from
+its next request on, not a minute later."""
 import time
 
-from flask import current_app
+from flask import current_app, g
+
+from intranet.db import database
 
 SECONDS = 60
+STAMP = ('SELECT (SELECT MAX("id") FROM "admin_change"), (SELECT COUNT(*) FROM "message_template"), '
+         '(SELECT MAX("updated_at") FROM "message_template")')
 _rows: dict = {}  # (database, kind, key) -> (row or None, monotonic expiry)
+_stamps: dict = {}  # database -> the stamp of the reference data its rows here were read under
+
+
+def _check_stamp(url: str) -> None:
+    """Once per app context: drop this process's rows of the database if another process changed the data."""
+    if g.get("reference_stamp_checked") == url:
+        return
+    g.reference_stamp_checked = url
+    stamp = tuple(database.execute_sql(STAMP).fetchone())
+    if _stamps.get(url) != stamp:
+        for slot in list(_rows):
+            if slot[0] == url:
+                _rows.pop(slot, None)
+        _stamps[url] = stamp
 
 
 def cached(kind: str, key, fetch):
-    """fetch(key), or what it returned less than a minute ago for the same database."""
+    """fetch(key), or what it returned less than a minute ago for the same database (and nobody changed since)."""
     slot = (current_app.config["DATABASE_URL"], kind, key)
+    _check_stamp(slot[0])
     now = time.monotonic()
     hit = _rows.get(slot)
     if hit is None or hit[1] < now:

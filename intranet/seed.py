@@ -8,16 +8,23 @@ and tracking numbers continue the yearly sequences so the application goes on wi
 It is written for volume: rows are generated as plain tuples, day by day in time order, in chunks of about
 `batch` requests, and written with executemany (SQLite, inside one IMMEDIATE transaction with
 `synchronous=OFF`) or COPY (PostgreSQL, psycopg 3; foreign-key triggers skipped for the transaction when the
-role may, see _prepare_postgresql). A million requests (333,333 citizens, ~3.1 million history rows) take about
-a minute on SQLite or PostgreSQL on two cores.
+role may, see _prepare_postgresql). From PIPELINE_FROM requests on, forked processes generate, sign and format the
+rows (the citizens in one, then the requests in PIPELINE_PARTS, each every other chunk) while this one writes
+them; on PostgreSQL, from DEFER_INDEXES_FROM requests into tables that hold fewer, the indexes of the three tables
+are built once after the load instead of row by row (_drop_indexes), and a VACUUM follows. History is written a
+day at a time, as the application appends it. A million requests (333,333 citizens, ~3 million history rows)
+take about a minute; ten million, see the README ("Ten million requests").
 
 The same `seed` value, `now` and starting database give the same rows.
 """
 import datetime as dt
 import json
+import multiprocessing
 import random
 import time
+import traceback
 from decimal import Decimal
+from queue import Empty
 
 import click
 from flask import current_app
@@ -380,20 +387,21 @@ def _generate_requests(ctx: dict, chunk_seed: str, days: list[tuple[int, int]], 
 def _national_id(rng, taken: set) -> str:
     """A new national ID: century digit (2: born in the 1900s, 3: 2000s), year of birth, nationality code 634,
     a serial, and a Luhn check digit (see intranet.validation); any other 10 digits when that space runs full."""
+    below = rng._randbelow  # what randrange(a, b) draws, a + below(b - a), without its checks: millions of calls
     for attempt in range(20):
-        born = rng.randrange(1940, 2009)
-        body = f"{2 + born // 2000}{born % 100:02d}634{rng.randrange(10000):04d}"
+        born = 1940 + below(69)
+        body = f"{2 + born // 2000}{born % 100:02d}634{below(10000):04d}"
         if attempt >= 10:
-            body = f"{rng.randrange(2, 4)}{rng.randrange(10**9):09d}"
-        national_id = body + luhn.calc_check_digit(body)
-        if national_id not in taken:
-            taken.add(national_id)
-            return national_id
+            body = f"{2 + below(2)}{below(10**9):09d}"
+        if body not in taken:  # the check digit follows from the rest: a new body is a new ID
+            taken.add(body)
+            return body + luhn.calc_check_digit(body)
     raise RuntimeError("could not find a free national ID")
 
 
 def _generate_citizens(rng, first_id: int, count: int, governorates, taken: set, clock):
-    """Citizens with unique (not in `taken`, which grows), Luhn-valid national IDs and Arabic names."""
+    """Citizens with unique, Luhn-valid national IDs (`taken`: the IDs in use without their check digit, a set that
+    grows) and Arabic names."""
     rnd, choice = rng.random, rng.choice
     rows = []
     gov_ids, gov_cum = governorates
@@ -491,9 +499,168 @@ def _chunks(counts, batch):
         yield chunk
 
 
+# --- generating in a second process, writing here -----------------------------------------------------------------
+
+COLUMNS = {"citizen": CITIZEN_COLUMNS, "request": REQUEST_COLUMNS, "history": HISTORY_COLUMNS}
+COUNTED = {"citizen": "citizens", "request": "requests", "history": "history"}
+HISTORY_DAY = HISTORY_COLUMNS.index("created_at")
+PIPELINE_FROM = 100_000  # requests from which a second process generates the rows while this one writes them
+DEFER_INDEXES_FROM = 500_000  # PostgreSQL: requests from which the indexes are built after the load (see _drop_indexes)
+PIPELINE_AHEAD = 4  # items a generating process may run ahead of the writing one
+PIPELINE_PARTS = 2  # processes generating the requests side by side, each every other chunk
+
+
+def _citizens(ctx, salt, taken, batch, copy_text):
+    """The new citizens in chunks of `batch` as ("citizen", rows, count), then (None, their governorates, 0): what the
+    requests need of them. One random sequence for all (a national ID must not be drawn twice)."""
+    encode = _copy_text if copy_text else list
+    first_citizen, n_citizens = ctx["citizens"]
+    rng = random.Random(f"citizens:{salt}")
+    governorates = []  # a request records its citizen's governorate
+    for start in range(0, n_citizens, batch):
+        rows = _generate_citizens(rng, first_citizen + start, min(batch, n_citizens - start), ctx["governorates"],
+                                  taken, ctx["clock"])
+        governorates.extend(row[GOVERNORATE_COLUMN] for row in rows)
+        yield "citizen", encode(rows), len(rows)
+    yield None, governorates, 0
+
+
+def _request_plan(chunks, first_request: int, sequences: dict, years: list) -> tuple[list, dict]:
+    """Where each chunk of days starts: its first request id and the tracking sequences before it (a chunk takes one
+    number of its year per request); and the sequences after the last. Each chunk can then be generated alone, in
+    any process, and the rows are those of generating them one after the other."""
+    starts, rid, current = [], first_request, dict(sequences)
+    for chunk in chunks:
+        starts.append((rid, dict(current)))
+        for day, count in chunk:
+            current[years[day]] = current.get(years[day], 0) + count
+            rid += count
+    return starts, current
+
+
+def _requests(ctx, salt, chunks, starts, secret, copy_text, part=0, parts=1):
+    """Chunks part, part + parts, ... of the requests as ("request", rows, count) followed by ("history", {day: signed
+    rows}, count): chunk k from its own random sequence, ids and tracking numbers (see _request_plan)."""
+    encode = _copy_text if copy_text else list
+    for number in range(part, len(chunks), parts):
+        first_id, sequences = starts[number]
+        requests, history = _generate_requests(ctx, f"requests:{salt}:{number}", chunks[number], first_id,
+                                               dict(sequences))
+        yield "request", encode(requests), len(requests)
+        by_day = {}  # (UTC) day -> its rows, each request's in order
+        for row in history_chain.sign_rows(history, secret):
+            by_day.setdefault(row[HISTORY_DAY][:10], []).append(row)
+        yield "history", {day: encode(rows) for day, rows in by_day.items()}, len(history)
+
+
+def _copy_text(rows):
+    """Rows in COPY's text format, by psycopg's own formatter (C), or the rows themselves where it is not there."""
+    try:
+        from psycopg._copy_base import TextFormatter
+        from psycopg.adapt import Transformer
+    except ImportError:  # another psycopg: bulk_write's COPY formats them
+        return list(rows)
+    formatter = TextFormatter(Transformer())
+    out = [formatter.write_row(row) for row in rows]
+    out.append(formatter.end())
+    return b"".join(out)
+
+
+def _joined(payloads):
+    """Several payloads of one table as one: COPY texts or lists of rows."""
+    return b"".join(payloads) if isinstance(payloads[0], bytes) else [row for rows in payloads for row in rows]
+
+
+def _write(table: str, payload) -> None:
+    if isinstance(payload, bytes):
+        names = ", ".join(f'"{c}"' for c in COLUMNS[table])
+        with database.connection().cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+            copy.write(payload)
+    else:
+        bulk_write(table, COLUMNS[table], payload)
+
+
+def _produce_into(queue, produce, args):
+    try:
+        for item in produce(*args):
+            queue.put(item)
+        queue.put(("done", None, 0))
+    except BaseException:  # noqa: BLE001 (told to the writing process, which fails the seed)
+        queue.put(("failed", traceback.format_exc(), 0))
+
+
+def _elsewhere(produce, args):
+    """produce(*args), a generator, run in a forked process started now, up to PIPELINE_AHEAD items ahead of the
+    reader: the rows are generated, signed and formatted there while the database takes the previous ones. The same
+    items in the same order; the child touches no connection."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue(maxsize=PIPELINE_AHEAD)
+    worker = context.Process(target=_produce_into, args=(queue, produce, args), name="seed-generator", daemon=True)
+    worker.start()
+
+    def items():
+        try:
+            while True:
+                try:
+                    item = queue.get(timeout=5)
+                except Empty:
+                    if not worker.is_alive():
+                        raise RuntimeError(f"the seed's generating process ended ({worker.exitcode})") from None
+                    continue
+                if item[0] == "failed":
+                    raise RuntimeError(f"generating the seed failed:\n{item[1]}")
+                if item[0] == "done":
+                    return
+                yield item
+        finally:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+            queue.close()
+
+    return items()
+
+
+def _interleaved(sources):
+    """Items of the request sources in chunk order: chunk k comes from source k % len(sources), two items each."""
+    while sources:
+        for source in list(sources):
+            pair = [next(source, None), next(source, None)]
+            if pair[0] is None:
+                sources.remove(source)
+                continue
+            yield from pair
+
+
+def _drop_indexes() -> list[str]:
+    """PostgreSQL, inside the seeding transaction: drop the secondary indexes of the seeded tables and return their
+    definitions for _restore_indexes. Maintaining ~30 indexes row by row through ten million requests is most of a
+    large load's time (once they outgrow memory each row reads and writes index pages at random); built once from
+    sorted rows they cost a fraction of it. The primary keys stay (the new ids come in order, at the end). Nobody
+    sees the tables without them: the drop waits for the readers and holds its lock until the commit."""
+    rows = database.execute_sql(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "JOIN pg_class t ON t.oid = i.indrelid "
+        "WHERE t.relname IN ('citizen', 'request', 'history') AND t.relnamespace = current_schema()::regnamespace "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+        "ORDER BY t.relname, i.indexrelid").fetchall()
+    for name, _ in rows:
+        database.execute_sql(f"DROP INDEX {name}")
+    return [definition for _, definition in rows]
+
+
+def _restore_indexes(definitions: list[str]) -> None:
+    """The indexes dropped by _drop_indexes, built again as they were (a unique one checks its rows again)."""
+    if definitions:
+        database.execute_sql("SET LOCAL maintenance_work_mem = '512MB'")
+        for definition in definitions:
+            database.execute_sql(definition)
+
+
 # --- the entry point -----------------------------------------------------------------------------------------------
 
-def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None = None, progress=None) -> dict:
+def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None = None, progress=None,
+         pipeline: bool | None = None, defer_indexes: bool | None = None) -> dict:
     """Append n synthetic requests (about n/3 new citizens, ~3 history rows each); returns counts and seconds.
 
     Needs the definitions loaded (departments, governorates, request types with stages). Call it with an open
@@ -526,7 +693,9 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
         for pragma, value in SQLITE_SEED_PRAGMAS.items():
             restore.append((pragma, database.execute_sql(f"PRAGMA {pragma}").fetchone()[0]))
             database.execute_sql(f"PRAGMA {pragma} = {value}")
-    counts = {"requests": 0, "citizens": 0, "history": 0}
+    counts = {"requests": 0, "citizens": 0, "history": 0, "chunks": 0}
+    if pipeline is None:  # a second process pays once there are a few chunks to overlap (a daemon may have none)
+        pipeline = n >= PIPELINE_FROM and not multiprocessing.current_process().daemon
     try:
         with database.atomic(**({"lock_type": "IMMEDIATE"} if sqlite else {})):
             if not sqlite:
@@ -535,23 +704,10 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
             first_request = _max("SELECT MAX(id) FROM request") + 1
             salt = f"{seed}:{first_request}:{first_citizen}"
 
-            # citizens first, so that requests can point at them
             taken = set()
             if first_citizen > 1:
-                taken = {row[0] for row in database.execute_sql("SELECT national_id FROM citizen")}
+                taken = {row[0][:-1] for row in database.execute_sql("SELECT national_id FROM citizen")}
             n_citizens = max(1, n // 3) if n else 0
-            gov = ([g.id for g in governorates],
-                   _cumulative([GOVERNORATE_WEIGHTS.get(g.code, 1) for g in governorates]))
-            rng = random.Random(f"citizens:{salt}")
-            citizen_governorates = []  # a request records its citizen's governorate
-            for chunk_start in range(0, n_citizens, batch):
-                size = min(batch, n_citizens - chunk_start)
-                rows = _generate_citizens(rng, first_citizen + chunk_start, size, gov, taken, clock)
-                bulk_write("citizen", CITIZEN_COLUMNS, rows)
-                citizen_governorates.extend(row[GOVERNORATE_COLUMN] for row in rows)
-                counts["citizens"] += len(rows)
-            del taken
-
             ctx = {
                 "clock": clock,
                 "now": int((now - origin).total_seconds()),
@@ -564,22 +720,49 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
                 "clerks": clerks,
                 "reception": reception,
                 "citizens": (first_citizen, n_citizens),
-                "citizen_governorates": citizen_governorates,
+                "governorates": ([g.id for g in governorates],
+                                 _cumulative([GOVERNORATE_WEIGHTS.get(g.code, 1) for g in governorates])),
             }
-            sequences = _last_sequences(years)
+            if defer_indexes is None:  # a large load into tables that hold less: build the indexes afterwards
+                defer_indexes = n >= DEFER_INDEXES_FROM and first_request - 1 < n
+            deferred = _drop_indexes() if defer_indexes and not sqlite else []
+            run = _elsewhere if pipeline else (lambda produce, args: produce(*args))
+            for table, payload, size in run(_citizens, (ctx, salt, taken, batch, not sqlite)):
+                if table is None:  # the end: each citizen's governorate, for the requests
+                    ctx["citizen_governorates"] = payload
+                    continue
+                _write(table, payload)
+                counts["citizens"] += size
+            del taken
+            chunks = list(_chunks(day_counts, batch))
+            starts, sequences = _request_plan(chunks, first_request, _last_sequences(years), clock.years)
             secret = chain.key()  # each request's history is keyed into its chain as it is written
-            rid = first_request
-            for number, chunk in enumerate(_chunks(day_counts, batch)):
-                requests, history = _generate_requests(ctx, f"requests:{salt}:{number}", chunk, rid, sequences)
-                bulk_write("request", REQUEST_COLUMNS, requests)
-                bulk_write("history", HISTORY_COLUMNS, history_chain.sign_rows(history, secret))
-                rid += len(requests)
-                counts["requests"] += len(requests)
-                counts["history"] += len(history)
-                if progress:
-                    progress(counts["requests"])
+            parts = PIPELINE_PARTS if pipeline else 1
+            sources = [run(_requests, (ctx, salt, chunks, starts, secret, not sqlite, part, parts))
+                       for part in range(parts)]
+            # history is written by day, as the application appends it: a day's steps lie together (counting a day,
+            # or today's figures on the dashboard, reads a few pages, not a page per row all over the table); a day
+            # is written once no later chunk can add to it (a request's steps come after it was received)
+            pending = {}
+            try:
+                for table, payload, size in _interleaved(sources):
+                    if table == "request":
+                        _write(table, payload)
+                        progress and progress(counts["requests"] + size)
+                        after = len(chunks) > counts["chunks"] + 1 and clock.days[chunks[counts["chunks"] + 1][0][0]]
+                    else:
+                        counts["chunks"] += 1
+                        for day, rows in payload.items():
+                            pending.setdefault(day, []).append(rows)
+                        for day in sorted(day for day in pending if not after or day < after):
+                            _write(table, _joined(pending.pop(day)))
+                    counts[COUNTED[table]] += size
+            finally:  # on a failure here: the generating processes stop at once
+                for source in sources:
+                    source.close()
             _save_sequences({year: sequences[year] for year in years})
             _current_versions(types, first_request)
+            _restore_indexes(deferred)
             if not sqlite:
                 for table in ("citizen", "request"):
                     database.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -588,6 +771,7 @@ def seed(n: int, *, batch: int = 25000, seed: int = 1, now: dt.datetime | None =
     finally:
         for pragma, value in restore:
             database.execute_sql(f"PRAGMA {pragma} = {value}")
+    del counts["chunks"]
     counts["seconds"] = round(time.monotonic() - started, 2)
     return counts
 
@@ -620,12 +804,19 @@ def _prepare_postgresql():
 
 
 def _analyze(sqlite: bool):
-    """Fresh planner statistics after a bulk load."""
+    """Fresh planner statistics after a bulk load; on PostgreSQL a VACUUM as well: it marks the new pages all-visible,
+    so that the covering indexes over open work are read without the table (index-only scans), and autovacuum does
+    not come to do it, throttled, for minutes while the pages are in use (at ten million requests)."""
     if sqlite:  # a full ANALYZE: about 1.5 s for a million requests; sampled statistics misled the planner
         database.execute_sql("ANALYZE")
-    else:
-        for table in ("citizen", "request", "history"):
-            database.execute_sql(f'ANALYZE "{table}"')
+        return
+    connection = database.connection()
+    connection.commit()  # VACUUM runs outside any transaction
+    connection.autocommit = True
+    try:
+        database.execute_sql('VACUUM (ANALYZE) "citizen", "request", "history"')
+    finally:
+        connection.autocommit = False
 
 
 @click.command("seed-demo")
@@ -670,7 +861,8 @@ def seed_payouts(n: int, *, status: str = "approved", seed: int = 1) -> list[int
         first_citizen = _max("SELECT MAX(id) FROM citizen") + 1
         first_request = _max("SELECT MAX(id) FROM request") + 1
         first_payout = _max("SELECT MAX(id) FROM payout") + 1
-        taken = {row[0] for row in database.execute_sql("SELECT national_id FROM citizen")} if first_citizen > 1 else set()
+        taken = ({row[0][:-1] for row in database.execute_sql("SELECT national_id FROM citizen")}
+                 if first_citizen > 1 else set())
         clock = _Clock(now - dt.timedelta(days=CITIZEN_DAYS + 1), CITIZEN_DAYS + 3)  # citizens of the last year
         n_citizens = max(1, n // 2)
         citizens = _generate_citizens(rng, first_citizen, n_citizens, (governorates, _cumulative([1] * len(governorates))),

@@ -6,6 +6,7 @@ no two features can register the same name with different meanings (a test check
 Language and right-to-left helpers are registered by `i18n.init_app`, next to Babel.
 """
 from flask import g
+from flask_babel import get_locale, get_translations
 
 from intranet import interviews
 from intranet import calendar as day_calendar
@@ -31,6 +32,7 @@ from intranet.notify.staff import delivery_error
 from intranet.payouts import labels as payout_labels
 from intranet.queues import approvals, filters, transfers
 from intranet.queues import labels as queue_labels
+from intranet.queues import links as queue_links
 from intranet.reception import bookings, tickets
 from intranet.reports import pdf
 from intranet.reports.forms import KIND_LABELS
@@ -57,6 +59,8 @@ GLOBALS = {
     "document_name": queue_labels.document_name,
     "TABS": filters.TABS, "AGES": filters.AGES, "SORTS": filters.SORTS, "sla_state": filters.sla_state,
     "empty_filters": filters.QueueFilters,
+    "queue_row_links": queue_links.queue_row_links,  # a queue row's links, built once a page (issue 21)
+    "labels_in_words": queue_labels.in_words,  # labels translated once for a page of rows (issue 21)
     "transfer_targets": transfers.transfer_targets,  # the departments a misrouted request may be sent to
     "department_name": transfers.department_name,
     # an interview request's interview, in the office's time (templates/queues/_interview.html)
@@ -113,9 +117,30 @@ GLOBALS = {
 FILTERS = {"money": payout_labels.format_amount, "css_string": pdf.css_string}
 
 
+def _translations():
+    """flask-babel's translations for the locale in force, found once a request and locale: looking them up cost more
+    than looking up a text in them, and a page looks up some fifty (issue 21). A new locale (force_locale) finds its
+    own."""
+    if not g:  # outside an app context: flask-babel's own answer (no translations)
+        return get_translations()
+    locale = get_locale()
+    held = g.get("_diwan_translations")
+    if held is None or held[0] is not locale:
+        held = g._diwan_translations = (locale, get_translations())
+    return held[1]
+
+
 def init_app(app):
     clash = (set(GLOBALS) | set(FILTERS)) & (set(app.jinja_env.globals) | set(app.jinja_env.filters))
     if clash:  # a second meaning for a name a template already uses
         raise RuntimeError(f"template names registered twice: {sorted(clash)}")
     app.jinja_env.globals.update(GLOBALS)
     app.jinja_env.filters.update(FILTERS)
+    # the templates' _(), ngettext() as flask-babel installs them (i18n.init_app), with its translations looked up
+    # once a request
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True)

@@ -173,14 +173,17 @@ def _fresh(req_id):
     return Request.select(Request, Citizen).join(Citizen).where(Request.id == req_id).get()
 
 
-def _counts_working_days(request_type_id: int) -> bool:
+def _counts_working_days(request_type_id: int, type_version: int) -> bool:
+    """Whether a request of this type and version counts working days: the ONE answer, part of the version's
+    definition (`RequestType.as_of`), so a request in flight keeps the counting it started with when an
+    administrator changes the type's."""
     rtype = reference.cached("RequestType_by_id", request_type_id, RequestType.get_or_none)
-    return bool(rtype is not None and rtype.working_days)
+    return bool(rtype is not None and rtype.as_of(type_version).working_days)
 
 
-def _stage_due(stage, now):
-    """The end of the stage's budget from `now`, in the days its type counts (calendar or working days)."""
-    return calendar.add_days(now, stage.budget_days, _counts_working_days(stage.request_type_id))
+def _stage_due(stage, now, type_version: int):
+    """The end of the stage's budget from `now`, in the days the request's version of its type counts."""
+    return calendar.add_days(now, stage.budget_days, _counts_working_days(stage.request_type_id, type_version))
 
 
 def _acting_under(actor, fresh):
@@ -255,8 +258,9 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
                 department=department,
                 inquiry_subject=inquiry_subject.id if inquiry_subject is not None else None,
                 status="open", subject=subject, details=details or "", data=json.dumps(data or {}, ensure_ascii=False),
-                received_at=received, due_at=calendar.add_days(received, request_type.sla_days, request_type.working_days),
-                stage_due_at=_stage_due(first, received), governorate=citizen.governorate_id,
+                received_at=received, due_at=calendar.add_days(received, request_type.sla_days,
+                                         _counts_working_days(request_type.id, request_type.version)),
+                stage_due_at=_stage_due(first, received, request_type.version), governorate=citizen.governorate_id,
                 amount=amount, submission_token=submission_token, **{"entered_by": actor, **(extra or {})})
             entry = _record(req, actor, "submit", "", stored, note, to_stage=first.id, to_status="open")
             decision = automation.queue_for(req, decision_job)  # a type with a rule: decided by a job after commit
@@ -313,7 +317,7 @@ def _accepted(fresh) -> dict:
     if following is None:
         return {"status": "completed", "closed_at": utcnow(), "assignee": None}
     return {"stage": following.id, "department": following.department_id, "status": "open",
-            "assignee": None, "stage_due_at": _stage_due(following, utcnow())}
+            "assignee": None, "stage_due_at": _stage_due(following, utcnow(), fresh.type_version)}
 
 
 def accept(actor, req, version, comment="", uploads=None) -> Outcome:
@@ -365,7 +369,8 @@ def reverse_automatic(actor, req_id: int, decided_entry, reason: str) -> Outcome
         raise WorkflowError(_l("The payout of this request can no longer be rejected: the decision stands."))
     stage = Stage.get_by_id(decided_entry.from_stage_id)
     _apply(fresh, fresh.version, {"stage": stage.id, "department": stage.department_id, "status": "open",
-                                  "closed_at": None, "assignee": None, "stage_due_at": _stage_due(stage, utcnow())})
+                                  "closed_at": None, "assignee": None,
+                                  "stage_due_at": _stage_due(stage, utcnow(), fresh.type_version)})
     entry = _record(fresh, actor, "reverse_automatic", reason, [], {"decision": decided_entry.info.get("decision")},
                     from_stage=fresh.stage_id, from_status=fresh.status, to_stage=stage.id, to_status="open")
     return Outcome(Request.get_by_id(req_id), entry)
@@ -509,7 +514,8 @@ def resubmit(actor, req, version, comment="", uploads=None, data=None) -> Outcom
         else:
             target = fresh.returned_from
             moved = {"stage": target.id, "department": target.department_id, "status": "open",
-                     "returned_from": None, "assignee": None, "stage_due_at": _stage_due(target, now)}
+                     "returned_from": None, "assignee": None,
+                     "stage_due_at": _stage_due(target, now, fresh.type_version)}
         return {**moved, **_corrected(fresh, data, coming, difference)}
 
     return _transition(req, actor, "resubmit", version, comment, uploads, changes, lambda fresh: difference)
@@ -557,7 +563,7 @@ def reopen(actor, req, comment: str, delegation=None) -> Outcome:
         if fresh.status != "completed":
             raise WorkflowError(_l("Only a completed request can be reopened."))
         _apply(fresh, fresh.version, {"status": "open", "closed_at": None, "assignee": None,
-                                      "stage_due_at": _stage_due(fresh.stage, utcnow())})
+                                      "stage_due_at": _stage_due(fresh.stage, utcnow(), fresh.type_version)})
         entry = _record(fresh, actor, "reopen", comment, [], None, delegation=delegation, from_stage=fresh.stage_id, to_stage=fresh.stage_id,
                         from_status="completed", to_status="open")
     return Outcome(Request.get_by_id(req.id), entry)

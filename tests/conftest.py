@@ -13,8 +13,8 @@ from intranet.auth import demo_directory  # noqa: E402
 from intranet.models import MODELS  # noqa: E402
 from tests.servers import Postgres  # noqa: E402
 
-# reference data (departments, governorates, types, stages) stays loaded; every other table is emptied
-REFERENCE_TABLES = {"department", "governorate", "request_type", "stage"}
+# reference data (departments, governorates, types, stages, bank layouts) stays loaded; every other table is emptied
+REFERENCE_TABLES = {"department", "governorate", "request_type", "stage", "bank_profile"}
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +86,18 @@ def _forget_added_request_types(path):
         RequestType.delete().where(RequestType.id.in_(added)).execute()
 
 
+def _restore_bank_layouts():
+    """The bank layouts as the upgrade imported them (the built-in two), when a test changed them (issue 20)."""
+    from intranet.models import BankLayout
+    from intranet.payouts import bank_profiles
+
+    if list(bank_profiles.offered().values()) != list(bank_profiles.DEFAULT_PROFILES.values()) \
+            or BankLayout.select().count() != len(bank_profiles.DEFAULT_PROFILES):
+        BankLayout.delete().execute()
+        importlib.import_module("intranet.migrations.0032_bank_profiles").insert(
+            db.database.obj, bank_profiles.DEFAULT_PROFILES.values())
+
+
 @pytest.fixture
 def app(backend, directory, tmp_path):
     app = create_app({
@@ -101,6 +113,7 @@ def app(backend, directory, tmp_path):
     with app.app_context(), db.database.connection_context():
         _empty_tables()
         _forget_added_request_types(app.config["REQUEST_TYPES_FILE"])
+        _restore_bank_layouts()
 
 
 @pytest.fixture

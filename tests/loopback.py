@@ -1,6 +1,25 @@
 """A real HTTP server on a free loopback port, in a thread, for tests of what we send out (webhooks, SMS)."""
+import json
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet request handler that answers JSON; a client that hung up meanwhile is no error."""
+
+    def answer(self, status: int, body) -> None:
+        data = json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
 
 
 class LoopbackServer:

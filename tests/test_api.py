@@ -4,6 +4,7 @@ import concurrent.futures
 import hashlib
 import hmac
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -278,10 +279,21 @@ def test_unknown_api_address_and_method_are_problems(client, portal):
     assert wrong.status_code == 405 and wrong.json["detail"]
 
 
-def test_openapi_document_describes_every_operation(client):
+def test_openapi_document_describes_every_operation(app, client):
     doc = client.get("/api/v1/openapi.json").json
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/requests", "/requests/{tracking}", "/requests/{tracking}/resubmission", "/openapi.json"}
+    assert set(doc["paths"]) == {"/requests", "/requests/{tracking}", "/requests/{tracking}/resubmission", "/openapi.json",
+                                 "/bookings/services", "/bookings/services/{code}/slots", "/bookings",
+                                 "/bookings/{booking_id}", "/bookings/{booking_id}/confirmation"}
+    # every operation the app serves under /api/v1 is in the document, with its method (the problem types' pages
+    # are linked from each problem, not operations)
+    served = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1")), method.lower())
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
+              and not rule.rule.startswith("/api/v1/problems/")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert served == {(path, method) for path, item in doc["paths"].items() for method in item}
+    for schema in ("BookingIn", "BookingOut", "SlotsOut", "BookingServicesOut", "ConfirmationIn"):
+        assert schema in doc["components"]["schemas"]
     schema = doc["components"]["schemas"]["SubmissionIn"]
     assert set(schema["required"]) == {"portal_reference", "request_type", "citizen"}
     assert doc["paths"]["/requests"]["post"]["responses"]["422"]

@@ -18,7 +18,7 @@ from tests.test_api import headers, payload
 @pytest.fixture
 def token(app):
     with app.app_context(), database.connection_context():
-        return clients.create_client(None, "Fuzzing portal", ["requests:write", "requests:read"],
+        return clients.create_client(None, "Fuzzing portal", ["requests:write", "requests:read", "bookings:write"],
                                      rate_per_minute=100_000).token
 
 

@@ -278,6 +278,20 @@ def _portal(app, scopes=("bookings:write",)):
         return clients.create_client(None, "National portal", list(scopes))
 
 
+def test_a_service_code_the_api_cannot_hold_is_not_found(app, client, data):
+    """A NUL byte or a control character in the service's code is no service (PostgreSQL refused the query: 500)."""
+    with data():
+        _service()
+        citizen = make_citizen()
+    auth = {"Authorization": f"Bearer {_portal(app).token}"}
+    for code in ("health\x00care", "health_care\x07", "ص" * 41):
+        made = client.post("/api/v1/bookings", headers=auth,
+                           json={"national_id": citizen.national_id, "service": code, "slot": _tomorrow_slot()})
+        assert made.status_code == 404 and made.json["type"].endswith("not-found"), code
+    with data():
+        assert not Booking.select().exists()
+
+
 def test_api_books_confirms_and_cancels(app, client, data):
     with data():
         _service()

@@ -10,7 +10,7 @@ import pytest
 from intranet import calendar, config, db, workflow
 from intranet.admin import calendar as admin_calendar
 from intranet.admin.reference import Refused
-from intranet.models import AdminChange, RequestType
+from intranet.models import AdminChange, RequestType, RequestTypeVersion
 from intranet.models.calendar import CalendarYear, Holiday
 from tests.conftest import csrf_token
 from tests.factories import make_request, make_staff
@@ -63,6 +63,24 @@ def test_the_next_stage_budget_counts_working_days_from_the_acceptance(admin, co
         moved = workflow.accept(clerk, req, req.version, "تمت المراجعة").request
     # Sunday 21 .. Thursday 25, 28 March .. 1 April, 4 .. 8 April: fifteen working days end on Thursday 8 April
     assert moved.stage_due_at == dt.datetime(2027, 4, 8, 7, 0)
+
+
+def test_a_request_in_flight_keeps_the_counting_it_started_with(admin, counting_restored):
+    """The counting is part of a type's definition: changing it makes a new version, and a request received under
+    the earlier one goes on counting calendar days, stage after stage, until it is migrated."""
+    clerk = make_staff("calendar-clerk", role="clerk", department="health")
+    req = make_request("health_care", received_at=THURSDAY)  # calendar days
+    started = RequestType.get(RequestType.code == "health_care").version
+    _working(admin, "health_care")
+    rtype = RequestType.get(RequestType.code == "health_care")
+    assert (rtype.version, rtype.working_days, req.type_version) == (started + 1, True, started)
+    assert RequestTypeVersion.get((RequestTypeVersion.request_type == rtype.id)
+                                  & (RequestTypeVersion.number == rtype.version)).spec["working_days"] is True
+    accepted_on = dt.datetime(2027, 3, 18, 7, 0)
+    with mock.patch.object(workflow, "utcnow", return_value=accepted_on):
+        moved = workflow.accept(clerk, req, req.version, "تمت المراجعة").request
+    assert moved.stage_due_at == accepted_on + dt.timedelta(days=15)  # still calendar days
+    assert make_request("health_care", received_at=THURSDAY).due_at == calendar.add_days(THURSDAY, 45, True)
 
 
 def test_add_days_counts_weekends_of_the_year_and_the_default(app, admin):
@@ -157,8 +175,9 @@ def test_the_calendar_page_adds_a_holiday_and_sets_the_counting(client, auth, da
     with data():
         assert RequestType.get_by_id(type_id).working_days is True
         change = AdminChange.select().where(AdminChange.subject == "request_type").order_by(AdminChange.id.desc()).get()
-        assert (json.loads(change.before), json.loads(change.after)) == ({"working_days": False},
-                                                                          {"working_days": True})
+        before, after = json.loads(change.before), json.loads(change.after)
+        assert (before["working_days"], after["working_days"]) == (False, True)  # the type's whole definition
+        assert {key for key in before if before[key] != after[key]} == {"working_days"}
     assert client.post(f"/admin/calendar/counting/{type_id}", data={"csrf_token": token, "working_days": "2"}
                        ).status_code == 400
     # the dashboard says which types count working days

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from intranet import history_chain, workflow
+from intranet.admin import types
 from intranet.auth import delegations, permissions
 from intranet.auth.delegations import DelegationRefused, Grant
 from intranet.models import Delegation, Department, HistoryEntry, Request, RequestType, Stage, Staff
@@ -302,3 +303,102 @@ def test_the_request_page_says_who_acted_for_whom(auth, client, data):
     assert response.status_code == 303
     page = client.get(f"/requests/{req.tracking_number}")
     assert f"{clerk.full_name} نيابةً عن {sup.full_name} بموجب التفويض {given.id}" in page.text
+
+
+# --- a stage delegation and the versions of its type (issue 20): "that stage of that type", whichever version -----
+
+def _permit(admin, *stages) -> RequestType:
+    """A type of its own (the file's types stay as they are), saved with these stages: a new version each time."""
+    rows = [{"code": code, "name_ar": "مرحلة", "name_en": "Stage", "department": department, "budget_days": days}
+            for code, department, days in stages]
+    spec = {"code": "permit_d", "name_ar": "تصريح", "name_en": "Permit", "sla_days": sum(r["budget_days"] for r in rows),
+            "fields": [], "documents": [], "stages": rows}
+    return types.save(admin, spec, creating=not RequestType.select().where(RequestType.code == "permit_d").exists())
+
+
+def test_a_stage_delegation_follows_its_stage_into_new_versions_while_the_stage_lasts(people):
+    """Granted on the stage "check" of a type: requests of every version that has that stage (the same stage: its
+    department and required role unchanged, in versions without a break) are the delegate's to act on; a version that
+    moves it to another department, drops it, or brings a stage of that code back later, hands on nothing new."""
+    sup, hc, admin = people["sup"], people["hc"], people["admin"]
+    _permit(admin, ("check", "compensation", 10), ("sign", "compensation", 10))
+    given = give(sup, hc, "stage", stage=stage("permit_d", "check"), days=3)
+    v1 = make_request("permit_d")
+    _permit(admin, ("check", "compensation", 5), ("sign", "compensation", 15))  # version 2: the budget changes
+    v2 = make_request("permit_d")
+    assert (v1.type_version, v2.type_version) == (1, 2) and v1.stage_id != v2.stage_id  # a new row for "check"
+    offered = [row.id for row in delegations.stages_to_choose() if row.request_type.code == "permit_d"]
+    assert offered == [v2.stage_id, Stage.get(Stage.code == "sign", Stage.last_version.is_null()).id]  # once each
+
+    def covered(req) -> bool:
+        req = fresh(req)
+        seen = Request.select().where(permissions.visible_requests(hc) & (Request.id == req.id)).exists()
+        assert seen is permissions.can_view(hc, req)  # the searches' rule and the page's agree
+        return seen and permissions.works_stage(hc, req) and "accept" in permissions.allowed_actions(req, hc)
+
+    assert covered(v1) and covered(v2)
+    assert [d.id for d in delegations.active_for(hc)] == [given.id]
+    assert workflow.accept(hc, v2, v2.version).entry.delegation_id == given.id
+    assert not covered(v2)  # at "sign" now: not the delegated stage, whatever the version
+    v2b = make_request("permit_d")
+    _permit(admin, ("check", "retirement", 5), ("sign", "compensation", 15))  # version 3: another department's
+    v3 = make_request("permit_d")
+    _permit(admin, ("sign", "compensation", 20))  # version 4: "check" dropped
+    _permit(admin, ("check", "compensation", 5), ("sign", "compensation", 15))  # version 5: a "check" again
+    v5 = make_request("permit_d")
+    assert (v3.type_version, v5.type_version) == (3, 5) and v5.stage.code == "check"
+    assert not covered(v3) and not covered(v5)  # nothing new
+    assert not permissions.can_view(hc, fresh(v3)) and not permissions.can_view(hc, fresh(v5))
+    assert covered(v1) and covered(v2b)  # the versions that had the stage as it was delegated: still
+    assert Delegation.get_by_id(given.id).covers_request(fresh(v2b))  # a row read on its own: the same rows
+    with pytest.raises(workflow.NotAllowed):
+        workflow.accept(hc, v5, v5.version)
+
+
+# --- what a payout delegation opens: the payouts it decides, not the rest of the money's pages ---------------------
+
+def test_a_payout_delegate_sees_the_payouts_they_may_decide_and_no_other_payout_page(auth, client, data):
+    """Deciding payouts up to an amount is what the delegation hands on: the approval screen with the payouts it
+    covers (their amount, their lines), the password prompt and the ticked sum of those only. Batches and bank files,
+    the bank's returns, failed payouts, IBAN changes and the audit trail are the supervisors' (and administrators')
+    work on every payout, not the delegate's."""
+    auth.login("health1")
+    auth.logout()
+    with data():
+        clerk, maker = Staff.get(Staff.username == "health1"), make_staff("maker-c", "clerk", "compensation")
+        sup = make_staff("sup-pay", "supervisor", "compensation")
+        give(sup, clerk, "payouts", amount_limit="2500")
+        within, beyond, elsewhere = completed(maker, "2000"), completed(maker, "9000"), completed(maker, "100")
+        Payout.update(department=Department.get(Department.code == "health").id).where(
+            Payout.id == elsewhere.id).execute()  # another department's payout: not the grantor's to hand on
+        numbers = {p.id: p.request.tracking_number for p in (within, beyond, elsewhere)}
+        own = make_request("health_care", citizen=beyond.citizen)  # the clerk's department's: the citizen is theirs
+    auth.login("health1")
+    page = client.get("/payouts/")
+    assert page.status_code == 200 and numbers[within.id] in page.text
+    assert numbers[beyond.id] not in page.text and numbers[elsewhere.id] not in page.text
+    assert client.get("/payouts/?status=approved").status_code == 200
+    for path in ("/payouts/batches/", "/payouts/batches/1", "/payouts/audit/", "/payouts/failed",
+                 "/payouts/returns/1", "/payouts/iban-changes", "/payouts/batches/1/returns/example.csv"):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert numbers[beyond.id] not in response.text
+    citizen = client.get(f"/citizens/{beyond.citizen_id}")  # their request is there, the payout beyond is not
+    assert own.tracking_number in citizen.text and numbers[beyond.id] not in citizen.text
+    for link in ("/payouts/batches/", "/payouts/audit/", "/payouts/failed", "/payouts/iban-changes"):
+        assert f'href="{link}"' not in page.text  # the pages' menu offers only what opens
+    token = csrf_token(client, "/payouts/")
+    ticked = client.post("/payouts/selection", data={"csrf_token": token, "ids": [within.id, beyond.id]})
+    assert ticked.status_code == 200 and "2,000" in ticked.text and "9,000" not in ticked.text.replace("٬", ",")
+    prompt = client.post("/payouts/decide", data={"csrf_token": token, "ids": [within.id, beyond.id],
+                                                  "decision": "approve"})
+    assert prompt.status_code == 200 and numbers[within.id] in prompt.text and numbers[beyond.id] not in prompt.text
+    auth.logout()
+    auth.login("supervisor1")  # the supervisors' pages are where they were
+    for path in ("/payouts/batches/", "/payouts/audit/", "/payouts/failed", "/payouts/iban-changes"):
+        assert client.get(path).status_code == 200, path
+    everything = client.get("/payouts/")
+    assert all(number in everything.text for number in numbers.values())
+    auth.logout()
+    auth.login("admin1")
+    assert client.get("/payouts/audit/").status_code == 200 and client.get("/payouts/batches/").status_code == 200

@@ -74,3 +74,54 @@ def test_a_delegation_granted_in_a_request_is_seen_by_the_questions_after_it(app
         assert not permissions.can_see_queue(other, compensation)
         assert not permissions.can_see_queue(other, compensation)
         assert len(reads) == 5
+
+
+# --- db.select: the hot SELECTs' SQL text made once (issue 21) ------------------------------------------------------
+
+def test_a_cached_select_gives_what_peewee_gives_for_each_set_of_values(app, ctx, monkeypatch):
+    from intranet import db
+    from intranet.models import Request, utcnow
+    from intranet.queues import services
+
+    monkeypatch.setattr(db, "_select_plans", {})
+    old, new = make_request(), make_request()
+    Request.update(received_at=utcnow() - dt.timedelta(days=20)).where(Request.id == old.id).execute()
+
+    def build(type_id, moment):  # the moment shifted twice: learnt as the value plus a fixed interval
+        return (Request.select(Request.id).where((Request.request_type == type_id)
+                                                 & (Request.received_at >= moment - dt.timedelta(days=30))
+                                                 & (Request.received_at < moment - dt.timedelta(days=7)))
+                .order_by(Request.id))
+
+    now = utcnow()
+    with monkeypatch.context() as checks:
+        checks.setattr(app, "testing", False)  # the plan alone, not checked against peewee on each call
+        assert [r.id for r in db.select("test_aged", build, old.request_type_id, now)] == [old.id]
+        assert [r.id for r in db.select("test_aged", build, old.request_type_id, now + dt.timedelta(days=15))] \
+            == [new.id]
+        assert [r.id for r in db.select("test_aged", build, old.request_type_id + 1000, now)] == []
+    assert services.find_request(f" {new.tracking_number} ").id == new.id  # and the pages' own, on each database
+    assert services.find_request("00-0000000-0") is None
+
+
+def test_a_cached_select_refuses_what_it_cannot_tell_apart(app, ctx, monkeypatch):
+    from intranet import db
+    from intranet.models import Request, utcnow
+
+    monkeypatch.setattr(db, "_select_plans", {})
+    now = utcnow()
+    with pytest.raises(ValueError):  # a value computed inside from something it was not given
+        list(db.select("test_hidden", lambda number: Request.select().where(
+            (Request.tracking_number == number) & (Request.received_at < utcnow())), "x"))
+    with pytest.raises(ValueError):  # the statement's text depends on a value
+        list(db.select("test_shape", lambda number: Request.select().where(
+            Request.tracking_number.in_([number] * (1 if number == "x" else 2))), "x"))
+    with pytest.raises(TypeError):  # None (IS NULL) changes the statement: it belongs in the key
+        list(db.select("test_none", lambda when: Request.select().where(Request.paused_at == when), None))
+    channel = ["walk_in"]  # a value the key does not name and the call does not pass: a constant to the plan,
+    list(db.select("test_constant", lambda when: Request.select().where(  # which the tests' check catches
+        (Request.channel == channel[0]) & (Request.received_at < when)), now))
+    channel[0] = "portal"
+    with pytest.raises(AssertionError):
+        list(db.select("test_constant", lambda when: Request.select().where(
+            (Request.channel == channel[0]) & (Request.received_at < when)), now))

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import peewee
 import pytest
 
 from intranet.auth import permissions
@@ -180,7 +181,9 @@ ROLE_RULES = {
     "can_see_system_health": {"admin"},
     "can_edit_message_templates": {"admin"},
     "can_follow_up_unreachable": {"reception", "supervisor", "admin"},
-    "can_see_payouts": {"supervisor", "admin"},
+    "can_see_payouts": {"supervisor", "admin"},  # and a payout delegate: test_a_payout_delegation_decides_...
+    # batches, bank files, returns, failed payouts, IBAN changes, the audit trail: never a payout delegate's (issue 18)
+    "can_see_payout_records": {"supervisor", "admin"},
     "can_decide_payouts": {"supervisor"},
     "can_confirm_iban_changes": {"supervisor"},
     "can_manage_payout_batches": {"supervisor"},
@@ -338,7 +341,7 @@ def test_every_rule_is_in_a_table():
                                                         "waits_for_role", *SEEN_RULES,
                                                         "can_transfer", "answers_with_text", "letter_actions",
                                                         "can_schedule_interview", *DELEGATION_RULES,
-                                                        *STAFF_RULES, "visible_staff"}
+                                                        *STAFF_RULES, "visible_staff", "visible_payouts"}
     assert rules == tabled
     for name in rules:
         assert getattr(may, name.removeprefix("can_")) is getattr(permissions, name)
@@ -388,6 +391,8 @@ def holding(monkeypatch, *held):
 
 
 def delegation(scope, **values):
+    if scope == "stage":  # the stage rows it covers, as the delegation read finds them (`Delegation.stage_rows`)
+        values.setdefault("stage_ids", frozenset({values.get("stage")}))
     return Delegation(id=40, scope=scope, grantor=GRANTOR, delegate=ME, created_by=GRANTOR, **values)
 
 
@@ -395,6 +400,8 @@ def delegation(scope, **values):
 # requires no role / requires the head
 STAGE_ROWS = [
     ("stage", {"stage": 5}, True, True), ("stage", {"stage": 6}, False, False),
+    # granted on the stage's row of another version of the type: the same stage in this one (issue 20's versions)
+    ("stage", {"stage": 6, "stage_ids": frozenset({6, 5})}, True, True),
     ("queue", {"department": OTHER}, True, False), ("queue", {"department": OWN}, False, False),
     ("head", {}, False, True), ("payouts", {"amount_limit": Decimal(1000)}, False, False),
 ]
@@ -444,6 +451,8 @@ def test_a_payout_delegation_decides_up_to_its_amount(limit, department, amount,
     payout = Payout(amount=amount, department=payout_department)
     clerk = person("clerk")
     assert permissions.can_decide_payouts(clerk) and permissions.can_see_payouts(clerk)
+    assert not permissions.can_see_payout_records(clerk)  # the approval screen only, and on it:
+    assert _sql(permissions.visible_payouts(clerk)) == _sql(held.payout_condition())  # what it covers, in SQL
     assert permissions.can_decide_payout(clerk, payout) is expected
     assert permissions.payout_delegation(clerk, payout) is (held if expected else None)
     assert permissions.payout_delegation(person("supervisor"), payout) is None  # their own right
@@ -501,3 +510,22 @@ def test_who_may_revoke_a_delegation(who, role, expected):
            "stranger": (SOMEONE, SOMEONE, 50)}[who]
     held = Delegation(id=40, scope="head", grantor=ids[0], created_by=ids[1], delegate=ids[2])
     assert permissions.can_revoke_delegation(person(role), held) is expected
+
+
+# who sees which payouts (the approval screen, its sum, the password prompt; checked on a database in
+# tests/test_delegation.py): None means every payout; a delegate's delegations as a condition, several or'ed together
+@pytest.mark.parametrize("role", ROLES)
+def test_who_sees_every_payout(role, monkeypatch):
+    wide = role in ROLE_RULES["can_see_payout_records"]
+    assert permissions.visible_payouts(person(role)) is None if wide else "IS NULL" in _sql(
+        permissions.visible_payouts(person(role)))[0]  # no delegation: no payout
+    held = [delegation("payouts", amount_limit=Decimal(10)), delegation("payouts", amount_limit=Decimal(5),
+                                                                         department=OTHER)]
+    holding(monkeypatch, *held, delegation("queue", department=OWN))
+    seen = permissions.visible_payouts(person(role))
+    assert (seen is None) if wide else _sql(seen) == _sql(held[0].payout_condition() | held[1].payout_condition())
+
+
+def _sql(condition):
+    """A condition as SQL text and parameters, without a database (peewee's own rendering)."""
+    return peewee.Context().sql(condition).query()

@@ -153,3 +153,61 @@ def test_only_administrators_reach_reference_data(app, client, auth, data):
     with data():
         assert not Governorate.select().where(Governorate.code.startswith(PREFIX)).exists()
         assert not AdminChange.select().where(AdminChange.actor.is_null(False)).exists()
+
+
+# --- reception services and desks (edited on their own page, linked from here) --------------------------------------
+
+def _service_form(**values):
+    from werkzeug.datastructures import MultiDict
+
+    form = {"code": "t20-visa", "name_ar": "استشارة التأشيرات", "name_en": "Visa consultation",
+            "ticket_service": "inquiry", "department": "", "opens": "08:00", "closes": "12:00", "slot_minutes": "15",
+            "capacity": "2", "active": "y", **values}
+    return MultiDict([*form.items(), ("weekdays", "0"), ("weekdays", "1")])
+
+
+def test_reception_services_and_desks_are_recorded_and_a_service_nobody_calls_is_named(admin):
+    from intranet.models.bookings import BookingService
+    from intranet.reception import bookings
+
+    health = Department.get(Department.code == "health")
+    service = bookings.save_service(admin, _service_form())
+    assert bookings.services_nobody_calls() == [service]  # no department, no desk of its own
+    bookings.save_service(admin, _service_form(department=str(health.id), capacity="3"), service)
+    bookings.save_service(admin, _service_form(department=str(health.id), capacity="3"), service)  # unchanged
+    assert bookings.services_nobody_calls() == [service]  # no desk of its department either
+    bookings.save_desk(admin, "5", department_id=str(health.id))
+    assert bookings.services_nobody_calls() == []
+    bookings.save_desk(admin, "5", department_id=str(health.id))  # unchanged
+    bookings.save_desk(admin, "5")  # a general desk again
+    assert bookings.services_nobody_calls() == [BookingService.get_by_id(service.id)]
+    recorded = [(c.subject, c.key, c.before_value, c.after_value)
+                for c in AdminChange.select().where(AdminChange.actor == admin.id).order_by(AdminChange.id)]
+    assert [(subject, key) for subject, key, _before, _after in recorded] == [
+        ("reception_service", "t20-visa"), ("reception_service", "t20-visa"), ("desk", "5"), ("desk", "5")]
+    assert recorded[0][2] is None and recorded[0][3]["capacity"] == 2
+    assert (recorded[1][2]["department"], recorded[1][3]["department"], recorded[1][3]["capacity"]) == (
+        None, "health", 3)
+    assert recorded[2][2:] == (None, {"department": "health", "service": None})
+    assert recorded[3][2:] == ({"department": "health", "service": None}, None)
+
+
+def test_a_service_name_of_control_characters_is_refused_and_nothing_is_saved(admin):
+    from intranet.models.bookings import BookingService
+    from intranet.reception import bookings
+
+    with pytest.raises(bookings.BookingError):
+        bookings.save_service(admin, _service_form(name_en="\u202e\x07\t"))
+    assert not BookingService.select().exists() and not _recorded("reception_service")
+
+
+def test_the_services_page_warns_of_a_service_no_desk_calls(client, auth, data):
+    from intranet.models.bookings import BookingService
+
+    with data():
+        BookingService.create(code="t20-lonely", name_ar="خدمة بلا مكتب", name_en="Lonely service",
+                              ticket_service="inquiry")
+    auth.login("admin1")
+    assert "/bookings/services" in client.get("/admin/reference/").text
+    page = client.get("/bookings/services").text
+    assert 'id="services-without-desk"' in page and "خدمة بلا مكتب" in page

@@ -9,7 +9,7 @@ import phonenumbers
 import pytest
 from stdnum import luhn
 
-from intranet import db, definitions, workflow
+from intranet import db, definitions, history_chain, workflow
 from intranet.db import database
 from intranet.i18n import search_text
 from intranet.models import (
@@ -389,3 +389,48 @@ def test_requests_carry_their_types_fields(seeded):
         if req.status == "completed":
             assert data["documents_received"] == documents
     assert {"amount", "invoice_number", "hospital", "decision_number", "decision_date"} <= seen
+
+
+def _indexes():
+    if db.is_sqlite():
+        return sorted(database.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'").fetchall())
+    return sorted(database.execute_sql("SELECT indexname, indexdef FROM pg_indexes "
+                                       "WHERE schemaname = current_schema()").fetchall())
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_large_seed_writes_the_same_rows(backend, request, tmp_path, monkeypatch):
+    """A large seed generates its rows in a second process while this one writes them and, on PostgreSQL, builds
+    the indexes after the load: the same rows, ids and hashes as the plain path, and the same indexes afterwards."""
+    dumps = []
+    for name, options in (("plain", {"pipeline": False, "defer_indexes": False}),
+                          ("fast", {"pipeline": True, "defer_indexes": True})):
+        url = _pg_database(request.getfixturevalue("pg_cluster")) if backend == "postgresql" else None
+        app = _make_app(tmp_path, monkeypatch, f"{name}.db", url=url)
+        with app.app_context(), database.connection_context():
+            before = _indexes()
+            counts = seed(400, batch=60, now=NOW, seed=3, **options)
+            assert _indexes() == before
+            # history written day by day, as the application appends it; each request's chain still verifies
+            days = [at.date() for (at,) in HistoryEntry.select(HistoryEntry.created_at).order_by(HistoryEntry.id)
+                    .tuples()]
+            assert days == sorted(days)
+            assert history_chain.verify().ok
+            dumps.append((counts["requests"], counts["citizens"], counts["history"], _dump()))
+    assert dumps[0][:3] == (400, 133, len(dumps[0][3][1]))
+    assert dumps[0] == dumps[1]
+
+
+def test_a_failure_in_the_generating_process_writes_nothing(app, monkeypatch):
+    from intranet import seed as seed_module
+
+    def broken(*args, **kwargs):
+        raise ValueError("no more names")
+
+    monkeypatch.setattr(seed_module, "_generate_requests", broken)  # the forked process has the same module
+    with app.app_context(), database.connection_context():
+        before = _indexes()
+        with pytest.raises(RuntimeError, match="no more names"):
+            seed(200, batch=50, now=NOW, pipeline=True, defer_indexes=True)
+        assert Citizen.select().count() == Request.select().count() == HistoryEntry.select().count() == 0
+        assert _indexes() == before

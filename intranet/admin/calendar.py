@@ -3,15 +3,18 @@ whether its target counts calendar or working days. Every change is checked firs
 and changes nothing), made in one transaction with its record (`changes.record`) and with a new stamp on the year's
 `calendar_year` row, so every process counts with it at once (`intranet/calendar.py`).
 
-Changing a type's counting or the calendar moves no due date already set: a request's target was counted when it
-arrived and each stage's budget when the stage began; what follows is counted with the calendar then in force."""
+Changing the calendar moves no due date already set: a request's target was counted when it arrived and each
+stage's budget when the stage began; what follows is counted with the calendar then in force. A type's counting is
+part of its definition (`set_counting` saves a new version through `types.save`): a request keeps the counting of
+the version it started with (`RequestType.as_of`, asked by `workflow._counts_working_days`) until an administrator
+migrates it to the current version."""
 import datetime as dt
 import uuid
 
 from flask_babel import lazy_gettext as _l
 
-from intranet import calendar, reference
-from intranet.admin import changes
+from intranet import calendar
+from intranet.admin import changes, types
 from intranet.admin.reference import Refused, read_names
 from intranet.db import transaction
 from intranet.i18n import localized
@@ -172,11 +175,11 @@ def remove_holiday(actor, holiday: Holiday) -> None:
 
 
 def set_counting(actor, request_type: RequestType, working: bool) -> None:
-    """Whether the type's target and its stages' budgets count working days (True) or calendar days."""
-    with transaction():
-        before = RequestType.get_by_id(request_type.id).working_days
-        if before == working:
-            return
-        RequestType.update(working_days=working).where(RequestType.id == request_type.id).execute()
-        changes.record(actor, "request_type", request_type.code, {"working_days": before}, {"working_days": working})
-    reference.forget()  # this process's cached request types
+    """Whether the type's target and its stages' budgets count working days (True) or calendar days. The counting
+    is part of the type's definition: the change is saved as the type editor saves one (`types.save`: checked, a
+    new version, recorded), so requests in flight keep the counting of the version they started with. Raises
+    `types.Refused` when the definition as it stands cannot be saved."""
+    spec = types.spec_of(RequestType.get_by_id(request_type.id))
+    if spec.get("working_days") == working:
+        return
+    types.save(actor, {**spec, "working_days": working})

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from intranet import calendar
 from intranet.admin import calendar as service
+from intranet.admin import types
 from intranet.admin.reference import Refused
 from intranet.auth import permissions
 from intranet.i18n import localized
@@ -101,7 +102,13 @@ def counting(type_id):
     working = request.form.get("working_days")
     if working not in ("0", "1"):
         abort(400)
-    service.set_counting(current_user, request_type, working == "1")
+    try:
+        service.set_counting(current_user, request_type, working == "1")
+    except types.Refused as refused:
+        flash(_("The counting of %(type)s was not changed: %(reasons)s", type=localized(request_type),
+                reasons=" ".join(str(message) for message in refused.messages)), "error")
+        return redirect(url_for("calendar.year", year=request.form.get("year", type=int) or local_today().year)
+                        + "#counting", 303)
     flash(_("%(type)s now counts its target in %(counting)s.", type=localized(request_type),
             counting=calendar.COUNTING_LABELS[working == "1"]), "success")
     return redirect(url_for("calendar.year", year=request.form.get("year", type=int) or local_today().year)

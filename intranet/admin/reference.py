@@ -1,5 +1,6 @@
 """Reference data administrators edit (issue 20): departments, governorates and inquiry subjects, each a row with a
-code and a name in Arabic and in English; bank profiles are shown as configured (INTRANET_PAYOUT_BANK_PROFILES).
+code and a name in Arabic and in English (the banks' file layouts: `bank_layouts.py`; reception services and desks:
+`reception/bookings.py`, linked from the same page).
 
 The rules, checked before anything is written (a refusal names each field that is wrong and changes nothing):
 a code is required, of lower-case Latin letters, digits, "_" and "-", unique within its kind, and never changed
@@ -16,11 +17,9 @@ from peewee import IntegrityError
 
 from intranet import paging, reference, validation
 from intranet.admin import changes
-from intranet.config import setting
 from intranet.db import transaction
 from intranet.i18n import locale_code, localized
 from intranet.models import Department, Governorate, InquirySubject
-from intranet.payouts import bank_profiles
 
 CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 NAME_MAX = 200
@@ -189,8 +188,3 @@ def delete(actor, kind: Kind, row) -> None:
         raise refuse(uses(kind, row) or [_l("other records")]) from None
     reference.forget()
 
-
-def bank_profile_list() -> list:
-    """The banks' CSV layouts as configured (INTRANET_PAYOUT_BANK_PROFILES), read-only here: they are checked when
-    the application starts, so they change with the configuration, not on a page."""
-    return list(bank_profiles.parse(setting("PAYOUT_BANK_PROFILES")).values())

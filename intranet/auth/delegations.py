@@ -225,8 +225,10 @@ def grantors_to_choose(actor):
 
 
 def stages_to_choose():
-    """Every stage of every request type, by type and position (the form's list)."""
-    return list(Stage.select(Stage, RequestType).join(RequestType).order_by(Stage.request_type, Stage.position))
+    """The stages of every request type's current version, by type and position (the form's list): one entry for
+    each stage, whose delegation then covers its rows of the earlier versions too (`Delegation.stage_rows`)."""
+    return list(Stage.select(Stage, RequestType).join(RequestType).where(Stage.last_version.is_null())
+                .order_by(Stage.request_type, Stage.position))
 
 
 def asked_from(actor, form) -> Grant:

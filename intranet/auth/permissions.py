@@ -6,11 +6,15 @@ Delegations (issue 18) are read here and nowhere else: where a person's own role
 stage, working a queue, deciding a payout or approving as the head, the delegations they hold today (the office's
 date) are asked (`_delegations`, one indexed query, only after the own rule said no); `stage_delegation` and
 `payout_delegation` name the one an action is taken under, for its history and audit entry."""
+import functools
+import operator
+
 from flask import g, has_request_context, request
 from peewee import SQL, fn
 
 from intranet.models import OPEN_STATUSES, Citizen, HistoryEntry, Request, Staff, Stage
 from intranet.models.delegations import Delegation
+from intranet.models.payouts import Payout
 from intranet.models.inquiries import ANSWER_STAGE
 from intranet.models.requests import INTERVIEW_STAGE
 from intranet.stats.figures import local_today
@@ -83,7 +87,7 @@ def visible_requests(user):
     seen = acted if user.department_id is None else (Request.department == user.department_id) | acted
     for delegation in _delegations(user):  # what they act on for someone else (`Delegation.covers_request`)
         if delegation.scope == "stage":
-            seen = seen | (Request.stage == delegation.stage_id)
+            seen = seen | Request.stage.in_(sorted(delegation.covered_stages()))  # its rows in every version
         elif delegation.scope == "queue":
             seen = seen | (Request.department == delegation.department_id)
         elif delegation.scope == "head":
@@ -310,8 +314,26 @@ def can_follow_up_unreachable(user) -> bool:
 
 def can_see_payouts(user) -> bool:
     """The approval screen: supervisors decide, administrators look; and whoever decides payouts today under a
-    delegation."""
-    return user.role in ("supervisor", "admin") or can_decide_payouts(user)
+    delegation, who sees there the payouts it covers only (`visible_payouts`)."""
+    return can_see_payout_records(user) or can_decide_payouts(user)
+
+
+def can_see_payout_records(user) -> bool:
+    """Every payout and the pages of the money's way after the decision: batches and bank files, the bank's
+    returns, failed payouts, IBAN changes, the audit trail: supervisors and administrators. A delegation to decide
+    payouts up to an amount opens none of them: its delegate decides on the approval screen what it covers."""
+    return user.role in ("supervisor", "admin")
+
+
+def visible_payouts(user):
+    """The payouts a person may see, as a condition on Payout (None: every payout): supervisors and administrators
+    all (`can_see_payout_records`); a delegate those the delegations they hold today cover (up to the amount, in the
+    department: `Delegation.covers_payout`, in SQL), whatever has become of them since; anyone else none. The
+    approval screen, its ticked sum and the password prompt list only these."""
+    if can_see_payout_records(user):
+        return None
+    held = [d.payout_condition() for d in _delegations(user) if d.scope == "payouts"]
+    return functools.reduce(operator.or_, held) if held else Payout.id.is_null()
 
 
 def can_decide_payouts(user) -> bool:

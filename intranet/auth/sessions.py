@@ -20,7 +20,7 @@ from flask_login import login_user, logout_user
 from peewee import JOIN, fn
 
 from intranet import paging
-from intranet.db import transaction
+from intranet.db import select, transaction
 from intranet.models import Department, Staff, utcnow
 from intranet.models.sessions import SecurityEvent, StaffSession
 
@@ -109,9 +109,9 @@ def load(staff_id):
     row_id = current_id()
     if row_id is None:
         return _refuse()
-    row = (StaffSession.select(StaffSession, Staff, Department)
-           .join(Staff).join(Department, JOIN.LEFT_OUTER)
-           .where(StaffSession.id == row_id).first())
+    row = next(iter(select("staff_session", lambda session_id: (  # every request: its SQL text made once
+        StaffSession.select(StaffSession, Staff, Department).join(Staff).join(Department, JOIN.LEFT_OUTER)
+        .where(StaffSession.id == session_id).limit(1)), row_id)), None)
     if row is None or row.ended_at is not None or str(row.staff_id) != str(staff_id) or not row.staff.active:
         return _refuse()
     now = utcnow()

@@ -4,6 +4,7 @@ from functools import cache
 from pydantic.json_schema import models_json_schema
 
 from intranet.intake.schemas import Problem, ReceiptOut, ResubmissionIn, StatusOut, SubmissionIn, WebhookEventOut
+from intranet.models.bookings import BOOKING_STATUSES
 
 PROBLEM_TYPES = {
     "unauthorized": "No token, an unknown token or a revoked one.",
@@ -32,6 +33,38 @@ PROBLEM_TYPES = {
 }
 
 TRACKING_PATTERN = r"^\d{2}-\d{7}-\d$"
+SLOT_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$"  # the office's wall clock (INTRANET_TIMEZONE)
+
+# the booking API's bodies (issue 19, intranet/reception/booking_api.py), written out: its views read plain JSON
+BOOKING_SCHEMAS = {
+    "BookingServiceOut": {"type": "object", "required": ["code", "name_ar", "name_en", "opens", "closes", "weekdays",
+                                                         "slot_minutes", "capacity"], "properties": {
+        "code": {"type": "string"}, "name_ar": {"type": "string"}, "name_en": {"type": "string"},
+        "opens": {"type": "string", "pattern": r"^\d{2}:\d{2}$"},
+        "closes": {"type": "string", "pattern": r"^\d{2}:\d{2}$"},
+        "weekdays": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 6},
+                     "description": "Open days, Monday = 0 ... Sunday = 6."},
+        "slot_minutes": {"type": "integer", "minimum": 5, "maximum": 240},
+        "capacity": {"type": "integer", "minimum": 1, "description": "Visitors per slot."}}},
+    "BookingServicesOut": {"type": "object", "required": ["services"], "properties": {
+        "services": {"type": "array", "items": {"$ref": "#/components/schemas/BookingServiceOut"}}}},
+    "SlotsOut": {"type": "object", "required": ["service", "date", "slots"], "properties": {
+        "service": {"type": "string"}, "date": {"type": "string", "format": "date"},
+        "slots": {"type": "array", "items": {"type": "object", "required": ["slot", "free"], "properties": {
+            "slot": {"type": "string", "pattern": SLOT_PATTERN}, "free": {"type": "integer", "minimum": 0}}}}}},
+    "BookingIn": {"type": "object", "required": ["national_id", "service", "slot"], "properties": {
+        "national_id": {"type": "string", "maxLength": 100}, "service": {"type": "string", "maxLength": 100},
+        "slot": {"type": "string", "pattern": SLOT_PATTERN, "description": "One of the service's free slots."}}},
+    "ConfirmationIn": {"type": "object", "required": ["code"], "properties": {
+        "code": {"type": "string", "maxLength": 100, "description": "The code sent to the citizen by SMS."}}},
+    "BookingOut": {"type": "object", "required": ["booking", "service", "slot", "status", "code_expires_at"],
+                   "properties": {
+        "booking": {"type": "integer"}, "service": {"type": "string"},
+        "slot": {"type": "string", "pattern": SLOT_PATTERN},
+        "status": {"type": "string", "enum": list(BOOKING_STATUSES)},
+        "code_expires_at": {"type": ["string", "null"], "format": "date-time",
+                            "description": "While pending: when the SMS code expires (UTC)."}}},
+}
 
 
 def _ref(name):
@@ -55,6 +88,66 @@ COMMON_ERRORS = {
 }
 
 
+def _json(name, description):
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _booking_paths() -> dict:
+    """The booking API (scope bookings:write): a client sees only the bookings it made."""
+    errors = {"400": _problem("The address or the query holds a character that cannot be used."), **COMMON_ERRORS}
+    booking_id = {"name": "booking_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+    unknown = _problem("No booking of this client has this number.")
+    return {
+        "/bookings/services": {"get": {
+            "operationId": "listBookingServices", "summary": "The services offered for booking, with their hours.",
+            "responses": {"200": _json("BookingServicesOut", "The services offered now."), **errors},
+        }},
+        "/bookings/services/{code}/slots": {"get": {
+            "operationId": "listBookingSlots", "summary": "A service's slots on a day, with the seats still free.",
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "date", "in": "query", "required": True,
+                            "schema": {"type": "string", "format": "date"}}],
+            "responses": {"200": _json("SlotsOut", "The day's slots."),
+                          "404": _problem("No service offered with this code."),
+                          "422": _problem("The date is not YYYY-MM-DD."), **errors},
+        }},
+        "/bookings": {"post": {
+            "operationId": "book", "summary": "Book a slot for a citizen: pending until the code sent to the "
+                                              "citizen's mobile by SMS is confirmed; unconfirmed, it expires.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BookingIn")}}},
+            "responses": {"201": _json("BookingOut", "Booked, pending its confirmation."),
+                          "403": _problem("Online booking is closed for this citizen (missed appointments), or "
+                                          "the token lacks the scope."),
+                          "404": _problem("No service offered with this code."),
+                          "409": _problem("The slot is full, or the citizen already has an active booking for "
+                                          "this service."),
+                          "422": _problem("The body, the national ID or the slot is not valid, or no mobile "
+                                          "number is on record."),
+                          **{k: v for k, v in errors.items() if k != "403"}},
+        }},
+        "/bookings/{booking_id}": {
+            "get": {"operationId": "getBooking", "summary": "A booking this client made.",
+                    "parameters": [booking_id],
+                    "responses": {"200": _json("BookingOut", "The booking now."), "404": unknown, **errors}},
+            "delete": {"operationId": "cancelBooking", "summary": "Cancel a booking this client made.",
+                       "parameters": [booking_id],
+                       "responses": {"200": _json("BookingOut", "Cancelled."), "404": unknown,
+                                     "410": _problem("The booking expired, was cancelled or was already used."),
+                                     **errors}},
+        },
+        "/bookings/{booking_id}/confirmation": {"post": {
+            "operationId": "confirmBooking", "summary": "Confirm a pending booking with the code the citizen "
+                                                        "received; five wrong codes cancel it.",
+            "parameters": [booking_id],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ConfirmationIn")}}},
+            "responses": {"200": _json("BookingOut", "Confirmed."), "404": unknown,
+                          "410": _problem("The booking expired, was cancelled or was already used."),
+                          "422": _problem("The code is not right; the detail says how many tries are left."),
+                          **errors},
+        }},
+    }
+
+
 @cache
 def document() -> dict:
     _, schemas = models_json_schema(
@@ -72,8 +165,9 @@ def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Diwan electronic intake", "version": "1.0.0",
-                 "description": "Requests and inquiries submitted by the national e-services portal. Errors are "
-                                "RFC 9457 problem details in the language of Accept-Language (ar or en)."},
+                 "description": "Requests and inquiries submitted by the national e-services portal, and "
+                                "appointments it books at reception. Errors are RFC 9457 problem details in the "
+                                "language of Accept-Language (ar or en)."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": {
@@ -139,6 +233,7 @@ def document() -> dict:
                     **COMMON_ERRORS,
                 },
             }},
+            **_booking_paths(),
             "/openapi.json": {"get": {
                 "operationId": "getOpenApi", "security": [], "summary": "This document.",
                 "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
@@ -155,7 +250,7 @@ def document() -> dict:
             }},
         },
         "components": {
-            "schemas": schemas["$defs"],
+            "schemas": {**schemas["$defs"], **BOOKING_SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

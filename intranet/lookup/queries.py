@@ -115,11 +115,12 @@ def visitor_tickets(citizen) -> list:
                 .order_by(VisitorTicket.id.desc()).limit(SIDE_LIST))
 
 
-def payouts(citizen) -> list:
+def payouts(citizen, seen=None) -> list:
     """The citizen's payouts, newest first, with their request's tracking number (asked only for those who may see
-    payouts: `permissions.can_see_payouts`)."""
-    return list(Payout.select(Payout, Request.id, Request.tracking_number).join(Request)
-                .where(Payout.citizen == citizen.id).order_by(Payout.id.desc()).limit(SIDE_LIST))
+    payouts: `permissions.can_see_payouts`), of those they may see (`seen`: `permissions.visible_payouts`, a payout
+    delegate's what their delegation covers)."""
+    query = Payout.select(Payout, Request.id, Request.tracking_number).join(Request).where(Payout.citizen == citizen.id)
+    return list((query if seen is None else query.where(seen)).order_by(Payout.id.desc()).limit(SIDE_LIST))
 
 
 def messages(user, citizen) -> list:

@@ -42,7 +42,8 @@ def citizen(citizen_id):
     requests, next_after = queries.citizen_requests(current_user, person, params.arg_id("after"))
     return render("lookup/citizen.html", citizen=person, requests=requests, next_after=next_after,
                   tickets=queries.visitor_tickets(person),
-                  payouts=queries.payouts(person) if permissions.can_see_payouts(current_user) else None,
+                  payouts=(queries.payouts(person, permissions.visible_payouts(current_user))
+                           if permissions.can_see_payouts(current_user) else None),
                   messages=queries.messages(current_user, person), corrections=queries.corrections(person),
                   **(_card(person) if permissions.can_manage_cards(current_user) else {}))
 

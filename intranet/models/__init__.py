@@ -10,7 +10,7 @@ from intranet.models.notifications import MessageTemplate, Notification, Notific
 from intranet.models.tickets import VisitorTicket  # noqa: E402
 from intranet.models.intake import ApiClient, ImportBatch, InboxEntry, WebhookAttempt, WebhookDelivery  # noqa: E402
 from intranet.models.payouts import (  # noqa: E402
-    AuditEntry, BankReturn, BatchItem, ExportDownload, ExportFile, IbanChange, Payout, PayoutApproval, PayoutBatch,
+    AuditEntry, BankLayout, BankReturn, BatchItem, ExportDownload, ExportFile, IbanChange, Payout, PayoutApproval, PayoutBatch,
     PayoutParty,
 )
 from intranet.models.stats import (  # noqa: E402
@@ -34,7 +34,7 @@ MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, RequestTy
           HistoryEntry, Attachment, Notification, VisitorTicket, CitizenChange,
           ApiClient, InboxEntry, WebhookDelivery, WebhookAttempt, ImportBatch, NotificationAttempt, MessageTemplate,
           Payout, PayoutParty, PayoutApproval, IbanChange, AuditEntry, PayoutBatch, BatchItem, ExportFile,
-          ExportDownload, BankReturn, DailyCount, OpenSnapshot, CountedDay, AnswerCount, ReportFile, StaffSession, SecurityEvent,
+          ExportDownload, BankReturn, BankLayout, DailyCount, OpenSnapshot, CountedDay, AnswerCount, ReportFile, StaffSession, SecurityEvent,
           StaffFactor, RecoveryCode, ReportRequest, LetterSequence, MinistryLetter, LetterReply,
           RegistryRecord, AutoRule, AutoDecision, AutoException, AutoPause, AutoCeiling, Benefit, Renewal,
           BookingService, ReceptionDesk, Booking, ReceptionOverride,
@@ -47,7 +47,7 @@ __all__ = [
     "Citizen", "CitizenChange", "Department", "Governorate", "InquirySubject", "Staff", "RequestType", "RequestTypeVersion", "Stage", "TrackingSequence",
     "Request", "HistoryEntry", "Attachment", "Notification", "VisitorTicket",
     "NotificationAttempt", "MessageTemplate", "Payout", "PayoutParty", "PayoutApproval", "IbanChange",
-    "AuditEntry", "PayoutBatch", "BatchItem", "ExportFile", "ExportDownload", "BankReturn", "ApiClient",
+    "AuditEntry", "PayoutBatch", "BatchItem", "ExportFile", "ExportDownload", "BankReturn", "BankLayout", "ApiClient",
     "InboxEntry", "WebhookDelivery", "WebhookAttempt", "ImportBatch", "DailyCount", "OpenSnapshot", "CountedDay",
     "ReportFile", "StaffSession", "SecurityEvent", "StaffFactor", "RecoveryCode", "ReportRequest",
     "LetterSequence", "MinistryLetter", "LetterReply",

@@ -260,3 +260,18 @@ class BankReturn(BaseModel):
     @property
     def problems(self) -> list[dict]:
         return json.loads(self.report or "[]")
+
+
+class BankLayout(BaseModel):
+    """A bank's CSV layout (issue 20: data administrators edit; `payouts/bank_profiles.py` checks and reads it). A
+    batch names its layout by `code` (`PayoutBatch.bank`): a layout a batch names is retired, never deleted."""
+    code = pw.CharField(max_length=30, unique=True)
+    label = pw.CharField(max_length=200)
+    columns = pw.CharField(max_length=400)  # the field names in order, comma-separated
+    delimiter = pw.CharField(max_length=2)
+    encoding = pw.CharField(max_length=20)
+    header = pw.BooleanField(default=True)
+    active = pw.BooleanField(default=True)  # offered for new batches
+
+    class Meta:
+        table_name = "bank_profile"

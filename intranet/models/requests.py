@@ -94,8 +94,8 @@ class RequestType(Named):
     currency = pw.CharField(max_length=3, null=True)
 
     def as_of(self, number: int) -> "RequestType":
-        """The type as it was at version `number` (its fields, documents and target), an unsaved copy; itself when
-        `number` is the current version or no row of that version was kept."""
+        """The type as it was at version `number` (its fields, documents, target and its counting of days), an unsaved
+        copy; itself when `number` is the current version or no row of that version was kept."""
         if number == self.version:
             return self
         kept = RequestTypeVersion.get_or_none((RequestTypeVersion.request_type == self.id)
@@ -107,6 +107,7 @@ class RequestType(Named):
         copy.fields = json.dumps(spec.get("fields", []), ensure_ascii=False)
         copy.documents = json.dumps(spec.get("documents", []), ensure_ascii=False)
         copy.sla_days = spec.get("sla_days", self.sla_days)
+        copy.working_days = bool(spec.get("working_days", False))  # kept before the calendar: calendar days
         return copy
 
     def field_list(self) -> list[dict]:

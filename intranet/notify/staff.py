@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import JOIN, SQL, fn
 
 from intranet import paging
-from intranet.db import is_sqlite, transaction
+from intranet.db import is_sqlite, select, transaction
 from intranet.models import Citizen, HistoryEntry, Notification, Request, Stage, Staff, utcnow
 from intranet.params import to_id
 
@@ -54,12 +54,12 @@ def delivery_error(text: str) -> str:
 
 def timeline_notifications(req) -> dict[int, list]:
     """The request's messages grouped by the history entry that caused them, in one query for the whole page."""
-    query = (Notification.select(Notification, ResolvedBy.id, ResolvedBy.full_name)
-             .join_from(Notification, ResolvedBy, JOIN.LEFT_OUTER, on=(Notification.resolved_by == ResolvedBy.id))
-             .where((Notification.request == req.id) & Notification.history.is_null(False))
-             .order_by(Notification.id))
     by_entry = defaultdict(list)
-    for item in query:
+    for item in select("timeline_notifications", lambda request_id: (  # every request page: SQL made once
+            Notification.select(Notification, ResolvedBy.id, ResolvedBy.full_name)
+            .join_from(Notification, ResolvedBy, JOIN.LEFT_OUTER, on=(Notification.resolved_by == ResolvedBy.id))
+            .where((Notification.request == request_id) & Notification.history.is_null(False))
+            .order_by(Notification.id)), req.id):
         item.masked = masked_recipient(item.recipient, item.channel)
         by_entry[item.history_id].append(item)
     return by_entry

@@ -16,7 +16,8 @@ script. Refused:
   with per-process rate limits (memory://: each host would count apart).
 
 Warnings (printed, not refused): HSTS off, no trusted proxy (behind nginx every client shares its address), an SMS
-gateway or registry reached over plain http.
+gateway or registry reached over plain http, bank file layouts still set in INTRANET_PAYOUT_BANK_PROFILES (imported
+once by the upgrade, edited in the intranet since).
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,4 +106,8 @@ def findings(config) -> list[Finding]:
         warn("SMS_GATEWAY_URL", "is plain http: messages and the gateway token are readable on the way")
     if "=http://" in str(config["REGISTRIES"]):
         warn("REGISTRIES", "names a registry over plain http: its bearer token is readable on the way")
+    if str(config["PAYOUT_BANK_PROFILES"]).strip():
+        warn("PAYOUT_BANK_PROFILES", "is read once, by the `diwan db upgrade` that creates the bank_profile table "
+                                     "(migration 0032); since then administrators edit the bank file layouts at "
+                                     "/admin/reference/bank-profiles/ and a change here changes nothing")
     return found

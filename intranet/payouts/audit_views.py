@@ -22,8 +22,8 @@ PAGE_SIZE = 50
 @bp.before_request
 @login_required
 def readers_only():
-    """Supervisors and administrators read the audit trail."""
-    if not permissions.can_see_payouts(current_user):
+    """Supervisors and administrators read the audit trail (a payout delegate does not: issue 18)."""
+    if not permissions.can_see_payout_records(current_user):
         abort(403)
 
 

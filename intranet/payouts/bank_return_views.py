@@ -32,7 +32,7 @@ class ReturnForm(FlaskForm):
 @bp.before_request
 @login_required
 def supervisors_and_administrators():
-    if not permissions.can_see_payouts(current_user):
+    if not permissions.can_see_payout_records(current_user):  # not a payout delegate's (issue 18)
         abort(403)
 
 

@@ -33,7 +33,7 @@ MEDIA_TYPES = {"pain001": "application/xml", "csv": "text/csv; charset=utf-8",
 @bp.before_request
 @login_required
 def supervisors_and_administrators():
-    if not permissions.can_see_payouts(current_user):
+    if not permissions.can_see_payout_records(current_user):  # not a payout delegate's (issue 18)
         abort(403)
 
 
@@ -79,7 +79,7 @@ def _found(batch_id) -> PayoutBatch:
 def _status_context(batch) -> dict:
     return {"batch": batch, "exported": queries.exported_files(batch), "FILE_LABELS": FILE_LABELS,
             "fresh": reauth.fresh(user=current_user), "may_act": permissions.can_manage_payout_batches(current_user),
-            "bank_label": getattr(batches.profiles().get(batch.bank), "title", batch.bank)}
+            "bank_label": getattr(batches.profile(batch.bank), "title", batch.bank)}
 
 
 @bp.get("/<int:batch_id>")

@@ -39,7 +39,13 @@ class LostLease(Exception):
 
 
 def profiles() -> dict:
-    return bank_profiles.parse(current_app.config["PAYOUT_BANK_PROFILES"])
+    """The bank layouts offered for a new batch (data administrators edit: `payouts/bank_profiles.py`)."""
+    return bank_profiles.offered()
+
+
+def profile(code: str):
+    """The layout a batch names, retired or not; None when no layout has that code."""
+    return bank_profiles.get(code)
 
 
 def _supervisor(actor):
@@ -261,7 +267,7 @@ def _write(batch, token, folder: Path) -> dict:
 
     totals = {
         "pain001": files.write_pain001(folder / names["pain001"], head, rows(batch), on_progress=progress("pain001", 0)),
-        "csv": files.write_csv(folder / names["csv"], head, rows(batch), profiles()[batch.bank],
+        "csv": files.write_csv(folder / names["csv"], head, rows(batch), profile(batch.bank),
                                on_progress=progress("csv", n)),
         "xlsx": finance_sheet.write_xlsx(folder / names["xlsx"], head, rows(batch), on_progress=progress("xlsx", 2 * n)),
     }

@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from intranet.auth import reauth
+from intranet.auth import permissions, reauth
 from intranet.payouts import queries, service
 
 
@@ -24,7 +24,7 @@ def ask_first(ids, back: str, nothing_ticked: str, action: str, carried: dict, t
         proven, error, status, headers = reauth.prove(current_user, request.form["password"], request.form.get("code"))
         if proven:
             return None
-    rows = queries.with_tracking_numbers(ids)
+    rows = queries.with_tracking_numbers(ids, permissions.visible_payouts(current_user))
     return render_template("payouts/password_again.html", title=title, action=action, back=back, carried=carried,
                            ids=ids, rows=rows, error=error,
                            total=sum((row.amount for row in rows), Decimal(0))), status, headers

@@ -72,9 +72,11 @@ def money_sum(total) -> Decimal:
     return Decimal(str(total or 0)).quantize(Decimal("0.001"))
 
 
-def filtered(chosen):
-    """The payouts the filters select (unexecuted)."""
+def filtered(chosen, seen=None):
+    """The payouts the filters select (unexecuted), among those `seen` (`permissions.visible_payouts`; None: all)."""
     query = Payout.select().where(Payout.status == chosen["status"])
+    if seen is not None:
+        query = query.where(seen)
     conditions = {"type": Payout.request_type, "department": Payout.department, "governorate": Payout.governorate}
     for key, column in conditions.items():
         if key in chosen:
@@ -106,10 +108,11 @@ class ApprovalPage:
     ticked: list = field(default_factory=list)  # the page's payouts among those asked to be ticked again
 
 
-def approval_page(chosen, after, size: int, ticked=()) -> ApprovalPage:
-    """One page of the payouts the filters select, by id, with the totals of them all and the approvals so far;
-    `ticked` ids come back ticked only when this page shows them (and so submits them)."""
-    query = filtered(chosen)
+def approval_page(chosen, after, size: int, ticked=(), seen=None) -> ApprovalPage:
+    """One page of the payouts the filters select among those the person may see (`seen`:
+    `permissions.visible_payouts`), by id, with the totals of them all and the approvals so far; `ticked` ids come
+    back ticked only when this page shows them (and so submits them)."""
+    query = filtered(chosen, seen)
     count, total = query.select(fn.COUNT(Payout.id), fn.SUM(Payout.amount)).scalar(as_tuple=True)
     rows, next_after = paging.page(
         query.select(Payout, Citizen, RequestType, Request.tracking_number).join(Citizen).switch(Payout)
@@ -122,19 +125,20 @@ def approval_page(chosen, after, size: int, ticked=()) -> ApprovalPage:
                         [row for row in rows if row.id in wanted])
 
 
-def selection_totals(ids) -> tuple[int, Decimal]:
-    """How many of these payouts there are, and their sum."""
+def selection_totals(ids, seen=None) -> tuple[int, Decimal]:
+    """How many of these payouts there are, and their sum (of those the person may see: `seen`)."""
     if not ids:
         return 0, money_sum(0)
-    count, total = Payout.select(fn.COUNT(Payout.id), fn.SUM(Payout.amount)).where(Payout.id.in_(ids)) \
-        .scalar(as_tuple=True)
+    query = Payout.select(fn.COUNT(Payout.id), fn.SUM(Payout.amount)).where(Payout.id.in_(ids))
+    count, total = (query if seen is None else query.where(seen)).scalar(as_tuple=True)
     return count or 0, money_sum(total)
 
 
-def with_tracking_numbers(ids) -> list:
-    """These payouts with their request's tracking number, by id (what the password prompt lists)."""
-    return list(Payout.select(Payout, Request.tracking_number).join(Request).where(Payout.id.in_(ids))
-                .order_by(Payout.id))
+def with_tracking_numbers(ids, seen=None) -> list:
+    """These payouts with their request's tracking number, by id (what the password prompt lists), of those the
+    person may see (`seen`: `permissions.visible_payouts`)."""
+    query = Payout.select(Payout, Request.tracking_number).join(Request).where(Payout.id.in_(ids))
+    return list((query if seen is None else query.where(seen)).order_by(Payout.id))
 
 
 def pending_iban_changes(limit: int = 200) -> list:

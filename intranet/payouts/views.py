@@ -34,7 +34,8 @@ def _list_url(chosen, ticked=()) -> str:
 def index():
     chosen = queries.chosen_filters(request.args)
     # ticked again after a decision or the password prompt: only what this page shows (and so what it submits)
-    found = queries.approval_page(chosen, params.arg_id("after"), PAGE, ticked_ids(request.args.getlist("ticked")))
+    found = queries.approval_page(chosen, params.arg_id("after"), PAGE, ticked_ids(request.args.getlist("ticked")),
+                                  permissions.visible_payouts(current_user))
     return render("payouts/index.html", "payouts/_payout_table.html", rows=found.rows,
                   next_after=found.next_after, chosen=chosen, args=filter_args(chosen),
                   count=found.count, total=found.total, ticked={row.id for row in found.ticked},
@@ -46,7 +47,8 @@ def index():
 @bp.post("/selection")
 def selection():
     """The number and sum of the ticked payouts (htmx, as the boxes change): only what is ticked."""
-    count, total = queries.selection_totals(ticked_ids(request.form.getlist("ids")))
+    count, total = queries.selection_totals(ticked_ids(request.form.getlist("ids")),
+                                            permissions.visible_payouts(current_user))
     return render("payouts/_selection.html", "payouts/_selection.html", ticked_count=count, ticked_total=total)
 
 
@@ -90,13 +92,17 @@ def decide():
 
 @bp.get("/iban-changes")
 def iban_changes():
-    """New IBANs of citizens with payouts under way, waiting for a second person."""
+    """New IBANs of citizens with payouts under way, waiting for a second person (not a delegate's page)."""
+    if not permissions.can_see_payout_records(current_user):
+        abort(403)
     return render("payouts/iban_changes.html", "payouts/iban_changes.html", changes=queries.pending_iban_changes(),
                   may_decide=lambda change: service.iban_change_refusal(current_user, change) is None)
 
 
 @bp.post("/iban-changes/<int:change_id>")
 def decide_iban_change(change_id):
+    if not permissions.can_see_payout_records(current_user):
+        abort(403)
     change = IbanChange.get_or_none(IbanChange.id == change_id) or abort(404)
     try:
         if request.form.get("decision") == "refuse":

@@ -1,15 +1,17 @@
 """Queue and request-page queries: tabs, filters, search, key-set pagination, counts, history."""
 from collections import defaultdict
+from types import SimpleNamespace
 from functools import reduce
 from operator import and_
 
 from peewee import JOIN, SQL, Case, fn
 
-from intranet import paging, search
-from intranet.db import is_sqlite
+from intranet import paging, reference, search
+from intranet.db import is_sqlite, select
 from intranet.models import (
     Attachment,
     Citizen,
+    Department,
     Governorate,
     HistoryEntry,
     Request,
@@ -27,53 +29,116 @@ SORT_COLUMNS = {"due": Request.due_at, "received": Request.received_at}
 
 
 def _reference_id(model, code):
-    row = model.get_or_none(model.code == code) if code else None
+    row = by_code(model, code) if code else None
     return row.id if row else None
 
 
-def _conditions(department, filters, user, now):
-    """Every condition the page's tab, filters and search put on the department's open work."""
-    conditions = [Request.department == department.id, Request.open_work()]
+def by_code(model, code):
+    """A reference row (department, request type, governorate) by its code, or None: the table's few rows are
+    remembered a minute (intranet/reference.py), whatever code a URL names."""
+    return reference.cached(f"{model.__name__}_by_code", None,
+                            lambda _: {row.code: row for row in model.select()}).get(code)
+
+
+def _by_id(model, row_id):
+    return reference.cached(f"{model.__name__}_by_id", row_id, model.get_or_none)
+
+
+def filter_rows(department):
+    """What the queue's filter selects offer (filters.filter_choices): the request types, the department's stages
+    with their types, the governorates; reference rows, remembered a minute like the rest (intranet/reference.py)."""
+    return (
+        reference.cached("request_types", None, lambda _: list(RequestType.select().order_by(RequestType.id))),
+        reference.cached("queue_stages", department.id, lambda department_id: list(
+            Stage.select(Stage, RequestType).join(RequestType).where(Stage.department == department_id)
+            .order_by(Stage.request_type, Stage.position))),
+        reference.cached("governorates", None, lambda _: list(Governorate.select().order_by(Governorate.id))),
+    )
+
+
+def _conditions(filters, values: dict):
+    """Every condition the page's tab, filters and search put on the department's open work, from `values` (see
+    `queue_page`: the department, the person, the moment, the filters' ids and texts)."""
+    now = values["now"]
+    conditions = [Request.department == values["department"], Request.open_work()]
     optional = [
-        tab_condition(filters.tab, user, now),
+        tab_condition(filters.tab, SimpleNamespace(id=values["user"]), now),
         sla_condition(filters.sla, now),
         age_condition(filters.age, now),
         search.request_condition(filters.q),
     ]
-    if filters.type:
-        optional.append(Request.request_type == _reference_id(RequestType, filters.type))
-    if filters.governorate:
-        optional.append(Request.governorate == _reference_id(Governorate, filters.governorate))
-    if (stage := to_id(filters.stage)) is not None:
-        optional.append(Request.stage == stage)
-    if filters.channel:
-        optional.append(Request.channel == filters.channel)
-    if (clerk := to_id(filters.clerk)) is not None:
-        optional.append(Request.assignee == clerk)
+    if "type" in values:
+        optional.append(Request.request_type == values["type"])
+    if "governorate" in values:
+        optional.append(Request.governorate == values["governorate"])
+    if "stage" in values:
+        optional.append(Request.stage == values["stage"])
+    if "channel" in values:
+        optional.append(Request.channel == values["channel"])
+    if "clerk" in values:
+        optional.append(Request.assignee == values["clerk"])
     return conditions + [c for c in optional if c is not None]
 
 
 def queue_page(department, filters, user, after_id=None, size=25):
-    """One page of rows and the key of the next page (None on the last): key-set pagination, never OFFSET."""
+    """One page of rows and the key of the next page (None on the last): key-set pagination, never OFFSET.
+
+    Each page view runs this query: its SQL text is made once for each shape of filters (db.select), from the values
+    that change between views; a search's conditions change with its words, so a search builds it each time."""
     now = utcnow()
     column = SORT_COLUMNS[filters.sort]
     last = Request.select(column, Request.id).where(Request.id == after_id).first() if to_id(after_id) else None
-    found, next_after = paging.page(
-        Request.select(Request.id).where(reduce(and_, _conditions(department, filters, user, now))),
-        (column, Request.id), (getattr(last, column.name), last.id) if last else None, size,
-        next_key=lambda row: row.id)
+    named = [("department", department.id), ("user", user.id), ("now", now)]
+    if filters.type:
+        named.append(("type", _reference_id(RequestType, filters.type)))
+    if filters.governorate:
+        named.append(("governorate", _reference_id(Governorate, filters.governorate)))
+    if (stage := to_id(filters.stage)) is not None:
+        named.append(("stage", stage))
+    if filters.channel:
+        named.append(("channel", filters.channel))
+    if (clerk := to_id(filters.clerk)) is not None:
+        named.append(("clerk", clerk))
+    if last:
+        named += [("after_key", getattr(last, column.name)), ("after_id", last.id)]
+    names, values = tuple(name for name, _ in named), [value for _, value in named]
+
+    def build(*given):
+        by_name = dict(zip(names, given))
+        query = Request.select(Request.id).where(reduce(and_, _conditions(filters, by_name)))
+        if "after_id" in by_name:
+            query = query.where(paging.beyond((column, Request.id), (by_name["after_key"], by_name["after_id"])))
+        return query.order_by(column, Request.id).limit(size + 1)
+
+    if filters.q or None in values:  # (an unknown type or governorate code: no request has it)
+        rows = list(build(*values))
+    else:
+        rows = list(select(f"queue_page:{filters.tab}:{filters.sla}:{filters.age}:{filters.sort}:{size}:"
+                           f"{','.join(names)}", build, *values))
+    found, next_after = paging.cut(rows, size, lambda row: row.id)
     return _rows([row.id for row in found]), next_after
 
 
+# what a queue row shows and its permission rules read (templates/queues/_queue_row.html, permissions.allowed_actions):
+# reading every column of 25 requests cost peewee 1 ms a page, parsing dates no row shows (issue 21)
+ROW_COLUMNS = (Request.id, Request.tracking_number, Request.citizen, Request.request_type, Request.stage,
+               Request.department, Request.channel, Request.status, Request.assignee, Request.version,
+               Request.due_at, Request.paused_at, Request.closed_at, Request.received_at)
+
+
 def _rows(ids):
-    """The page's rows with what the row shows, in the order of `ids` (found by the index first)."""
+    """The page's rows with what the row shows (ROW_COLUMNS), in the order of `ids` (found by the index first): the
+    citizen's and assignee's names; its type and stage are reference rows (`_by_id`), not read again for each row."""
     if not ids:
         return []
-    query = (Request.select(Request, Citizen, RequestType, Stage, Staff)
-             .join_from(Request, Citizen).join_from(Request, RequestType).join_from(Request, Stage)
-             .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
-             .where(Request.id.in_(ids)))
-    by_id = {row.id: row for row in query}
+    by_id = {}
+    for row in select(f"queue_rows:{len(ids)}", lambda *ids: (
+            Request.select(*ROW_COLUMNS, Citizen.id, Citizen.full_name, Staff.id, Staff.full_name)
+            .join_from(Request, Citizen)
+            .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
+            .where(Request.id.in_(ids))), *ids):
+        row.request_type, row.stage = _by_id(RequestType, row.request_type_id), _by_id(Stage, row.stage_id)
+        by_id[row.id] = row
     return [by_id[i] for i in ids]
 
 
@@ -84,28 +149,37 @@ def tab_counts(department, user) -> dict:
     def count(condition):
         return fn.SUM(Case(None, [(condition, 1)], 0))
 
-    query = Request.select(fn.COUNT(Request.id).alias("all"),
-                           *[count(tab_condition(tab, user, now)).alias(tab) for tab in TABS if tab != "all"])
-    if is_sqlite():
-        # SQLite's planner would pick the narrower received-date index and read the table for each row
-        query = query.from_(SQL('"request" AS "t1" INDEXED BY "request_open_by_due"'))
-    row = query.where((Request.department == department.id) & Request.open_work()).dicts().get()
+    def build(department_id, user_id, now):
+        query = Request.select(fn.COUNT(Request.id).alias("all"),
+                               *[count(tab_condition(tab, SimpleNamespace(id=user_id), now)).alias(tab)
+                                 for tab in TABS if tab != "all"])
+        if is_sqlite():
+            # SQLite's planner would pick the narrower received-date index and read the table for each row
+            query = query.from_(SQL('"request" AS "t1" INDEXED BY "request_open_by_due"'))
+        return query.where((Request.department == department_id) & Request.open_work()).dicts()
+
+    row = next(iter(select("tab_counts", build, department.id, user.id, now)))
     return {tab: int(row[tab] or 0) for tab in TABS}
 
 
 def find_request(tracking_number: str):
-    return (Request.select(Request, Citizen, RequestType, Stage)
-            .join_from(Request, Citizen).join_from(Request, RequestType).join_from(Request, Stage)
-            .where(Request.tracking_number == tracking_number.strip()).first())
+    """The request with what its page shows of it: citizen, type, stage, department and assignee, in one query."""
+    return next(iter(select("find_request", lambda number: (
+        Request.select(Request, Citizen, RequestType, Stage, Department, Staff)
+        .join_from(Request, Citizen).join_from(Request, RequestType).join_from(Request, Stage)
+        .join_from(Request, Department)
+        .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
+        .where(Request.tracking_number == number).limit(1)), tracking_number.strip())), None)
 
 
 def history_of(req):
     """The request's history, oldest first, each entry with its attachments."""
-    entries = list(HistoryEntry.select(HistoryEntry, Staff)
-                   .join(Staff, JOIN.LEFT_OUTER, on=(HistoryEntry.actor == Staff.id))
-                   .where(HistoryEntry.request == req.id).order_by(HistoryEntry.id))
+    entries = list(select("history_of", lambda request_id: (
+        HistoryEntry.select(HistoryEntry, Staff).join(Staff, JOIN.LEFT_OUTER, on=(HistoryEntry.actor == Staff.id))
+        .where(HistoryEntry.request == request_id).order_by(HistoryEntry.id)), req.id))
     by_entry = defaultdict(list)
-    for attachment in Attachment.select().where(Attachment.request == req.id).order_by(Attachment.id):
+    for attachment in select("attachments_of", lambda request_id: (
+            Attachment.select().where(Attachment.request == request_id).order_by(Attachment.id)), req.id):
         by_entry[attachment.history_id].append(attachment)
     # the steps taken under a delegation: its grantor, for "A acting for B under delegation n" (issue 18)
     used = {entry.delegation_id for entry in entries} - {None}
@@ -126,7 +200,9 @@ def since_last_return(history):
 
 
 def stage_names(req):
-    return {stage.id: stage for stage in Stage.select().where(Stage.request_type == req.request_type_id)}
+    """The stages of the request's type (every version's) by id: reference rows, remembered a minute."""
+    return reference.cached("stages_of_type", req.request_type_id, lambda type_id: {
+        stage.id: stage for stage in Stage.select().where(Stage.request_type == type_id)})
 
 
 def clerks_of(department):

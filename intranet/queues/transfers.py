@@ -13,9 +13,11 @@ def _working_departments():
 
 
 def transfer_targets(req) -> list[Department]:
-    """The departments `req` may be sent to: every department that receives work, except the one holding it."""
-    return list(Department.select().where(_working_departments() & (Department.id != req.department_id))
-                .order_by(Department.id))
+    """The departments `req` may be sent to: every department that receives work, except the one holding it (the
+    request page asks on every view: the departments are reference rows, remembered a minute, intranet/reference.py)."""
+    return [department for department in reference.cached("working_departments", None, lambda _: list(
+        Department.select().where(_working_departments()).order_by(Department.id)))
+        if department.id != req.department_id]
 
 
 def target(req, department_id) -> Department | None:

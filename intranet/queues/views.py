@@ -11,10 +11,7 @@ from intranet.i18n import locale_code, localized, ltr
 from intranet.models import (
     Attachment,
     Department,
-    Governorate,
-    RequestType,
     Staff,
-    Stage,
 )
 from intranet.notify import staff as staff_notices
 from intranet.queues import services
@@ -33,7 +30,7 @@ def signed_in_only():
 
 
 def _queue_or_abort(department_code):
-    department = Department.get_or_none(Department.code == department_code) or abort(404)
+    department = services.by_code(Department, department_code) or abort(404)
     if not permissions.can_see_queue(current_user, department):
         abort(403)
     return department
@@ -67,11 +64,7 @@ def queue(department_code):
                                            size=current_app.config["QUEUE_PAGE_SIZE"])
     return render("queues/queue.html", "queues/_queue_results.html", department=department, rows=rows,
                   next_after=next_after, filters=filters, counts=services.tab_counts(department, current_user),
-                  filter_choices=filter_choices(
-                      RequestType.select().order_by(RequestType.id),
-                      Stage.select(Stage, RequestType).join(RequestType).where(Stage.department == department.id)
-                      .order_by(Stage.request_type, Stage.position),
-                      Governorate.select().order_by(Governorate.id), localized),
+                  filter_choices=filter_choices(*services.filter_rows(department), localized),
                   assign_form=_assign_form(department) if permissions.can_reassign(current_user) else None,
                   clerk=Staff.get_or_none(Staff.id == params.to_id(filters.clerk)) if filters.clerk else None)
 

@@ -129,7 +129,7 @@ def ahead():
 def _services_page(refused=None, status=200, form=None, editing=None):
     return render("bookings/services.html", status=status, refused=refused, form=form, editing=editing,
                   services=bookings.all_services(), desks=bookings.desk_rows(),
-                  departments=bookings.departments())
+                  departments=bookings.departments(), nobody_calls=bookings.services_nobody_calls())
 
 
 @bp.get("/services")

@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
 from intranet import paging
+from intranet.admin import changes
 from intranet.auth import permissions
 from intranet.cards import service as cards
 from intranet.config import setting
@@ -38,7 +39,7 @@ from intranet.notify import delivery
 from intranet.reception import tickets
 from intranet.stats.figures import day_bounds, local_today, zone
 from intranet.params import to_id
-from intranet.validation import clean_national_id
+from intranet.validation import clean_national_id, strip_controls
 
 STATUS_LABELS = {
     "pending": _l("Waiting for the SMS code"), "confirmed": _l("Confirmed"), "checked_in": _l("Checked in"),
@@ -87,8 +88,16 @@ def all_services() -> list[BookingService]:
     return list(BookingService.select().order_by(BookingService.code))
 
 
+def _is_code(code: str) -> bool:
+    """A service's code: up to 40 Latin letters, digits, hyphens or underscores (nothing else is looked up: a NUL
+    byte or a control character would not even reach PostgreSQL)."""
+    return 0 < len(code) <= 40 and all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in code)
+
+
 def service_by_code(code) -> BookingService:
-    found = BookingService.get_or_none((BookingService.code == str(code or "").strip()) & BookingService.active)
+    code = str(code or "").strip()
+    found = BookingService.get_or_none((BookingService.code == code) & BookingService.active) if _is_code(code) \
+        else None
     if found is None:
         raise BookingError(_l("Choose one of the services offered for booking."), "service", "unknown-service")
     return found
@@ -495,9 +504,9 @@ def save_service(actor, form, service=None) -> BookingService:
     if not permissions.can_administer(actor):
         raise NotAllowed(_l("Only administrators change the booking services."))
     code = str(form.get("code", "")).strip().lower()
-    if not code or len(code) > 40 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in code):
+    if not _is_code(code):
         raise BookingError(_l("A code is up to 40 Latin letters, digits, hyphens or underscores."), "code")
-    names = {key: " ".join(str(form.get(key, "")).split()) for key in ("name_ar", "name_en")}
+    names = {key: " ".join(strip_controls(str(form.get(key, ""))).split()) for key in ("name_ar", "name_en")}
     for key, value in names.items():
         if not value or len(value) > 200:
             raise BookingError(_l("Give the name, at most 200 characters."), key)
@@ -529,9 +538,44 @@ def save_service(actor, form, service=None) -> BookingService:
         if taken is not None and (service is None or taken.id != service.id):
             raise BookingError(_l("Another service has this code."), "code")
         if service is None:
-            return BookingService.create(**values)
+            saved = BookingService.create(**values)
+            changes.record(actor, "reception_service", code, None, _service_record(saved))
+            return saved
+        before = _service_record(BookingService.get_by_id(service.id))
         BookingService.update(**values).where(BookingService.id == service.id).execute()
-    return BookingService.get_by_id(service.id)
+        saved = BookingService.get_by_id(service.id)
+        if before != _service_record(saved):
+            changes.record(actor, "reception_service", before["code"], before, _service_record(saved))
+    return saved
+
+
+def _service_record(service: BookingService) -> dict:
+    """What the administration history records of a service (`changes.record`)."""
+    department = Department.get_or_none(Department.id == service.department_id) if service.department_id else None
+    return {"code": service.code, "name_ar": service.name_ar, "name_en": service.name_en,
+            "ticket_service": service.ticket_service, "department": department.code if department else None,
+            "opens": service.opens, "closes": service.closes, "weekdays": service.weekdays,
+            "slot_minutes": service.slot_minutes, "capacity": service.capacity, "active": bool(service.active)}
+
+
+def _desk_record(desk: ReceptionDesk | None) -> dict | None:
+    """What the administration history records of a desk: what it belongs to (None: a general desk)."""
+    if desk is None:
+        return None
+    department = Department.get_or_none(Department.id == desk.department_id) if desk.department_id else None
+    service = BookingService.get_or_none(BookingService.id == desk.service_id) if desk.service_id else None
+    return {"department": department.code if department else None, "service": service.code if service else None}
+
+
+def services_nobody_calls() -> list[BookingService]:
+    """The services offered whose booked visitors no desk would call: no desk belongs to the service, nor to its
+    department (a booked ticket goes to those desks only: `VisitorTicket.waiting_line`)."""
+    by_service = ReceptionDesk.select(ReceptionDesk.service).where(ReceptionDesk.service.is_null(False))
+    by_department = ReceptionDesk.select(ReceptionDesk.department).where(ReceptionDesk.department.is_null(False))
+    return list(BookingService.select().where(
+        BookingService.active & BookingService.id.not_in(by_service)
+        & (BookingService.department.is_null() | BookingService.department.not_in(by_department)))
+        .order_by(BookingService.code))
 
 
 def departments() -> list[Department]:
@@ -567,10 +611,13 @@ def save_desk(actor, label, department_id=None, service_id=None) -> ReceptionDes
     if department and service:
         raise BookingError(_l("A desk belongs to a department or to a service, not both."), "department")
     with transaction():
+        before = _desk_record(ReceptionDesk.get_or_none(ReceptionDesk.label == label))
         ReceptionDesk.delete().where(ReceptionDesk.label == label).execute()
-        if department or service:
-            return ReceptionDesk.create(label=label, department=department, service=service)
-    return None
+        made = ReceptionDesk.create(label=label, department=department, service=service) if department or service \
+            else None
+        if before != _desk_record(made):
+            changes.record(actor, "desk", label, before, _desk_record(made))
+    return made
 
 
 def desk_home(label, language: str) -> str:

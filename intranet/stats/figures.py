@@ -207,22 +207,25 @@ def open_now(department=None, now: dt.datetime | None = None) -> dict:
             query = query.from_(SQL(f'"request" AS "t1" INDEXED BY "{index}"'))
         return query.where(Request.department == department) if department is not None else query
     by_type: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OPEN_SLA_STATES, 0))
-    for dept, type_id, sla, count in (base("request_open_by_due")
-                                      .select(Request.department, Request.request_type, state, fn.COUNT(Request.id))
-                                      .group_by(*ORDINALS[:3]).tuples()):
+    # per (clerk, department): (held, overdue, at risk): the dashboard's load per clerk, to rebalance (issue 18); in
+    # the same pass as the states per type (at ten million requests each pass reads 700,000 index entries)
+    held: dict[tuple, list] = defaultdict(lambda: [0, 0, 0])
+    for dept, type_id, sla, assignee, count in (
+            base("request_open_by_due")
+            .select(Request.department, Request.request_type, state, Request.assignee, fn.COUNT(Request.id))
+            .group_by(*ORDINALS[:4]).tuples()):
         by_type[(dept, type_id)][sla] += count
+        if assignee is not None:
+            load = held[(assignee, dept)]
+            load[0] += count
+            load[1] += count if sla == "overdue" else 0
+            load[2] += count if sla == "at_risk" else 0
     bucket = Case(None, [(Request.received_at > now - dt.timedelta(days=high + 1), index)
                          for index, (_, high) in enumerate(AGE_BUCKETS) if high is not None], len(AGE_BUCKETS) - 1)
     counted = dict(base("request_open_by_received").select(bucket, fn.COUNT(Request.id))
                    .group_by(*ORDINALS[:1]).tuples())
     buckets = {limits: counted.get(index, 0) for index, limits in enumerate(AGE_BUCKETS)}
-    overdue = fn.SUM(Case(None, [(Request.sla_where("overdue", now), 1)], 0))
-    at_risk = fn.SUM(Case(None, [(Request.sla_where("at_risk", now), 1)], 0))
-    # per (clerk, department): (held, overdue, at risk): the dashboard's load per clerk, to rebalance (issue 18)
-    clerks = {(assignee, dept): (count, int(late or 0), int(risk or 0)) for assignee, dept, count, late, risk in (
-        base("request_open_by_due").select(Request.assignee, Request.department, fn.COUNT(Request.id), overdue,
-                                           at_risk)
-        .where(Request.assignee.is_null(False)).group_by(Request.assignee, Request.department).tuples())}
+    clerks = {key: tuple(load) for key, load in held.items()}
     return {"by_type": dict(by_type), "ages": buckets, "clerks": clerks}
 
 

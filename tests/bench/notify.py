@@ -33,12 +33,14 @@ import threading
 import time
 import urllib.request
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.loopback import JsonHandler  # noqa: E402
 
 TOKEN = "bench-gateway-token"
 TARGET_PER_S = 200
@@ -61,7 +63,7 @@ def serve_gateway(port: int):
     seen: dict[str, int] = {}
     state = {"posts": 0, "bad": 0, "first": None, "last": None, "bytes": 0}
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self):
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             now = time.time()
@@ -80,28 +82,14 @@ def serve_gateway(port: int):
                     state["first"] = state["first"] or now
                     state["last"] = now
             if not ok:
-                return self._answer(401, {"error": "bad token or body"})
-            self._answer(200, {"message_id": f"gw-{reference}", "status": "accepted"})
+                return self.answer(401, {"error": "bad token or body"})
+            self.answer(200, {"message_id": f"gw-{reference}", "status": "accepted"})
 
         def do_GET(self):
             with lock:
                 body = {**state, "distinct": len(seen), "repeats": sum(n - 1 for n in seen.values()),
                         "references": list(seen) if self.path == "/references" else None}
-            self._answer(200, body)
-
-        def _answer(self, status, body):
-            data = json.dumps(body).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass
-
-        def log_message(self, *args):
-            pass
+            self.answer(200, body)
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True

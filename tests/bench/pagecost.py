@@ -111,3 +111,91 @@ def verdicts(result, at: str) -> list[str]:
     return [f"- {at}: {page} page {cost['pages'][page]['rps']:.1f} pages/s against the bare page's "
             f"{bare['rps']:.1f}, ratio {cost['pages'][page]['ratio']:.2f} (target ≥ {TARGET_RATIO}): "
             f"{mark(cost['pages'][page]['ratio'] >= TARGET_RATIO)}" for page in ("queue", "request")]
+
+
+# --- in-process: CPU per page without gunicorn, wrk or a neighbour's load ----------------------------------------
+
+def in_process(url: str, turns: int = 20, profile: str = "", dump: str = "") -> dict:
+    """The three pages over Flask's test client, signed in as a synthetic Health clerk on an already seeded database
+    (`url`), taken in turns of ten; per page the best turn's process CPU time, ms a page. With `profile` (a page's
+    name), that page is run `turns` x 10 times under cProfile instead and the statistics printed (or saved to
+    `dump`). What the README's in-process figures and "where the time went" come from:
+
+        .venv/bin/python -m tests.bench.pagecost sqlite:////path/to/seeded.db [--profile queue] [--dump out.prof]
+    """
+    import cProfile
+    import os
+    import pstats
+    import random
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from intranet import create_app, db
+    from intranet.models import Department, Request
+    from tests.bench import takenext
+
+    os.environ.setdefault("INTRANET_SECRET_KEY", "bench-page-cost-0123456789abcdef")
+    instance = Path(tempfile.mkdtemp(prefix="diwan-pagecost-"))  # never the checkout's instance folder
+    app = create_app({"DATABASE_URL": url, "MFA_ROLES": "", "INSTANCE_DIR": instance,
+                      "HUEY_URL": f"sqlite:///{instance / 'huey.db'}", "ATTACHMENT_DIR": instance / "files"})
+    with db.database.connection_context():
+        clerk = takenext.create_clerks(1, "health")[0]
+        token = takenext.open_sessions([clerk])[clerk]
+        health = Department.get(Department.code == "health")
+        ids = [row[0] for row in Request.select(Request.id).where(Request.department == health.id).tuples()]
+        chosen = random.Random(len(ids)).sample(ids, min(500, len(ids)))
+        numbers = [row[0] for row in Request.select(Request.tracking_number).where(Request.id.in_(chosen)).tuples()]
+    clients = {}
+    for page, served in (("bare", bare_app.app), ("queue", app), ("request", app)):
+        clients[page] = served.test_client()
+        with clients[page].session_transaction() as session:
+            session.update({"_user_id": str(clerk), "_fresh": True, "sid": token})
+    paths = {"bare": lambda n: bare_app.PATH, "queue": lambda n: "/queues/health?type=health_care&sla=on_track",
+             "request": lambda n: f"/requests/{numbers[n % len(numbers)]}"}
+    served = [0]
+
+    def get(page):
+        served[0] += 1
+        answer = clients[page].get(paths[page](served[0]))
+        if answer.status_code != 200:
+            raise RuntimeError(f"{page} answered {answer.status_code}")
+
+    for page in PAGES:  # warm: templates compiled, SQL plans made, reference rows read
+        for _ in range(20):
+            get(page)
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(turns * 10):
+            get(profile)
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        if dump:
+            stats.dump_stats(dump)
+        stats.sort_stats("cumulative").print_stats(r"intranet/|templates/", 40)
+        return {}
+    best = {}
+    for _ in range(turns):
+        for page in PAGES:
+            started = time.process_time()
+            for _ in range(10):
+                get(page)
+            best[page] = min(best.get(page, float("inf")), 100 * (time.process_time() - started))
+    return best
+
+
+if __name__ == "__main__":
+    import argparse
+    import logging
+
+    parser = argparse.ArgumentParser(description="the page cost in-process (tests/bench/pagecost.py in_process)")
+    parser.add_argument("url", help="a seeded database, e.g. sqlite:////tmp/diwan-100k.db")
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--profile", choices=PAGES, default="")
+    parser.add_argument("--dump", default="")
+    args = parser.parse_args()
+    logging.disable(logging.INFO)  # the access log of every page, not what is measured here
+    figures = in_process(args.url, args.turns, args.profile, args.dump)
+    for page, ms in figures.items():
+        print(f"{page}: {ms:.2f} ms CPU a page ({ms / figures['bare']:.1f} x the bare page)")

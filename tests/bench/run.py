@@ -46,6 +46,13 @@ gunicorn (2 gthread workers x 4 threads), a sign-in as the Health clerk `health1
                                                               job in its own process, SIGKILLed at a third and
                                                               started again; nothing renewed or decided twice
                                                               (tests/bench/renewals.py); at the smallest size only
+  multihost two gunicorn hosts and two consumers              issue 21: their own instance folders, one database,
+                                                              one Redis, one volume: a session and the login rate
+                                                              limit on both hosts, 50 clerks on take next (host B
+                                                              SIGKILLed and restarted), 10,000 SMS (a consumer
+                                                              SIGKILLed mid-send, its leases swept), one payout
+                                                              export raced for (tests/bench/multihost.py);
+                                                              PostgreSQL only, at the smallest size only
 
 Every page must answer 200 to the signed-in clerk before it is loaded (a redirect to /login fails the run), and
 every response under load must be a 200 as well (take next: a 303 to the request taken, or back to the queue when
@@ -80,7 +87,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.bench import api, bookings, lookup, notify, pagecost, payouts, renewals, takenext  # noqa: E402
+from tests.bench import (  # noqa: E402
+    api, bookings, lookup, multihost, notify, pagecost, payouts, renewals, scale, takenext,
+)
 from tests.bench.pg import PostgresCluster, free_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -96,7 +105,7 @@ SECRET_KEY = "bench-secret-key"
 NAMES = ("احمد", "أحمد", "مُحَمَّد", "الكواري", "كواري", "فاطمه", "ابراهيم", "عبدالله المري", "نوره",
          "عيسي", "آل ثاني", "الانصاري", "مريم السويدي", "خالد النعيمي", "اسامة", "ليلى")
 MEASUREMENTS = ("queue", "search", "request", "take", "api", "notify", "payouts", "dashboard", "lookup", "renewals",
-                "bookings", "pagecost")
+                "bookings", "pagecost", "multihost")
 TARGETS = {"queue_p95_ms": 50, "ratio": 1.5, "search_p95_ms": 100, "take_p95_ms": 100, "api_per_s": 300,
            "notify_per_s": notify.TARGET_PER_S, "enqueue_ms": notify.TARGET_ENQUEUE_MS}
 ROW = 'id="request-row-'
@@ -158,13 +167,12 @@ def log(message):
 
 # --- the database ------------------------------------------------------------------------------------------------
 
-def prepare_database(url: str, size: int, clerks: int) -> dict:
+def prepare_database(url: str, size: int, clerks: int, count_days: int | None = None) -> dict:
     """Schema, definitions, `size` seeded requests and `clerks` synthetic Health clerks for take next; returns
     seed counts, the sample of tracking numbers, the clerks' staff ids and the database size."""
     from intranet import db, definitions
     from intranet.models import Department, Request
     from intranet.seed import seed
-    from intranet.stats import figures
 
     database = db.init_database(url)
     with database.connection_context():
@@ -179,7 +187,8 @@ def prepare_database(url: str, size: int, clerks: int) -> dict:
 
         counts = seed(size, progress=progress)
         started = time.monotonic()
-        counts["counted_days"] = len(figures.close_missing())  # what the hourly job does after a bulk load
+        # what the hourly job does after a bulk load (from 10M on, the last days only: tests/bench/scale.py)
+        counts["counted_days"] = len(scale.count_days(count_days))
         counts["counting_s"] = round(time.monotonic() - started, 2)
         clerk_ids = takenext.create_clerks(clerks, DEPARTMENT) if clerks else []
         health = Department.get(Department.code == DEPARTMENT)
@@ -442,8 +451,8 @@ def wrk_plan(numbers, workdir: Path, opts) -> list[tuple]:
         plan += [("search", f"name search (`?q=`, {len(NAMES)} names)", search_path(NAMES[0]), search, c)
                  for c in levels]
     if "request" in opts.only:
-        plan.append(("request", f"request (`/requests/<n>`, {len(numbers)} numbers)", f"/requests/{numbers[0]}",
-                     rotate, opts.connections))
+        plan += [("request", f"request (`/requests/<n>`, {len(numbers)} numbers)", f"/requests/{numbers[0]}",
+                  rotate, c) for c in levels]
     return plan
 
 
@@ -579,7 +588,8 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
             raise BenchFailed(f"unknown backend {backend}")
 
         log(f"{backend} {size:,}: seeding")
-        prepared = prepare_database(url, size, opts.take_clerks if "take" in opts.only else 0)
+        prepared = prepare_database(url, size, opts.take_clerks if "take" in opts.only else 0,
+                                    scale.days_to_count(size, opts.count_days))
         counts = prepared["counts"]
         log(f"{backend} {size:,}: seeded {counts['requests']:,} requests, {counts['citizens']:,} citizens, "
             f"{counts['history']:,} history rows in {counts['seconds']} s ({prepared['megabytes']:.0f} MB)")
@@ -690,6 +700,13 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
             except (RuntimeError, subprocess.TimeoutExpired) as failed:
                 outcome["notify"] = {"problems": [str(failed)]}
                 log(f"  notifications failed: {failed}")
+
+        if "multihost" in opts.only and size == opts.notify_size:  # issue 21: two hosts, two consumers
+            try:
+                outcome["multihost"] = multihost.bench(backend, url, workdir, directory, opts.quick)
+            except (RuntimeError, subprocess.TimeoutExpired) as failed:
+                outcome["multihost"] = {"problems": [str(failed)]}
+                log(f"  several hosts failed: {failed}")
 
         if "payouts" in opts.only and size == opts.notify_size:
             try:
@@ -808,6 +825,7 @@ def tables(results, opts) -> str:
                                 for r in submitted) + "."]
     out += notify_tables(results)
     out += payouts.tables(results)
+    out += multihost.tables(results)
     out += renewals.tables(results)
     out += bookings.tables(results)
     searched = [r for r in results if r.get("search_rows")]
@@ -904,6 +922,7 @@ def verdicts(results, opts) -> list[str]:
                          f"(target ≥ {TARGETS['api_per_s']}/s): {mark(a['accepted_per_s'] >= TARGETS['api_per_s'])}"
                          + ("" if not a["problems"] else f"; **failed**: {'; '.join(a['problems'])}"))
         lines += lookup.verdicts(r, at, low, _page)
+        lines += scale.verdicts(r, at, low, _page)
         lines += pagecost.verdicts(r, at)
         lines += notify_verdicts(results, backend)
         if r["take"]:
@@ -1018,6 +1037,9 @@ def main(argv=None):
     parser.add_argument("--notify-actions", type=int, default=None,
                         help="accepts timed on each side (with/without the notification; default 500, 200 with "
                              "--quick)")
+    parser.add_argument("--count-days", type=int, default=None,
+                        help="count only the last N days of the seed's history before the pages (0: all; default: "
+                             "all below 10M requests, the last 45 from 10M on, see tests/bench/scale.py)")
     parser.add_argument("--renewal-count", type=int, default=None,
                         help="periodic benefits due for the renewal job (default 100000; 5000 with --quick)")
     parser.add_argument("--pagecost-rounds", type=int, default=2,
@@ -1084,6 +1106,10 @@ def main(argv=None):
     if failed_notify:
         raise BenchFailed("notifications: " + "; ".join(
             f"{r['backend']} {r['size']:,}: {'; '.join(r['notify']['problems'])}" for r in failed_notify))
+    failed_hosts = [r for r in results if r.get("multihost") and r["multihost"]["problems"]]
+    if failed_hosts:
+        raise BenchFailed("several hosts: " + "; ".join(
+            f"{r['backend']}: {'; '.join(r['multihost']['problems'])}" for r in failed_hosts))
     failed_payouts = [r for r in results if r.get("payouts") and r["payouts"]["problems"]]
     if failed_payouts:
         raise BenchFailed("payout export: " + "; ".join(

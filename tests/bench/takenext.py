@@ -208,10 +208,13 @@ def percentile(values, share: float) -> float:
 
 def top_up(department_code: str, wanted: int) -> int:
     """Make at least `wanted` requests wait unassigned in the department's queue, reopening closed ones (completed
-    or rejected, at the department's last stage) as open and unassigned; returns how many were reopened. The seed
-    leaves few requests waiting (~0.3 % of them per department), which 50 clerks empty in seconds; the reopened
+    or rejected) as open and unassigned, at the first stage of their type a clerk may work; returns how many were
+    reopened. The seed leaves few requests waiting (~0.3 % of them per department), which 50 clerks empty in
+    seconds; the reopened
     ones are old, so overdue: take next gives them first, as it would a backlog. Call in a connection context,
     after the page measurements (the queue is no longer the seed's)."""
+    from peewee import SQL
+
     from intranet.db import database, is_sqlite, transaction
     from intranet.models import Department, Request
 
@@ -224,9 +227,15 @@ def top_up(department_code: str, wanted: int) -> int:
     closed = (Request.select(Request.id).where((Request.department == department.id)
                                                & Request.status.in_(("completed", "rejected")))
               .order_by(Request.id.desc()).limit(missing))
+    # back at the first stage of its type that a clerk works: most close at a stage that requires another role
+    # (the head's approval of a health-care grant), which take next never hands to a clerk
+    first_clerk_stage = SQL('COALESCE((SELECT s."id" FROM "stage" AS s WHERE s."request_type_id" = '
+                            '"request"."request_type_id" AND s."role" IS NULL AND s."last_version" IS NULL '
+                            'ORDER BY s."position" LIMIT 1), "stage_id")')
     with transaction():
         reopened = (Request.update(status="open", closed_at=None, assignee=None, paused_at=None,
-                                   returned_from=None).where(Request.id.in_(closed)).execute())
+                                   returned_from=None, stage=first_clerk_stage)
+                    .where(Request.id.in_(closed)).execute())
     if not is_sqlite():
         database.execute_sql("ANALYZE request")
     return reopened
