@@ -2,24 +2,20 @@
 whether its target counts calendar or working days. A refusal is shown beside its field and nothing is saved."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from intranet import calendar
 from intranet.admin import calendar as service
 from intranet.admin import types
 from intranet.admin.reference import Refused
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.i18n import localized
 from intranet.stats.figures import local_today
 
 bp = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
 
 
-@bp.before_request
-@login_required
-def administrators_only():
-    if not permissions.can_edit_calendar(current_user):
-        abort(403)
+guard.only(bp, permissions.can_edit_calendar)
 
 
 def _year_or_404(year: int) -> int:

@@ -1,19 +1,14 @@
 """The administration history (issue 20), administrators only: every administrative change, newest first, paged by
 key, filtered by subject, with who made it, when, and what each field was before and after."""
-from flask import Blueprint, abort, render_template, request
-from flask_login import current_user, login_required
+from flask import Blueprint, render_template, request
 
 from intranet.admin import changes
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 
 bp = Blueprint("change", __name__)
 
 
-@bp.before_request
-@login_required
-def administrators_only():
-    if not permissions.can_administer(current_user):
-        abort(403)
+guard.only(bp, permissions.can_administer)
 
 
 @bp.route("/admin/changes")

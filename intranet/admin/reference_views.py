@@ -4,22 +4,18 @@ likewise (`bank_layouts.py`: one a batch names is retired, not deleted); recepti
 (their page: `reception/booking_views.py`). A refusal is shown beside its field and nothing is saved."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from intranet.admin import bank_layouts
 from intranet.admin import reference as service
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.i18n import localized
 from intranet.payouts import bank_profiles
 
 bp = Blueprint("reference", __name__, url_prefix="/admin/reference")
 
 
-@bp.before_request
-@login_required
-def administrators_only():
-    if not permissions.can_edit_reference_data(current_user):
-        abort(403)
+guard.only(bp, permissions.can_edit_reference_data)
 
 
 def _kind_or_404(kind: str) -> service.Kind:

@@ -5,11 +5,11 @@ and reopening a type; moving the open requests of an earlier version to the curr
 downloaded and uploaded. A refusal is said, translated, and nothing is saved."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from intranet import definitions, downloads
 from intranet.admin import type_forms, types
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.i18n import localized, text_direction
 from intranet.models import ROLES, Department, RequestType
 from intranet.params import to_int
@@ -18,11 +18,7 @@ bp = Blueprint("type", __name__)
 MAX_FILE_BYTES = 1_000_000  # a definitions file is a few kilobytes
 
 
-@bp.before_request
-@login_required
-def administrators_only():
-    if not permissions.can_administer(current_user):
-        abort(403)
+guard.only(bp, permissions.can_administer)
 
 
 def _type(type_id) -> RequestType:

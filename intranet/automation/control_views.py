@@ -3,23 +3,19 @@ once), the spending ceilings with the money committed this day and month; and th
 types never decided automatically). Every change is a POST that comes back to the page."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from intranet import params
 from intranet.i18n import localized
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.automation import controls
 from intranet.models import RequestType
 
 bp = Blueprint("control", __name__)
 
 
-@bp.before_request
-@login_required
-def supervisors_only():
-    """Supervisors only: they answer for what automation decides and spends."""
-    if not permissions.can_control_automation(current_user):
-        abort(403)
+# Supervisors only: they answer for what automation decides and spends.
+guard.only(bp, permissions.can_control_automation)
 
 
 def _type(type_id):

@@ -1,12 +1,11 @@
 """The supervisors' page of automatic decisions (issue 17): the decisions with their filters and the sample awaiting
 review, each linking to its request and explanation; the figures of the range, as numbers and as a chart of the
 money committed against the ceilings. Queries are in figures.py."""
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from intranet import params
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.automation import figures
 from intranet.i18n import locale_code, localized
 from intranet.stats import charts
@@ -14,11 +13,7 @@ from intranet.stats import charts
 bp = Blueprint("decision", __name__)
 
 
-@bp.before_request
-@login_required
-def supervisors_and_administrators():
-    if not permissions.can_see_automation(current_user):
-        abort(403)
+guard.only(bp, permissions.can_see_automation)
 
 
 def _money_chart(money):

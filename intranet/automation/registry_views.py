@@ -1,22 +1,17 @@
 """Local registries (issue 17): an administrator loads a registry's CSV or XLSX file (national_id and fact columns),
 as `diwan registry load` does, and sees each registry's size and when it was last loaded."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.automation import registry_files, sources
 from intranet.intake.imports import FileRefused
 
 bp = Blueprint("registry", __name__)
 
 
-@bp.before_request
-@login_required
-def administrators_only():
-    """Administrators only: they configure where automatic decisions take their facts from."""
-    if not permissions.can_edit_automation_rules(current_user):
-        abort(403)
+# Administrators only: they configure where automatic decisions take their facts from.
+guard.only(bp, permissions.can_edit_automation_rules)
 
 
 @bp.route("/automation/registries")

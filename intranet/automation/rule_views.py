@@ -4,9 +4,9 @@ shows what the edited rule would have decided over the last 30 days (dry_run.py)
 new version (rules.save_rule). A refusal is said and nothing is saved."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.automation import controls, dry_run, rule_forms, rules, sources
 from intranet.i18n import localized
 from intranet.models import RequestType
@@ -14,12 +14,8 @@ from intranet.models import RequestType
 bp = Blueprint("rule", __name__)
 
 
-@bp.before_request
-@login_required
-def administrators_only():
-    """Administrators only: they write what automation decides on."""
-    if not permissions.can_edit_automation_rules(current_user):
-        abort(403)
+# Administrators only: they write what automation decides on.
+guard.only(bp, permissions.can_edit_automation_rules)
 
 
 @bp.route("/automation/rules")

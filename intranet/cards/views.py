@@ -3,10 +3,10 @@ supervisors (`permissions.can_manage_cards`). Each step is one call to `cards.se
 citizen page as a translated message and changes nothing."""
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from intranet import downloads
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.cards import pdf, service
 from intranet.models import Citizen
 from intranet.models.cards import BeneficiaryCard
@@ -14,11 +14,7 @@ from intranet.models.cards import BeneficiaryCard
 bp = Blueprint("cards", __name__, url_prefix="/cards")
 
 
-@bp.before_request
-@login_required
-def desk_and_supervisors_only():
-    if not permissions.can_manage_cards(current_user):
-        abort(403)
+guard.only(bp, permissions.can_manage_cards)
 
 
 def _back(citizen_id):

@@ -2,10 +2,10 @@
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from intranet import downloads, params
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.htmx import render, wants_fragment
 from intranet.i18n import locale_code
 from intranet.intake import import_files, imports
@@ -19,11 +19,7 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-@bp.before_request
-@login_required
-def importers_only():
-    if not permissions.can_import_requests(current_user):
-        abort(403)
+guard.only(bp, permissions.can_import_requests)
 
 
 def _index_page(form, status=200, refusal=None):

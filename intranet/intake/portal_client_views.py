@@ -1,10 +1,10 @@
 """Administrators' pages for portal clients: create (token shown once), revoke, and inspect inbox and webhooks."""
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from intranet import downloads, params
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.htmx import render
 from intranet.intake import clients, webhooks
 from intranet.intake.portal_client_forms import (ClientForm,
@@ -19,11 +19,7 @@ PAYLOAD_SHOWN = 64 * 1024  # bytes of a payload shown on the page; the whole of 
 CREATED = "api_clients_created"  # session: form nonce -> id of the client it created
 
 
-@bp.before_request
-@login_required
-def administrators_only():
-    if not permissions.can_manage_api_clients(current_user):
-        abort(403)
+guard.only(bp, permissions.can_manage_api_clients)
 
 
 def _index_page(form, status=200):

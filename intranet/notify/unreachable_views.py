@@ -4,13 +4,13 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from intranet import params
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.htmx import render, wants_fragment
 from intranet.notify import staff as follow_up
 
@@ -25,12 +25,8 @@ class ResolveForm(FlaskForm):
                                   NumberRange(1, params.ID_MAX, _l("The form is incomplete: reload the page."))])
 
 
-@bp.before_request
-@login_required
-def desk_only():
-    """The reception desk, supervisors and administrators follow up unreachable citizens."""
-    if not permissions.can_follow_up_unreachable(current_user):
-        abort(403)
+# The reception desk, supervisors and administrators follow up unreachable citizens.
+guard.only(bp, permissions.can_follow_up_unreachable)
 
 
 def _page(status=200, entry=None):

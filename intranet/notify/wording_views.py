@@ -2,9 +2,9 @@
 live preview (length, encoding and SMS segments), save and reset."""
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.models import Staff
 from intranet.notify import wording
 from intranet.notify.wording_forms import ResetForm, TemplateForm
@@ -12,11 +12,7 @@ from intranet.notify.wording_forms import ResetForm, TemplateForm
 bp = Blueprint("wording", __name__, url_prefix="/admin/messages")
 
 
-@bp.before_request
-@login_required
-def administrators_only():
-    if not permissions.can_edit_message_templates(current_user):
-        abort(403)
+guard.only(bp, permissions.can_edit_message_templates)
 
 
 def _key_or_404(event, channel, language) -> tuple[str, str, str]:

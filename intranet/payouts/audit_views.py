@@ -2,13 +2,12 @@
 import json
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, current_app
 from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
 
 from intranet import params
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.htmx import render
 from intranet.i18n import locale_code
 from intranet.models.payouts import AuditEntry
@@ -19,12 +18,8 @@ bp = Blueprint("audit", __name__, url_prefix="/payouts/audit")
 PAGE_SIZE = 50
 
 
-@bp.before_request
-@login_required
-def readers_only():
-    """Supervisors and administrators read the audit trail (a payout delegate does not: issue 18)."""
-    if not permissions.can_see_payout_records(current_user):
-        abort(403)
+# Supervisors and administrators read the audit trail (a payout delegate does not: issue 18).
+guard.only(bp, permissions.can_see_payout_records)
 
 
 # what each detail of an entry is called, in the reader's language (the keys are what `audit.append` was given)

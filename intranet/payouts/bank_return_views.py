@@ -6,12 +6,12 @@ read the forms and ask for the password again before payouts go back for batchin
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from intranet import downloads, params
-from intranet.auth import permissions, reauth
+from intranet.auth import guard, permissions, reauth
 from intranet.htmx import render
 from intranet.models import Staff
 from intranet.models.payouts import BankReturn, PayoutBatch
@@ -29,11 +29,7 @@ class ReturnForm(FlaskForm):
                      validators=[FileRequired(_l("Choose the bank's return file."))])
 
 
-@bp.before_request
-@login_required
-def supervisors_and_administrators():
-    if not permissions.can_see_payout_records(current_user):  # not a payout delegate's (issue 18)
-        abort(403)
+guard.only(bp, permissions.can_see_payout_records)  # not a payout delegate's (issue 18)
 
 
 def _batch(batch_id) -> PayoutBatch:

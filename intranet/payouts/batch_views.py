@@ -7,10 +7,10 @@ import logging
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from intranet import downloads, params
-from intranet.auth import permissions, reauth
+from intranet.auth import guard, permissions, reauth
 from intranet.db import transaction
 from intranet.htmx import render
 from intranet.i18n import locale_code
@@ -30,11 +30,7 @@ MEDIA_TYPES = {"pain001": "application/xml", "csv": "text/csv; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-@bp.before_request
-@login_required
-def supervisors_and_administrators():
-    if not permissions.can_see_payout_records(current_user):  # not a payout delegate's (issue 18)
-        abort(403)
+guard.only(bp, permissions.can_see_payout_records)  # not a payout delegate's (issue 18)
 
 
 def _supervisor_only():

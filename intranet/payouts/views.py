@@ -4,10 +4,10 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from intranet import params, workflow
-from intranet.auth import permissions, reauth
+from intranet.auth import guard, permissions, reauth
 from intranet.htmx import render
 from intranet.models.payouts import IbanChange
 from intranet.payouts import batches, queries, service
@@ -18,11 +18,7 @@ bp = Blueprint("payouts", __name__, url_prefix="/payouts")
 PAGE = 50
 
 
-@bp.before_request
-@login_required
-def supervisors_only():
-    if not permissions.can_see_payouts(current_user):
-        abort(403)
+guard.only(bp, permissions.can_see_payouts)
 
 
 def _list_url(chosen, ticked=()) -> str:

@@ -1,21 +1,16 @@
 """The receipt of a request, to print at the desk (80 mm roll or A5) or to send as a PDF."""
 from flask import Blueprint, abort
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from intranet import downloads, errors, params
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.reception import receipts
 
 bp = Blueprint("receipt", __name__)
 
 
-@bp.before_request
-@login_required
-def desk_and_supervisors_only():
-    """Receipts are handed over at the desk; supervisors and administrators may reprint them."""
-    if not permissions.can_print_receipt(current_user):
-        abort(403)
+# Receipts are handed over at the desk; supervisors and administrators may reprint them.
+guard.only(bp, permissions.can_print_receipt)
 
 
 def _request_and_layout(tracking_number):

@@ -2,9 +2,9 @@
 waiting-room display."""
 from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.htmx import render, wants_fragment
 from intranet.i18n import ltr
 from intranet.models.tickets import SERVICES, VisitorTicket
@@ -13,12 +13,8 @@ from intranet.reception import tickets
 bp = Blueprint("ticket", __name__, url_prefix="/tickets")
 
 
-@bp.before_request
-@login_required
-def desk_staff_only():
-    """The kiosk, the desk and the display run on reception's sessions; clerks have no business here."""
-    if not permissions.can_enter_requests(current_user):
-        abort(403)
+# The kiosk, the desk and the display run on reception's sessions; clerks have no business here.
+guard.only(bp, permissions.can_enter_requests)
 
 
 @bp.route("/kiosk")

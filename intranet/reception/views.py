@@ -1,10 +1,10 @@
 """Reception desk pages: find or register the citizen, then record a walk-in request for them."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from intranet import params, workflow
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.cards import service as cards
 from intranet.i18n import locale_code, ltr
 from intranet.models import Citizen, RequestType
@@ -16,11 +16,7 @@ from intranet.reception.inquiries import SubjectRefused, checked_subject, inquir
 bp = Blueprint("reception", __name__, url_prefix="/reception")
 
 
-@bp.before_request
-@login_required
-def desk_staff_only():
-    if not permissions.can_enter_requests(current_user):
-        abort(403)
+guard.only(bp, permissions.can_enter_requests)
 
 
 @bp.route("/")

@@ -5,10 +5,9 @@ import datetime as dt
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from intranet import downloads, params
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.htmx import render
 from intranet.i18n import locale_code
 from intranet.models.stats import REPORT_KINDS, ReportFile
@@ -20,12 +19,8 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 SLUG = "<any(daily, alert, execution):slug>"
 
 
-@bp.before_request
-@login_required
-def supervisors_only():
-    """The printed documents are for supervisors and administrators."""
-    if not permissions.can_see_statistics(current_user):
-        abort(403)
+# The printed documents are for supervisors and administrators.
+guard.only(bp, permissions.can_see_statistics)
 
 
 def _day(text: str) -> dt.date:

@@ -5,10 +5,9 @@ filtered to exactly those items.
 """
 from flask import Blueprint, abort, request
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from intranet import params
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.htmx import render
 from intranet.i18n import locale_code, localized
 from intranet.models.requests import OPEN_SLA_STATES
@@ -20,11 +19,7 @@ from intranet.stats.views import event_headings
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 
-@bp.before_request
-@login_required
-def readers_only():
-    if not permissions.can_see_statistics(current_user):
-        abort(403)
+guard.only(bp, permissions.can_see_statistics)
 
 
 def age_label(limits) -> str:

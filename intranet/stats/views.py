@@ -1,9 +1,8 @@
 """Statistics by governorate and by request type over any range of days, every table as CSV and XLSX."""
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import format_date, gettext as _
-from flask_login import current_user, login_required
 
-from intranet.auth import permissions
+from intranet.auth import guard, permissions
 from intranet.i18n import locale_code, localized
 from intranet.models import Department, Governorate, RequestType, Stage
 from intranet.models.stats import EVENTS
@@ -24,12 +23,8 @@ def event_headings() -> dict[str, str]:
             "rejected": _("Requests rejected"), "resubmitted": _("Resubmitted after correction")}
 
 
-@bp.before_request
-@login_required
-def supervisors_only():
-    """Supervisors and administrators read the statistics."""
-    if not permissions.can_see_statistics(current_user):
-        abort(403)
+# Supervisors and administrators read the statistics.
+guard.only(bp, permissions.can_see_statistics)
 
 
 def _caption(title: str, start, end, department) -> str:
