@@ -1,4 +1,5 @@
-"""Command line: `diwan db upgrade`, `diwan load-definitions`, `diwan seed-demo`, `diwan demo` (also under `flask`)."""
+"""Command line: `diwan db upgrade`, `diwan load-definitions`, `diwan seed-demo`, `diwan demo`, `diwan stats recount-open-work`
+(also under `flask`)."""
 from pathlib import Path
 
 import click
@@ -115,6 +116,33 @@ def audit_anchor():
                f"({record['history']['count']} rows)")
 
 
+@click.group("stats")
+def stats_group():
+    """The summary tables behind the dashboard and the printed summaries."""
+
+
+@stats_group.command("recount-open-work")
+@click.option("--check", is_flag=True, help="Compare only: exit 1 when the counts and the requests disagree.")
+@with_appcontext
+def recount_open_work(check):
+    """Count the open work again from the requests (after rows were written past the workflow: a bulk load, a
+    restore by hand); with --check, only say whether the kept counts agree."""
+    from intranet.stats import open_work
+
+    with db.database.connection_context():
+        if check:
+            wrong = open_work.differences()
+            for key, (kept, counted) in sorted(wrong.items())[:20]:
+                click.echo(f"{key}: kept {kept}, counted {counted}", err=True)
+            click.echo(f"open work: {len(wrong)} counts disagree with the requests" if wrong
+                       else "open work: the counts agree with the requests")
+            if wrong:
+                raise SystemExit(1)
+            return
+        wrong = open_work.recount()
+    click.echo(f"open work counted again: {wrong} counts were wrong")
+
+
 @click.group("registry")
 def registry_group():
     """Local registries of automatic decisions (issue 17)."""
@@ -212,7 +240,7 @@ def register(app):
     from intranet.demo import demo_command
     from intranet.seed import seed_demo_command
 
-    for command in (db_group, audit_group, registry_group, load_definitions_command, export_definitions_command, seed_demo_command, demo_command,
+    for command in (db_group, audit_group, stats_group, registry_group, load_definitions_command, export_definitions_command, seed_demo_command, demo_command,
                     check_config_command, backup_command, restore_command, directory_sync_command):
         app.cli.add_command(command)
 

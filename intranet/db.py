@@ -61,25 +61,33 @@ def transaction():
     instead of failing with 'database is locked' half-way. Nested, it is a savepoint of the outer one.
 
     What `after_commit` registers inside runs once the outermost transaction has committed, and is dropped when
-    the transaction (or the savepoint it was registered in) rolls back."""
+    the transaction (or the savepoint it was registered in) rolls back; what `before_commit` hands over is written
+    at the end of the outermost transaction, just before it commits, and dropped the same way."""
     pending = getattr(_after_commit, "pending", None)
     outermost = pending is None
     if outermost:  # (inside a bare database.atomic(), the calls run when this block ends: use transaction())
         pending = _after_commit.pending = []
-    mark = len(pending)
+        _after_commit.before = []
+    before = _after_commit.before
+    mark, before_mark = len(pending), len(before)
     try:
         if is_sqlite():
             with _writer_turn(), database.atomic(lock_type="IMMEDIATE") as txn:
                 yield txn
+                if outermost:
+                    _flush_before(before)
         else:
             with database.atomic() as txn:
                 yield txn
+                if outermost:
+                    _flush_before(before)
     except BaseException:
         del pending[mark:]  # this transaction's or savepoint's work is undone: so are its after-commit calls
+        del before[before_mark:]
         raise
     finally:
         if outermost:
-            _after_commit.pending = None
+            _after_commit.pending = _after_commit.before = None
     if outermost:
         failed = None
         for fn in pending:  # each one, even after one that failed (the commit stands)
@@ -92,6 +100,27 @@ def transaction():
 
 
 _after_commit = threading.local()  # the calls waiting for the outermost db.transaction() of this thread
+
+
+def before_commit(kind: str, value, write) -> None:
+    """Hand `value` to `write(values)`, once for all the values of the same `kind` handed over in the outermost
+    `transaction()`, at its end, just before it commits (dropped with the savepoint it was handed over in when that
+    rolls back); outside a managed transaction, `write([value])` now. For counts kept in the transaction of each
+    change (stats/open_work.py): netted and written last, so their rows' locks are held for the commit only."""
+    before = getattr(_after_commit, "before", None)
+    if before is None:
+        write([value])
+    else:
+        before.append((kind, value, write))
+
+
+def _flush_before(before: list) -> None:
+    groups: dict = {}
+    for kind, value, write in before:
+        groups.setdefault(kind, (write, []))[1].append(value)
+    before.clear()
+    for write, values in groups.values():
+        write(values)
 
 
 def in_managed_transaction() -> bool:

@@ -43,7 +43,8 @@ def _prepare_database(requests: int):
             seed_payouts(30, status="pending", seed=2)  # for the supervisor: some to approve, some to batch
             seed_payouts(120, status="approved", seed=3)
             from intranet.stats import figures
-            figures.close_missing()  # the seeded days counted, as the hourly job would
+            figures.close_missing()  # the seeded days counted, as the hourly job would, and today so far
+            figures.count_so_far()
         sample = current_app.config["INSTANCE_DIR"] / "sample-import.csv"
         if not sample.exists():  # a portal batch file to try Imports with: 200 rows, 10 of them with errors
             from intranet.intake import import_files

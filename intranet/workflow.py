@@ -22,6 +22,7 @@ from intranet.models.inquiries import ANSWER_MAX_LENGTH, INQUIRY_TYPE
 from intranet.letters import register as letters
 from intranet.models.letters import LetterReply, MinistryLetter
 from intranet.models.payouts import Payout
+from intranet.stats import open_work
 from intranet.stats.figures import local_today
 from intranet.staff import absence
 
@@ -141,11 +142,17 @@ def _stale_message(req_id: int):
               who=who, when=when)
 
 
-def _apply(req, version: int, changes: dict):
-    """Conditional update on the version the person saw; a concurrent change makes it match no row."""
+def _apply(req, version: int, changes: dict, counted: list | None = None):
+    """Conditional update on the version the person saw; a concurrent change makes it match no row. The open work's
+    counts follow in the same transaction (`req` as read in it: the row before), or, given `counted`, the change is
+    added to it for the caller to count with the others (`open_work.moved_many`)."""
     changes = {**changes, "version": version + 1, "updated_at": utcnow()}
     if db.update_where(Request, changes, {"id": req.id, "version": version}) != 1:
         raise StaleRequest(_stale_message(req.id))
+    if counted is None:
+        open_work.moved(open_work.fields_of(req), changes)
+    else:
+        counted.append((open_work.fields_of(req), changes))
 
 
 def _store(uploads):
@@ -262,6 +269,7 @@ def submit(actor, citizen, request_type, channel, subject, details="", data=None
                                          _counts_working_days(request_type.id, request_type.version)),
                 stage_due_at=_stage_due(first, received, request_type.version), governorate=citizen.governorate_id,
                 amount=amount, submission_token=submission_token, **{"entered_by": actor, **(extra or {})})
+            open_work.moved(None, open_work.fields_of(req))
             entry = _record(req, actor, "submit", "", stored, note, to_stage=first.id, to_status="open")
             decision = automation.queue_for(req, decision_job)  # a type with a rule: decided by a job after commit
     except IntegrityError:
@@ -305,8 +313,10 @@ def answer_at_desk(actor, citizen, request_type, question, answer, inquiry_subje
     with transaction():  # one transaction: the inquiry is recorded answered, or not at all
         req = submit(actor, citizen, request_type, "walk_in", question[:300], question,
                      inquiry_subject=inquiry_subject).request
-        Request.update(status="completed", closed_at=utcnow(), version=Request.version + 1).where(
+        closed = utcnow()
+        Request.update(status="completed", closed_at=closed, version=Request.version + 1).where(
             Request.id == req.id).execute()
+        open_work.moved(open_work.fields_of(req), {"closed_at": closed})
         entry = _record(req, actor, "answer", answer, [], None, from_stage=req.stage_id, to_stage=req.stage_id,
                         from_status="open", to_status="completed")
     return Outcome(Request.get_by_id(req.id), entry)
@@ -651,6 +661,9 @@ def take_next(actor, department) -> Outcome | None:
         entry = _record(req, actor, "claim", "", [], {"take_next": True}, delegation=_acting_under(actor, req),
                         from_stage=req.stage_id,
                         to_stage=req.stage_id, from_status=req.status, to_status=req.status)
+        # last: clerks taking the next item of one due day at once count it in one row of `open_work`, and each
+        # holds that row's lock until commit
+        open_work.moved({**open_work.fields_of(req), "assignee": None}, {"assignee": actor.id})
     return Outcome(req, entry)
 
 
@@ -672,14 +685,18 @@ def assign(actor, request_ids, clerk, comment="") -> list[Request]:
     done = []
     with transaction():
         # a request at a stage that requires another role (the head's approval) is not the clerk's: left out
-        for req in Request.select().where(Request.id.in_(list(request_ids)) & Request.open_work()
-                                          & (Request.department == clerk.department_id)
-                                          & Request.stage.in_(_stages_for(clerk.role))):
+        chosen = Request.select().where(Request.id.in_(list(request_ids)) & Request.open_work()
+                                        & (Request.department == clerk.department_id)
+                                        & Request.stage.in_(_stages_for(clerk.role)))
+        counted = []
+        for req in chosen if is_sqlite() else chosen.for_update():  # as read: what the open work counts move from
             Request.update(assignee=clerk.id, version=Request.version + 1, updated_at=utcnow()).where(
                 Request.id == req.id).execute()
+            counted.append((open_work.fields_of(req), {"assignee": clerk.id}))
             _record(req, actor, "assign", comment, [], {"assignee": clerk.id, "assignee_name": clerk.full_name},
                     from_stage=req.stage_id, to_stage=req.stage_id, from_status=req.status, to_status=req.status)
             done.append(req)
+        open_work.moved_many(counted)
     return done
 
 
@@ -710,15 +727,19 @@ def hand_over(actor, staff, to=None, comment="", reason="absence") -> dict:
     base = {"handed_over": reason, "from": staff.id, "from_name": staff.full_name}
     with transaction():
         workable = set() if to is None else {row.id for row in _stages_for(to.role)}
-        held = list(Request.select().where((Request.assignee == staff.id) & Request.open_work())
-                    .order_by(Request.id))
+        held = Request.select().where((Request.assignee == staff.id) & Request.open_work()).order_by(Request.id)
+        # all of them locked first, then the counts of the open work (a step on one of them meanwhile would hold
+        # its request and wait for a count held here: a deadlock)
+        held = list(held if is_sqlite() else held.for_update())
+        counted = []
         for req in held:
             give = to is not None and req.department_id == to.department_id and req.stage_id in workable
-            _apply(req, req.version, {"assignee": to.id if give else None})
+            _apply(req, req.version, {"assignee": to.id if give else None}, counted)
             details = {**base, "assignee": to.id, "assignee_name": to.full_name} if give else base
             _record(req, actor, "assign" if give else "release", comment, [], details, from_stage=req.stage_id,
                     to_stage=req.stage_id, from_status=req.status, to_status=req.status)
             done["assigned" if give else "released"].append(req.id)
+        open_work.moved_many(counted)
     return done
 
 

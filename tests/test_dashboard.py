@@ -7,7 +7,7 @@ import pytest
 
 from intranet import workflow
 from intranet.models import Request, utcnow
-from intranet.stats import figures
+from intranet.stats import figures, open_work
 from tests.factories import make_request, make_staff
 from tests.test_stats_figures import DAY, known  # noqa: F401  (the dataset with known answers)
 
@@ -29,6 +29,7 @@ def late(data):
             Request.update(due_at=utcnow() + dt.timedelta(days=days_left),
                            paused_at=utcnow() if paused else None).where(Request.id == req.id).execute()
             made.append(req.id)
+        open_work.recount()  # the dates were written past the workflow, which keeps the open work counted
         return {"clerk": clerk.id, "ids": made}
 
 
@@ -108,6 +109,7 @@ def answered(data):
                            due_at=now - dt.timedelta(days=days - 45)).where(Request.id == req.id).execute()
         req = make_request("health_care")
         Request.update(due_at=now + dt.timedelta(days=3)).where(Request.id == req.id).execute()
+        open_work.recount()  # the dates were written past the workflow, which keeps the open work counted
 
 
 def test_the_share_answered_within_the_target_and_the_days_taken(client, auth, answered):

@@ -8,6 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from intranet.models import Notification, Request, utcnow
 from intranet.ops import logs, metrics
+from intranet.stats import open_work
 from tests.factories import make_request
 from tests.test_jobs import redis_url  # noqa: F401  (a real Redis, for the queue's gauges)
 
@@ -45,6 +46,7 @@ def test_latency_by_url_rule_and_gauges_per_department(app, client, data, auth):
     with data():
         late, on_time = make_request(), make_request()
         Request.update(due_at=utcnow() - dt.timedelta(days=2)).where(Request.id == late.id).execute()
+        open_work.recount()  # the due date was written past the workflow, which keeps the open work counted
         queued = Notification.select().where(Notification.status == "queued").count()
         gone = Notification.select().where(Notification.request == late).first()
         Notification.update(status="failed", failed_at=utcnow()).where(Notification.id == gone.id).execute()

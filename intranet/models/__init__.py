@@ -14,7 +14,7 @@ from intranet.models.payouts import (  # noqa: E402
     PayoutParty,
 )
 from intranet.models.stats import (  # noqa: E402
-    AnswerCount, CountedDay, DailyCount, OpenSnapshot, ReportFile, ReportRequest,
+    AnswerCount, CountedDay, DailyCount, OpenSnapshot, OpenWork, ReportFile, ReportRequest,
 )
 from intranet.models.sessions import SecurityEvent, StaffSession  # noqa: E402
 from intranet.models.mfa import RecoveryCode, StaffFactor  # noqa: E402
@@ -34,7 +34,7 @@ MODELS = [Department, Governorate, Citizen, Staff, RequestType, Stage, RequestTy
           HistoryEntry, Attachment, Notification, VisitorTicket, CitizenChange,
           ApiClient, InboxEntry, WebhookDelivery, WebhookAttempt, ImportBatch, NotificationAttempt, MessageTemplate,
           Payout, PayoutParty, PayoutApproval, IbanChange, AuditEntry, PayoutBatch, BatchItem, ExportFile,
-          ExportDownload, BankReturn, BankLayout, DailyCount, OpenSnapshot, CountedDay, AnswerCount, ReportFile, StaffSession, SecurityEvent,
+          ExportDownload, BankReturn, BankLayout, DailyCount, OpenSnapshot, CountedDay, AnswerCount, OpenWork, ReportFile, StaffSession, SecurityEvent,
           StaffFactor, RecoveryCode, ReportRequest, LetterSequence, MinistryLetter, LetterReply,
           RegistryRecord, AutoRule, AutoDecision, AutoException, AutoPause, AutoCeiling, Benefit, Renewal,
           BookingService, ReceptionDesk, Booking, ReceptionOverride,
@@ -48,7 +48,7 @@ __all__ = [
     "Request", "HistoryEntry", "Attachment", "Notification", "VisitorTicket",
     "NotificationAttempt", "MessageTemplate", "Payout", "PayoutParty", "PayoutApproval", "IbanChange",
     "AuditEntry", "PayoutBatch", "BatchItem", "ExportFile", "ExportDownload", "BankReturn", "BankLayout", "ApiClient",
-    "InboxEntry", "WebhookDelivery", "WebhookAttempt", "ImportBatch", "DailyCount", "OpenSnapshot", "CountedDay",
+    "InboxEntry", "WebhookDelivery", "WebhookAttempt", "ImportBatch", "DailyCount", "OpenSnapshot", "CountedDay", "OpenWork",
     "ReportFile", "StaffSession", "SecurityEvent", "StaffFactor", "RecoveryCode", "ReportRequest",
     "LetterSequence", "MinistryLetter", "LetterReply",
     "RegistryRecord", "AutoRule", "AutoDecision", "AutoException", "AutoPause", "AutoCeiling", "Benefit", "Renewal", "BookingService", "ReceptionDesk", "Booking", "ReceptionOverride",

@@ -41,11 +41,15 @@ class OpenSnapshot(BaseModel):
 
 
 class CountedDay(BaseModel):
-    """A day whose counts and snapshot are written (the job counts each day once it is over); `answers`: its
-    answer counts too (days counted before migration 0014 have only their events, until the job adds them)."""
+    """A day whose counts and snapshot are written (the job counts each day once it is over, and today up to its
+    last full hour); `answers`: its answer counts too (days counted before migration 0014 have only their events,
+    until the job adds them)."""
     day = pw.DateField(unique=True)
     counted_at = pw.DateTimeField(default=utcnow)
     answers = pw.BooleanField(default=False)
+    # null: the whole day is counted; a time (naive UTC): today counted up to it (the hourly job's last full hour),
+    # the rest of the day counted live by whoever reads it (0033)
+    counted_to = pw.DateTimeField(null=True)
 
     class Meta:
         table_name = "counted_day"
@@ -65,6 +69,31 @@ class AnswerCount(BaseModel):
     class Meta:
         table_name = "answer_count"
         indexes = ((("day", "department"), False),)
+
+
+class OpenWork(BaseModel):
+    """The open requests counted as they change (issue 21: the dashboard at ten million requests): how many are
+    open per department, type, stage, holder (0: nobody), local due day, local day received and whether the clock is
+    paused, kept by `stats.open_work.moved` in the transaction of each workflow step that changes one of them, and
+    recounted from the requests by `open_work.recount` (after a bulk load, `diwan stats recount-open-work`). Plain ids,
+    no foreign keys: the hot path takes no lock on the rows they would name. Rows at 0 stay until the next recount
+    or the hourly job's tidying."""
+    department = pw.IntegerField(column_name="department_id")
+    request_type = pw.IntegerField(column_name="request_type_id")
+    stage = pw.IntegerField(column_name="stage_id")
+    assignee = pw.IntegerField(column_name="assignee_id")  # 0: unassigned (a unique key treats NULLs as distinct)
+    due_day = pw.DateField()
+    received_day = pw.DateField()
+    paused = pw.BooleanField()
+    count = pw.IntegerField()
+
+    class Meta:
+        table_name = "open_work"
+
+
+OpenWork.add_index(OpenWork.index(OpenWork.department, OpenWork.request_type, OpenWork.stage, OpenWork.assignee,
+                                  OpenWork.due_day, OpenWork.received_day, OpenWork.paused, unique=True,
+                                  name="open_work_key"))
 
 
 

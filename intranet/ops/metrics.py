@@ -6,7 +6,7 @@
   PROMETHEUS_MULTIPROC_DIR so that a scrape, whichever worker answers it, sums them all (prometheus_client's
   multiprocess mode).
 - The rest is read from the database and the queue at each scrape (`DatabaseCollector`), with counts the indexes
-  answer: open and overdue requests per department (the partial index over open requests of migration 0002),
+  answer: open and overdue requests per department (the dashboard's counts: `stats/open_work.py`),
   notifications waiting and given up on in the last day, webhook deliveries failed or waiting (status indexes), payout export batches by status,
   report requests waiting, the job queue's depth and how long its head has waited (`logs.waited`) and the consumer's
   heartbeat age. A source that does not answer is left out of that scrape and counted in diwan_scrape_errors.
@@ -19,6 +19,7 @@ import hmac
 import ipaddress
 import os
 import time
+from collections import defaultdict
 
 import peewee as pw
 from flask import Blueprint, abort, current_app, request
@@ -26,8 +27,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import GaugeMetricFamily
 
 from intranet import triggers
-from intranet.models import Department, Notification, PayoutBatch, ReportRequest, Request, WebhookDelivery, utcnow
+from intranet.models import Department, Notification, PayoutBatch, ReportRequest, WebhookDelivery, utcnow
 from intranet.ops import logs
+from intranet.stats import open_work
 
 bp = Blueprint("metrics", __name__)
 
@@ -59,18 +61,17 @@ class DatabaseCollector:
         yield errors
 
     def _requests(self):
-        now = utcnow()
         codes = dict(Department.select(Department.id, Department.code).tuples())
-        overdue = Request.sla_where("overdue", now)
-        rows = (Request.select(Request.department, pw.fn.COUNT(Request.id),
-                               pw.fn.SUM(pw.Case(None, [(overdue, 1)], 0)))
-                .where(Request.open_work()).group_by(Request.department).tuples())
+        rows = defaultdict(lambda: [0, 0])  # the dashboard's figures (open_work), summed per department
+        for (department_id, _type), states in open_work.open_now(now=utcnow())["by_type"].items():
+            rows[department_id][0] += sum(states.values())
+            rows[department_id][1] += states["overdue"]
         open_items = GaugeMetricFamily("diwan_open_requests", "Open requests", labels=["department"])
         late = GaugeMetricFamily("diwan_overdue_requests", "Open requests past their due date (clock running)",
                                  labels=["department"])
         seen = {}
-        for department_id, count, overdue_count in rows:
-            seen[department_id] = (count, overdue_count or 0)
+        for department_id, (count, overdue_count) in rows.items():
+            seen[department_id] = (count, overdue_count)
         for department_id, code in sorted(codes.items(), key=lambda item: item[1]):
             count, overdue_count = seen.get(department_id, (0, 0))
             open_items.add_metric([code], count)

@@ -1,8 +1,8 @@
 """What the supervisor's dashboard shows, for a period and optionally one department: the period's steps per
 department and request type, walk-in against electronic, the answers of the period against the target (share in
 time, median and 90th percentile of the days taken: seed 004's "all answered within 45 days"), the open items now
-(time left, age, who holds them, what will breach the target this week), and the series its charts draw. Every figure comes from `figures` (counted days, today live, open work by the
-partial indexes), so the page costs the same at a million requests as at ten thousand.
+(time left, age, who holds them, what will breach the target this week), and the series its charts draw. Every figure comes from `figures` (counted days, today live) and
+`open_work` (the open work counted as it changes), so the page costs the same at a million requests as at ten thousand.
 """
 import datetime as dt
 from dataclasses import dataclass, field
@@ -14,7 +14,7 @@ from intranet.models.requests import OPEN_SLA_STATES
 from intranet.models import Department, Governorate, RequestType, Staff
 from intranet.models.stats import EVENTS
 from intranet.staff import absence
-from intranet.stats import figures
+from intranet.stats import figures, open_work
 from intranet.stats.forms import WEEK_STARTS
 
 PERIODS = {"today": _l("Today"), "week": _l("This week"), "month": _l("This month"), "range": _l("Chosen range")}
@@ -93,7 +93,7 @@ def build(period: Period, department=None, now=None) -> dict:
     live: dict = {}  # each uncounted day's history counted once for all the groupings below
     counts = figures.counts(period.start, period.end, by=("department", "request_type"), department=department,
                             live=live)
-    open_now = figures.open_now(department=department, now=now)
+    open_now = open_work.open_now(department=department, now=now)
     rows = {}
     for (dept_id, type_id), events in counts.items():
         rows[(dept_id, type_id)] = Row(_by_id(Department, dept_id), _by_id(RequestType, type_id), dict(events))

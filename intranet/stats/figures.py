@@ -2,8 +2,11 @@
 
 A local day is counted once it is over (`count_day`: one GROUP BY over that day's history, by the index on
 `history.created_at`), and its rows replace whatever was counted for it before, so counting again gives the same
-figures. Today is counted live. A range sums the counted days and counts the others live, so a figure never
-waits for the job. The open items at the end of a day come from the requests' own dates (received, closed, due):
+figures. Today is counted by the hourly job up to its last full hour (`count_so_far`: the same rows, the day's
+`CountedDay.counted_to` saying up to when; replaced each hour, and by the whole day once it is over), and the rest
+of it live: a reader adds the history since `counted_to`, an hour's steps instead of a day's, split at the same
+moment, so the sum is what counting the whole day gives. A range sums the counted days and counts the others live,
+so a figure never waits for the job. The open items at the end of a day come from the requests' own dates (received, closed, due):
 open if received before the day ended and not closed by then; where it stood by the one time rule
 (`Request.sla_case`: paused, overdue, at risk, on track).
 """
@@ -14,7 +17,7 @@ from zoneinfo import ZoneInfo
 from peewee import JOIN, SQL, Case, fn
 
 from intranet.config import setting
-from intranet.db import is_sqlite, transaction
+from intranet.db import transaction
 from intranet.models.requests import OPEN_SLA_STATES
 from intranet.models import HistoryEntry, Request, RequestType, Stage, utcnow
 from intranet.models.stats import EVENTS, AnswerCount, CountedDay, DailyCount, OpenSnapshot
@@ -56,12 +59,18 @@ def _event():
     ])
 
 
-def count_day(day: dt.date) -> list[tuple]:
-    """(department, request_type, channel, governorate, event, count) for one local day, from its history. The
+def count_day(day: dt.date, since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[tuple]:
+    """(department, request_type, channel, governorate, event, count) for one local day, from its history (only
+    from `since` and before `until`, naive UTC, when given: a part of the day). The
     department is the one that held the request when the step was taken, as its history row recorded it (a
     submission: the department it was routed to; after a transfer: the department it went to), as the queue and the
     open work count it; rows from before migration 0024 count under their stage's department."""
     start, end = day_bounds(day)
+    return [tuple(row) for row in count_query(max(start, since or start), min(end, until or end)).tuples()]
+
+
+def count_query(start: dt.datetime, end: dt.datetime):
+    """The GROUP BY of `count_day` over [start, end), naive UTC (a day or a part of one)."""
     event = _event()
     stage = fn.COALESCE(HistoryEntry.from_stage, HistoryEntry.to_stage)
     query = (HistoryEntry
@@ -73,7 +82,7 @@ def count_day(day: dt.date) -> list[tuple]:
              .where((HistoryEntry.created_at >= start) & (HistoryEntry.created_at < end)
                     & HistoryEntry.action.in_(("submit", "accept", "answer", "return", "reject", "resubmit")))
              .group_by(*ORDINALS[:5]))
-    return [tuple(row) for row in query.tuples()]
+    return query
 
 
 def open_at(moment: dt.datetime) -> list[tuple]:
@@ -94,27 +103,45 @@ def open_at(moment: dt.datetime) -> list[tuple]:
 def close_day(day: dt.date, snapshot: bool = True) -> int:
     """Count a day that is over (again: the rows replace the day's), with its answers and its end-of-day
     snapshot."""
-    rows = count_day(day)
+    return _write_day(day, None, snapshot)
+
+
+def count_so_far(now: dt.datetime | None = None) -> dt.datetime:
+    """Today counted up to the last full hour before `now` (naive UTC; the hourly job, after `close_missing`): its
+    rows replace those of the hour before, `counted_to` says up to when; returns that moment."""
+    now = now or utcnow()
+    today = local_today(now)
+    until = max(day_bounds(today)[0], now.replace(minute=0, second=0, microsecond=0))
+    _write_day(today, until, snapshot=False)
+    return until
+
+
+def _write_day(day: dt.date, until: dt.datetime | None, snapshot: bool) -> int:
+    """The day's rows (up to `until`: a part of today), written in place of its rows before. The day's CountedDay
+    row is written first: two consumers counting the same day at once take their turns on it."""
+    rows = count_day(day, until=until)
     with transaction():
+        CountedDay.insert(day=day, counted_at=utcnow(), answers=True, counted_to=until).on_conflict(
+            conflict_target=[CountedDay.day], update={CountedDay.counted_at: utcnow(), CountedDay.answers: True,
+                                                      CountedDay.counted_to: until}
+        ).execute()
         DailyCount.delete().where(DailyCount.day == day).execute()
         DailyCount.insert_many([{"day": day, "department": d, "request_type": t, "channel": c, "governorate": g,
                                  "event": e, "count": n} for d, t, c, g, e, n in rows]).execute() if rows else None
-        _write_answers(day)
+        _write_answers(day, until)
         if snapshot:
             OpenSnapshot.delete().where(OpenSnapshot.day == day).execute()
             opened = open_at(day_bounds(day)[1])
             if opened:
                 OpenSnapshot.insert_many([{"day": day, "department": d, "request_type": t, "state": s, "count": n}
                                           for d, t, s, n in opened]).execute()
-        CountedDay.insert(day=day, counted_at=utcnow(), answers=True).on_conflict(
-            conflict_target=[CountedDay.day], update={CountedDay.counted_at: utcnow(), CountedDay.answers: True}
-        ).execute()
     return len(rows)
 
 
-def _write_answers(day: dt.date):
+def _write_answers(day: dt.date, until: dt.datetime | None = None):
     AnswerCount.delete().where(AnswerCount.day == day).execute()
-    rows = _answer_rows(*day_bounds(day))
+    start, end = day_bounds(day)
+    rows = _answer_rows(start, min(end, until or end))
     if rows:
         AnswerCount.insert_many([{"day": day, "department": d, "request_type": t, "days": n, "in_time": i,
                                   "count": c} for d, t, n, i, c in rows]).execute()
@@ -129,7 +156,8 @@ def close_missing(today: dt.date | None = None) -> list[dt.date]:
     if first is None:
         return []
     day = local_today(first)
-    counted = dict(CountedDay.select(CountedDay.day, CountedDay.answers).where(CountedDay.day >= day).tuples())
+    counted = dict(CountedDay.select(CountedDay.day, CountedDay.answers).where(
+        (CountedDay.day >= day) & CountedDay.counted_to.is_null()).tuples())  # a day counted in part: not yet
     done = []
     while day < today:
         if day not in counted:
@@ -153,8 +181,9 @@ def counts(start: dt.date, end: dt.date, by=("department", "request_type"), depa
     live = {} if live is None else live
     assert set(by) <= {"day", *KEYS}, by
     today = local_today()
-    counted = {row.day for row in CountedDay.select(CountedDay.day).where(
-        (CountedDay.day >= start) & (CountedDay.day <= end))}
+    # {day: None (counted whole) or the moment it is counted up to}
+    counted = dict(CountedDay.select(CountedDay.day, CountedDay.counted_to).where(
+        (CountedDay.day >= start) & (CountedDay.day <= end)).tuples())
     totals: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(EVENTS, 0))
     columns = [getattr(DailyCount, key) for key in by]
     query = (DailyCount.select(*columns, DailyCount.event, fn.SUM(DailyCount.count))
@@ -168,10 +197,11 @@ def counts(start: dt.date, end: dt.date, by=("department", "request_type"), depa
         totals[tuple(key)][event] += int(count)
     day = start
     while day <= min(end, today):
-        if day not in counted:
-            if day not in live:
-                live[day] = count_day(day)
-            for d, t, c, g, event, count in live[day]:
+        if day not in counted or counted[day] is not None:
+            since = counted.get(day)  # the part of the day after the job's count, or all of it
+            if (day, since) not in live:
+                live[(day, since)] = count_day(day, since=since)
+            for d, t, c, g, event, count in live[(day, since)]:
                 values = {"day": day, "department": d, "request_type": t, "channel": c, "governorate": g}
                 if (department is None or d == department) and (request_type is None or t == request_type):
                     totals[tuple(values[key] for key in by)][event] += count
@@ -192,42 +222,7 @@ def snapshots(start: dt.date, end: dt.date, department=None) -> dict[dt.date, di
     return dict(found)
 
 
-# --- open work now ---------------------------------------------------------------------------------------
-
-def open_now(department=None, now: dt.datetime | None = None) -> dict:
-    """The open items now (the partial indexes over open work): per (department, type) their SLA states, per
-    age bucket, and per (clerk, department) their workload and overdue count."""
-    now = now or utcnow()
-    state = Request.sla_case(now)
-    def base(index):
-        """Open work, read from `index` on SQLite: a partial index over open work that holds every column the query
-        needs (the planner would pick a narrower one and read the table for each of tens of thousands of rows)."""
-        query = Request.select().where(Request.closed_at.is_null())
-        if is_sqlite():
-            query = query.from_(SQL(f'"request" AS "t1" INDEXED BY "{index}"'))
-        return query.where(Request.department == department) if department is not None else query
-    by_type: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OPEN_SLA_STATES, 0))
-    # per (clerk, department): (held, overdue, at risk): the dashboard's load per clerk, to rebalance (issue 18); in
-    # the same pass as the states per type (at ten million requests each pass reads 700,000 index entries)
-    held: dict[tuple, list] = defaultdict(lambda: [0, 0, 0])
-    for dept, type_id, sla, assignee, count in (
-            base("request_open_by_due")
-            .select(Request.department, Request.request_type, state, Request.assignee, fn.COUNT(Request.id))
-            .group_by(*ORDINALS[:4]).tuples()):
-        by_type[(dept, type_id)][sla] += count
-        if assignee is not None:
-            load = held[(assignee, dept)]
-            load[0] += count
-            load[1] += count if sla == "overdue" else 0
-            load[2] += count if sla == "at_risk" else 0
-    bucket = Case(None, [(Request.received_at > now - dt.timedelta(days=high + 1), index)
-                         for index, (_, high) in enumerate(AGE_BUCKETS) if high is not None], len(AGE_BUCKETS) - 1)
-    counted = dict(base("request_open_by_received").select(bucket, fn.COUNT(Request.id))
-                   .group_by(*ORDINALS[:1]).tuples())
-    buckets = {limits: counted.get(index, 0) for index, limits in enumerate(AGE_BUCKETS)}
-    clerks = {key: tuple(load) for key, load in held.items()}
-    return {"by_type": dict(by_type), "ages": buckets, "clerks": clerks}
-
+# --- open work now: stats/open_work.py (counted as it changes) --------------------------------------------
 
 
 # --- answered within the target (seed 004: "all 1,519 requests answered within 45 days") -------------------
@@ -308,6 +303,12 @@ def _answer_rows(start: dt.datetime, end: dt.datetime, department=None) -> list[
     """(department, request type, clock days taken, in time, count) of the requests answered (completed or
     rejected) in [start, end), naive UTC, in the department that answered them: one grouped query by
     `request_closed_since`, a row per department, type, day count and in time or not (a few hundred)."""
+    return [(dept, type_id, max(0, int(n)), bool(in_time), int(count))
+            for dept, type_id, n, in_time, count in answer_query(start, end, department).tuples()]
+
+
+def answer_query(start: dt.datetime, end: dt.datetime, department=None):
+    """The GROUP BY of `_answer_rows`."""
     days = RequestType.sla_days + Request.days_late()
     query = (Request.select(Request.department, Request.request_type, days, Request.answered_in_time(),
                             fn.COUNT(Request.id))
@@ -316,16 +317,16 @@ def _answer_rows(start: dt.datetime, end: dt.datetime, department=None) -> list[
              .group_by(*ORDINALS[:4]))
     if department is not None:
         query = query.where(Request.department == department)
-    return [(dept, type_id, max(0, int(n)), bool(in_time), int(count))
-            for dept, type_id, n, in_time, count in query.tuples()]
+    return query
 
 
 def answer_times(start: dt.date, end: dt.date, department=None) -> dict[tuple, AnswerTimes]:
     """{(department, request type): AnswerTimes} of the requests answered on the local days [start, end]: the
     counted days from their `AnswerCount` rows, the others (today, a day the job has not reached) live."""
     found: dict[tuple, AnswerTimes] = defaultdict(AnswerTimes)
-    counted = {day for (day,) in CountedDay.select(CountedDay.day).where(
-        (CountedDay.day >= start) & (CountedDay.day <= end) & (CountedDay.answers == True)).tuples()}  # noqa: E712
+    # {day: None (counted whole) or the moment it is counted up to}
+    counted = dict(CountedDay.select(CountedDay.day, CountedDay.counted_to).where(
+        (CountedDay.day >= start) & (CountedDay.day <= end) & (CountedDay.answers == True)).tuples())  # noqa: E712
     query = (AnswerCount.select(AnswerCount.department, AnswerCount.request_type, AnswerCount.days,
                                 AnswerCount.in_time, fn.SUM(AnswerCount.count))
              .join(CountedDay, on=(CountedDay.day == AnswerCount.day))
@@ -337,6 +338,8 @@ def answer_times(start: dt.date, end: dt.date, department=None) -> dict[tuple, A
     day, today = start, local_today()
     while day <= min(end, today):  # the uncounted days, in runs: one query per run of days
         if day in counted:
+            if counted[day] is not None:  # counted in part (today): the rest of it
+                rows += _answer_rows(counted[day], day_bounds(day)[1], department)
             day += dt.timedelta(days=1)
             continue
         run_end = day

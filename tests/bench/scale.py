@@ -31,17 +31,19 @@ def days_to_count(size: int, asked: int | None) -> int | None:
 
 def count_days(days: int | None) -> list:
     """Count the days that are over, as the hourly job does: every one not counted yet (`days` None), or the last
-    `days` of them. Inside an open connection; returns the days counted."""
+    `days` of them, then today so far. Inside an open connection; returns the days counted."""
     from intranet.stats import figures
 
     if days is None:
-        return figures.close_missing()
-    today = figures.local_today()
-    counted = []
-    for back in range(days, 0, -1):
-        day = today - dt.timedelta(days=back)
-        figures.close_day(day, snapshot=back <= figures.SNAPSHOT_DAYS)
-        counted.append(day)
+        counted = figures.close_missing()
+    else:
+        today = figures.local_today()
+        counted = []
+        for back in range(days, 0, -1):
+            day = today - dt.timedelta(days=back)
+            figures.close_day(day, snapshot=back <= figures.SNAPSHOT_DAYS)
+            counted.append(day)
+    figures.count_so_far()  # and today up to the last full hour, as the job does each hour
     return counted
 
 
