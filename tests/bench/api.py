@@ -69,7 +69,8 @@ def taken_national_ids(url: str) -> set:
     return taken
 
 
-def _national_id(rng: random.Random, taken: set) -> str:
+def new_national_id(rng: random.Random, taken: set) -> str:
+    """A Luhn-valid national ID of the usual form not in `taken` (and now taken); the bench modules' citizens."""
     while True:
         body = f"{rng.randrange(2, 4)}{rng.randrange(10**9):09d}"
         national_id = body + luhn.calc_check_digit(body)
@@ -105,7 +106,7 @@ def write_bodies(path: Path, prefix: str, count: int, taken: set, seed: int) -> 
     kinds = {"health_care": 0, "inquiry": 0, "with_document": 0, "bytes": 0}
     with open(path, "w", encoding="utf-8") as out:
         for n in range(count):
-            payload = body(rng, f"{prefix}-{n:07d}", _national_id(rng, taken))
+            payload = body(rng, f"{prefix}-{n:07d}", new_national_id(rng, taken))
             line = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
             out.write(f"{prefix}-{rng.getrandbits(64):016x}-{n}\t{line}\n")
             kinds[payload["request_type"]] += 1

@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 
-from stdnum import luhn
+from tests.bench.api import new_national_id
 
 PATH = "/api/v1/bookings"
 CLIENTS = 20
@@ -28,15 +28,6 @@ DAYS = 7  # the slots of the next week: 665 slots, 1,995 seats, filled during a 
 TARGET_PER_MINUTE = 1000
 RATE_PER_MINUTE = 10_000_000
 SERVICE_CODE = "bench_booking"
-
-
-def _national_id(rng: random.Random, taken: set) -> str:
-    while True:
-        body = f"{rng.randrange(2, 4)}{rng.randrange(10**9):09d}"
-        national_id = body + luhn.calc_check_digit(body)
-        if national_id not in taken:
-            taken.add(national_id)
-            return national_id
 
 
 def prepare(citizens: int, seed: int = 19) -> dict:
@@ -55,7 +46,7 @@ def prepare(citizens: int, seed: int = 19) -> dict:
                                     weekdays="0,1,2,3,4,5,6", slot_minutes=15, capacity=CAPACITY)
     taken = {row[0] for row in Citizen.select(Citizen.national_id).tuples()}
     governorate = Governorate.select().order_by(Governorate.id).first()
-    ids = [_national_id(rng, taken) for _ in range(citizens)]
+    ids = [new_national_id(rng, taken) for _ in range(citizens)]
     rows = [{"national_id": n, "full_name": "مواطن للقياس", "name_search": search_text("مواطن للقياس"),
              "phone": f"+9745{rng.randrange(10**7):07d}", "governorate": governorate.id, "preferred_language": "ar"}
             for n in ids]
