@@ -8,7 +8,7 @@ Language and right-to-left helpers are registered by `i18n.init_app`, next to Ba
 from flask import g
 from flask_babel import get_locale, get_translations
 
-from intranet import interviews
+from intranet import interviews, nav
 from intranet import calendar as day_calendar
 from intranet.admin import changes as admin_changes
 from intranet.admin import type_forms as admin_type_forms
@@ -32,7 +32,7 @@ from intranet.notify.staff import delivery_error
 from intranet.payouts import labels as payout_labels
 from intranet.queues import approvals, filters, transfers
 from intranet.queues import labels as queue_labels
-from intranet.queues import links as queue_links
+from intranet.queues import rows as queue_rows
 from intranet.reception import bookings, tickets
 from intranet.reports import pdf
 from intranet.reports.forms import KIND_LABELS
@@ -59,8 +59,7 @@ GLOBALS = {
     "document_name": queue_labels.document_name,
     "TABS": filters.TABS, "AGES": filters.AGES, "SORTS": filters.SORTS, "sla_state": filters.sla_state,
     "empty_filters": filters.QueueFilters,
-    "queue_row_links": queue_links.queue_row_links,  # a queue row's links, built once a page (issue 21)
-    "labels_in_words": queue_labels.in_words,  # labels translated once for a page of rows (issue 21)
+    "queue_rows": queue_rows.html,  # queue rows as HTML, each rendered once for what it shows (issue 21)
     "transfer_targets": transfers.transfer_targets,  # the departments a misrouted request may be sent to
     "department_name": transfers.department_name,
     # an interview request's interview, in the office's time (templates/queues/_interview.html)
@@ -110,6 +109,7 @@ GLOBALS = {
     "DELEGATION_SCOPE_LABELS": delegations.SCOPE_LABELS, "DELEGATION_STATE_LABELS": delegations.STATE_LABELS,
     "DELEGATION_LIST_LABELS": delegations.LIST_LABELS, "delegation_state": delegations.state,
     "delegations_held": delegations.active_for,
+    "main_nav": nav.html,  # the header's links (intranet/nav.py)
     # issue 20: calendar or working days (the calendar page, the dashboard, the daily summary); reference data kinds
     "DAY_COUNTING_LABELS": day_calendar.COUNTING_LABELS, "REFERENCE_KIND_TITLES": admin_reference.KIND_TITLES,
     "working_day_types": day_calendar.working_day_types,

@@ -39,9 +39,3 @@ def document_name(request_type, code) -> str:
         if document["code"] == code:
             return document[f"name_{locale_code()}"]
     return code
-
-
-def in_words(labels: dict) -> dict:
-    """The labels translated now, once: a page of rows that shows a label on each row looks each text up once, not
-    once a row (issue 21)."""
-    return {code: str(label) for code, label in labels.items()}

@@ -1,0 +1,53 @@
+"""HTML that pages repeat, rendered once for what it shows (issue 21: rendering was most of a page's server time).
+
+`keep(key, render)` gives the HTML `render()` makes, keeping it under `key` in the app's store (the last
+FRAGMENTS_KEPT pieces, in each process). The key must hold everything the HTML shows: the callers build it from
+values, never from "this person" or "now", and the templates they render read nothing else (a queue row reads its
+`Row`, intranet/queues/rows.py; the header's links their list, intranet/nav.py). The page's language is added to
+every key. The forms' CSRF token, which differs from page to page, is rendered as PLACEHOLDER: `with_token` puts the
+page's token in. While templates reload as they change (development), nothing is kept.
+"""
+import secrets
+import threading
+
+from cachetools import LRUCache
+from flask import current_app
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from intranet.i18n import locale_code
+
+FRAGMENTS_KEPT = 10_000  # pieces of HTML kept by an app in each process (a queue row is about 1.5 kB)
+PLACEHOLDER = f"diwan-csrf-{secrets.token_hex(16)}"  # no text a page shows can hold it
+_EXTENSION = "diwan_fragments"
+
+
+class _Store:
+    def __init__(self):
+        self.pieces, self.lock = LRUCache(FRAGMENTS_KEPT), threading.Lock()  # cachetools' caches are not thread-safe
+
+
+def keep(key: tuple, render) -> Markup:
+    """The HTML `render()` makes for `key` (and the page's language), rendered once while it is kept."""
+    app = current_app._get_current_object()
+    if app.jinja_env.auto_reload:
+        return Markup(render())
+    store = app.extensions.get(_EXTENSION) or app.extensions.setdefault(_EXTENSION, _Store())
+    key = (locale_code(), *key)
+    with store.lock:
+        held = store.pieces.get(key)
+    if held is None:
+        held = Markup(render())
+        with store.lock:
+            store.pieces[key] = held
+    return held
+
+
+def placeholder() -> str:
+    """The CSRF token as a kept piece of HTML holds it (templates rendered for `keep` get this as csrf_token)."""
+    return PLACEHOLDER
+
+
+def with_token(html: str) -> Markup:
+    """Kept HTML with the page's CSRF token in its forms."""
+    return Markup(html.replace(PLACEHOLDER, generate_csrf()) if PLACEHOLDER in html else html)

@@ -1,0 +1,136 @@
+"""HTML rendered once for what it shows (intranet/fragments.py, issue 21): a queue row and the header's links are
+kept, and what a person sees is never someone else's or an older state's: every change to what a row shows, to
+who looks at it and in which language, gives the page its own HTML; the forms carry the page's own CSRF token."""
+import datetime as dt
+import re
+
+import pytest
+from jinja2 import meta
+
+from intranet import fragments, nav, reference, workflow
+from intranet.models import Citizen, Request, Stage, Staff
+from tests.conftest import csrf_token
+from tests.factories import make_request, make_staff
+
+
+@pytest.fixture
+def people(data):
+    with data():  # no request context held across the pages (it would pin their language)
+        return {"desk": make_staff("desk", "reception", "reception"), "other": make_staff("other", "clerk", "health")}
+
+
+@pytest.fixture
+def req(data, people):
+    with data():
+        return make_request("health_care", actor=people["desk"])
+
+
+def row_of(page_text, req):
+    found = re.search(rf'<tr id="request-row-{req.id}".*?</tr>', page_text, re.S)
+    assert found, f"no row for {req.tracking_number}"
+    return found.group(0)
+
+
+def test_a_kept_row_shows_every_change_to_what_it_shows(auth, client, people, req, data):
+    auth.login("health1")
+    first = row_of(client.get("/queues/health").text, req)
+    assert row_of(client.get("/queues/health").text, req) == first  # the same HTML again (kept)
+    assert 'value="claim"' in first and "Other" not in first
+
+    with data():  # a colleague claims it (a workflow step: version, assignee)
+        workflow.claim(people["other"], Request.get_by_id(req.id), 1)
+    claimed = row_of(client.get("/queues/health").text, req)
+    assert "Other" in claimed and 'value="claim"' not in claimed
+
+    with data():  # the citizen's name corrected, the stage renamed: no step, no new version
+        Citizen.update(full_name="مريم المعدلة").where(Citizen.id == req.citizen_id).execute()
+        Stage.update(name_ar="مرحلة بعد إعادة التسمية").where(Stage.id == req.stage_id).execute()
+        reference.forget()  # as an administrator's edit does (its change in the administration history)
+    renamed = row_of(client.get("/queues/health").text, req)
+    assert "مريم المعدلة" in renamed and "مرحلة بعد إعادة التسمية" in renamed
+
+    with data():  # the clerk's colleague is renamed by the directory sync
+        Staff.update(full_name="Colleague Renamed").where(Staff.id == people["other"].id).execute()
+    assert "Colleague Renamed" in row_of(client.get("/queues/health").text, req)
+
+    before = row_of(client.get("/queues/health").text, req)
+    with data():  # the clock a day further on: the due date a day nearer
+        due = Request.get_by_id(req.id).due_at - dt.timedelta(days=1)
+        Request.update(due_at=due).where(Request.id == req.id).execute()
+    after = row_of(client.get("/queues/health").text, req)
+    assert after != before and f'datetime="{due.isoformat()}"' in after
+
+
+def test_each_viewer_and_language_gets_its_own_row(auth, client, people, req, data):
+    auth.login("health1")
+    clerk_ar = row_of(client.get("/queues/health").text, req)
+    token = csrf_token(client, "/queues/health")
+    client.post("/language", data={"csrf_token": token, "lang": "en", "next": "/queues/health"})
+    clerk_en = row_of(client.get("/queues/health").text, req)
+    assert "Walk-in" in clerk_en and "Walk-in" not in clerk_ar
+    auth.logout()
+    auth.login("supervisor1")
+    supervisor = row_of(client.get("/queues/health").text, req)
+    assert 'name="request_ids"' in supervisor and 'name="request_ids"' not in clerk_ar  # may reassign: a checkbox
+
+
+def test_the_row_forms_carry_the_pages_own_token_and_it_is_accepted(auth, client, req):
+    auth.login("health1")
+    page = client.get("/queues/health").text
+    assert fragments.PLACEHOLDER not in page
+    row = row_of(page, req)
+    tokens = set(re.findall(r'name="csrf_token" value="([^"]+)"', row))
+    assert len(tokens) == 1
+    claimed = client.post(f"/requests/{req.tracking_number}/act", data={
+        "csrf_token": tokens.pop(), "action": "claim", "version": "1", "view": "row"}, headers={"HX-Request": "true"})
+    assert claimed.status_code == 200 and fragments.PLACEHOLDER not in claimed.text
+    assert 'value="release"' in row_of(claimed.text, req)
+
+
+def test_the_header_links_follow_the_persons_rules_and_a_role_change(auth, client, data):
+    auth.login("health1")
+    clerk_nav = re.search(r'<nav aria-label="[^"]*">.*?</nav>', client.get("/queues/health").text, re.S).group(0)
+    assert 'href="/queues"' in clerk_nav or 'href="/queues/"' in clerk_nav
+    assert "/admin/" not in clerk_nav and "/payouts" not in clerk_nav
+    with data():
+        Staff.update(role="supervisor", department=None).where(Staff.username == "health1").execute()
+    supervisor_nav = re.search(r'<nav aria-label="[^"]*">.*?</nav>', client.get("/staff/").text, re.S).group(0)
+    assert supervisor_nav != clerk_nav and "/payouts" in supervisor_nav
+
+
+def test_each_persons_links_are_exactly_what_their_rules_allow(ctx):
+    for role, department in (("clerk", "health"), ("supervisor", None), ("head", None), ("admin", None),
+                             ("reception", "reception")):
+        person = make_staff(f"nav-{role}", role, department)
+        shown = {nav.LINKS[place].endpoint for place in nav.links_of(person, [])}
+        assert ("payouts.index" in shown) == nav.may.can_see_payouts(person)
+        assert ("reception.index" in shown) == nav.may.can_enter_requests(person)
+        assert ("type.index" in shown) == nav.may.can_administer(person)
+        assert "staff.index" in shown  # their absences at least
+        assert ("delegation.index" in shown) == nav.may.can_manage_delegations(person)
+
+
+def test_kept_templates_read_nothing_but_what_they_are_given(app):
+    """A kept piece of HTML is a function of its key: its template may use the app's globals and filters and the
+    values it is rendered with, never the page's (current_user, request, a view's variables)."""
+    env = app.jinja_env
+    for name, given in (("queues/_queue_row.html", {"row"}), ("_nav.html", {"links", "url_for"})):
+        source = env.loader.get_source(env, name)[0]
+        used = meta.find_undeclared_variables(env.parse(source))
+        included = {ref for ref in meta.find_referenced_templates(env.parse(source)) if ref}
+        for other in included:
+            used |= meta.find_undeclared_variables(env.parse(env.loader.get_source(env, other)[0]))
+        stray = used - given - set(env.globals) - {"row_sla", "count", "first", "sla_badge"}
+        assert not stray, f"{name} reads {sorted(stray)}"
+        assert "current_user" not in used and "request" not in used
+
+
+def test_the_store_is_bounded(app, monkeypatch):
+    monkeypatch.setattr(fragments, "FRAGMENTS_KEPT", 3)
+    with app.test_request_context():
+        rendered = [fragments.keep(("test", n), lambda n=n: f"<p>{n}</p>") for n in range(5)]
+        assert rendered[4] == "<p>4</p>"
+        store = app.extensions["diwan_fragments"].pieces
+        assert len(store) == 3 and store.maxsize == 3
+        assert fragments.keep(("test", 4), lambda: "changed") == "<p>4</p>"  # kept
+        assert fragments.keep(("test", 0), lambda: "again") == "again"  # pushed out: rendered again
