@@ -43,6 +43,24 @@ def keep(key: tuple, render) -> Markup:
     return held
 
 
+def kept(name: str, **values) -> Markup:
+    """The template `name` rendered with `values` alone, once for each set of values (and language), with the page's
+    CSRF token in its forms: `{{ kept("queues/_queue_tabs.html", department_code=..., counts=...) }}`. The values
+    are the key: texts, numbers, flags, tuples, frozen dataclasses; a dict or list is keyed by its items. The
+    template reads nothing else (tests/test_fragments.py checks every kept(...) in the templates)."""
+    key = (name, *((field, _frozen(value)) for field, value in sorted(values.items())))
+    return with_token(keep(key, lambda: current_app.jinja_env.get_template(name).render(
+        csrf_token=placeholder, **values)))
+
+
+def _frozen(value):
+    if isinstance(value, dict):
+        return tuple((key, _frozen(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
 def placeholder() -> str:
     """The CSRF token as a kept piece of HTML holds it (templates rendered for `keep` get this as csrf_token)."""
     return PLACEHOLDER

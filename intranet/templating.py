@@ -8,7 +8,7 @@ Language and right-to-left helpers are registered by `i18n.init_app`, next to Ba
 from flask import g
 from flask_babel import get_locale, get_translations
 
-from intranet import interviews, nav
+from intranet import fragments, interviews, nav
 from intranet import calendar as day_calendar
 from intranet.admin import changes as admin_changes
 from intranet.admin import type_forms as admin_type_forms
@@ -110,6 +110,7 @@ GLOBALS = {
     "DELEGATION_LIST_LABELS": delegations.LIST_LABELS, "delegation_state": delegations.state,
     "delegations_held": delegations.active_for,
     "main_nav": nav.html,  # the header's links (intranet/nav.py)
+    "kept": fragments.kept,  # a template rendered with its values alone, once for each (intranet/fragments.py)
     # issue 20: calendar or working days (the calendar page, the dashboard, the daily summary); reference data kinds
     "DAY_COUNTING_LABELS": day_calendar.COUNTING_LABELS, "REFERENCE_KIND_TITLES": admin_reference.KIND_TITLES,
     "working_day_types": day_calendar.working_day_types,

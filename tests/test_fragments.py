@@ -5,9 +5,10 @@ import datetime as dt
 import re
 
 import pytest
-from jinja2 import meta
+from jinja2 import meta, nodes
 
 from intranet import fragments, nav, reference, workflow
+from intranet.auth import permissions
 from intranet.models import Citizen, Request, Stage, Staff
 from tests.conftest import csrf_token
 from tests.factories import make_request, make_staff
@@ -110,19 +111,52 @@ def test_each_persons_links_are_exactly_what_their_rules_allow(ctx):
         assert ("delegation.index" in shown) == nav.may.can_manage_delegations(person)
 
 
+def _kept_calls(env):
+    """Every kept("template", name=...) in the templates: (the template kept, the names it is given)."""
+    for name in env.list_templates(extensions=["html"]):
+        for call in env.parse(env.loader.get_source(env, name)[0]).find_all(nodes.Call):
+            if isinstance(call.node, nodes.Name) and call.node.name == "kept":
+                yield name, call.args[0].value, {keyword.key for keyword in call.kwargs}
+
+
+def _reads(env, name) -> set:
+    """The variables a template and those it includes read from outside themselves."""
+    tree = env.parse(env.loader.get_source(env, name)[0])
+    used = set(meta.find_undeclared_variables(tree))
+    for other in meta.find_referenced_templates(tree):
+        if other and other != "stats/_sla.html":  # imported macros read their arguments
+            used |= _reads(env, other)
+    return used
+
+
 def test_kept_templates_read_nothing_but_what_they_are_given(app):
     """A kept piece of HTML is a function of its key: its template may use the app's globals and filters and the
     values it is rendered with, never the page's (current_user, request, a view's variables)."""
     env = app.jinja_env
-    for name, given in (("queues/_queue_row.html", {"row"}), ("_nav.html", {"links", "url_for"})):
-        source = env.loader.get_source(env, name)[0]
-        used = meta.find_undeclared_variables(env.parse(source))
-        included = {ref for ref in meta.find_referenced_templates(env.parse(source)) if ref}
-        for other in included:
-            used |= meta.find_undeclared_variables(env.parse(env.loader.get_source(env, other)[0]))
-        stray = used - given - set(env.globals) - {"row_sla", "count", "first", "sla_badge"}
-        assert not stray, f"{name} reads {sorted(stray)}"
-        assert "current_user" not in used and "request" not in used
+    kept = [("rows.py", "queues/_queue_row.html", {"row"}), ("nav.py", "_nav.html", {"links", "url_for"})]
+    kept += list(_kept_calls(env))
+    assert {name for _, name, _ in kept} >= {"queues/_shortcuts.html", "queues/_queue_filters.html",
+                                              "queues/_queue_tabs.html"}
+    for caller, name, given in kept:
+        inner = {"row_sla", "count", "first", "sla_badge"}  # set by the kept template itself for its includes
+        stray = _reads(env, name) - given - set(env.globals) - inner
+        assert not stray, f"{name} (kept by {caller}) reads {sorted(stray)}"
+
+
+def test_a_page_of_rows_asks_the_action_rule_once_for_rows_alike_and_gets_its_answers(ctx):
+    """permissions.actions_on_rows gives each request what allowed_actions gives it, whoever looks."""
+    desk, h1, h2 = make_staff("desk", "reception", "reception"), make_staff("h1"), make_staff("h2")
+    supervisor, c1 = make_staff("sup", "supervisor", None), make_staff("c1", "clerk", "compensation")
+    requests = [make_request("health_care", actor=desk) for _ in range(6)] + [make_request("compensation", actor=desk)]
+    workflow.claim(h1, requests[0], 1)
+    workflow.claim(h2, requests[1], 1)
+    workflow.act(h2, Request.get_by_id(requests[1].id), "accept", 2)  # on to its next stage
+    workflow.act(supervisor, Request.get_by_id(requests[2].id), "reject", 1, "ليس من اختصاص القسم")
+    items = [Request.get_by_id(r.id) for r in requests]
+    for person in (h1, h2, supervisor, c1, desk):
+        actions = permissions.actions_on_rows(person)
+        for item in items + items[::-1]:
+            assert actions(item) == permissions.allowed_actions(item, person), (person.username, item.id)
 
 
 def test_the_store_is_bounded(app, monkeypatch):

@@ -241,6 +241,21 @@ def allowed_actions(req, user) -> list[str]:
     return actions
 
 
+def actions_on_rows(user):
+    """`allowed_actions` for the many requests of one page (a queue's 25 rows): requests alike in what the rule reads
+    (status, stage, department, held by nobody, by this person or by another) get the same answer, worked out once
+    (issue 21: a third of a row's cost was this rule asking the same of each row)."""
+    known = {}
+
+    def actions(req) -> list[str]:
+        holder = req.assignee_id if req.assignee_id in (None, user.id) else "another"
+        key = (req.status, req.stage_id, req.department_id, holder)
+        if key not in known:
+            known[key] = allowed_actions(req, user)
+        return known[key]
+    return actions
+
+
 def portal_actions(req) -> list[str]:
     """What the e-services portal (no member of staff) may do to a request it submitted: resubmit it corrected
     while it waits for the citizen (returned by its first stage); the API checks it is the client's own."""

@@ -16,7 +16,7 @@ AGES = {"week": _l("Received this week"), "month": _l("8 to 30 days ago"), "olde
 SORTS = {"due": _l("Due date"), "received": _l("Received date")}
 
 
-@dataclass
+@dataclass(frozen=True)  # hashable: a kept piece of HTML is keyed by it (intranet/fragments.py)
 class QueueFilters:
     tab: str = "all"
     type: str = ""

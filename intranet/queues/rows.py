@@ -48,16 +48,25 @@ class Row(NamedTuple):
     act_here_url: str
 
 
-def row_of(req, user, department, links, oob=False, now=None) -> Row:
-    """What `req`'s row shows to `user` in `department`'s queue, with the page's `links` (queue_row_links)."""
+class _Page(NamedTuple):
+    """What the rows of one page share: their links, the moment, the viewer's rules asked once for all."""
+    links: object  # queue_row_links
+    now: dt.datetime
+    actions_of: object  # permissions.actions_on_rows(viewer)
+    selectable: bool  # permissions.can_reassign(viewer)
+    oob: bool
+
+
+def row_of(req, department, page) -> Row:
+    """What `req`'s row shows in `department`'s queue, on a `page` of rows (`_Page`)."""
     here = req.is_open and req.department_id == department.id
-    number = req.tracking_number
-    actions = permissions.allowed_actions(req, user) if here else ()
+    number, links = req.tracking_number, page.links
+    actions = page.actions_of(req) if here else ()
     return Row(
         req.id, number, req.version, req.citizen.full_name, localized(req.request_type), localized(req.stage),
         req.channel, req.status, req.is_open, here, department_name(req.department_id) if req.is_open and not here
-        else "", req.due_at, req.sla(now), req.assignee.full_name if req.assignee_id else "",
-        permissions.can_reassign(user), tuple(a for a in ROW_ACTIONS if a in actions), oob,
+        else "", req.due_at, req.sla(page.now), req.assignee.full_name if req.assignee_id else "",
+        page.selectable, tuple(a for a in ROW_ACTIONS if a in actions), page.oob,
         links.page(number), links.beside(number), links.act(number), links.act_here(number))
 
 
@@ -67,7 +76,8 @@ def _render(row: Row) -> str:
 
 def html(rows, user, department, filter_args: dict, oob=False):
     """The rows' HTML in their order, for `user` in `department`'s queue shown with `filter_args`."""
-    links, now = queue_row_links(department.code, filter_args), utcnow()
-    rows = (row_of(req, user, department, links, oob, now) for req in rows)
+    page = _Page(queue_row_links(department.code, filter_args), utcnow(), permissions.actions_on_rows(user),
+                 permissions.can_reassign(user), oob)
+    rows = (row_of(req, department, page) for req in rows)
     return fragments.with_token("".join(fragments.keep(("queue_row", row), lambda row=row: _render(row))
                                         for row in rows))

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from intranet import downloads, errors, files, params, request_substance, workflow
 from intranet.auth import permissions
 from intranet.htmx import render, wants_fragment
-from intranet.i18n import locale_code, localized, ltr
+from intranet.i18n import locale_code, ltr
 from intranet.models import (
     Attachment,
     Department,
@@ -15,7 +15,7 @@ from intranet.models import (
 )
 from intranet.notify import staff as staff_notices
 from intranet.queues import services
-from intranet.queues.filters import QueueFilters, filter_choices
+from intranet.queues.filters import QueueFilters
 from intranet.queues.forms import ActionForm, AssignForm
 from intranet.queues.labels import ACTION_LABELS
 from intranet.reception import walk_in
@@ -64,7 +64,7 @@ def queue(department_code):
                                            size=current_app.config["QUEUE_PAGE_SIZE"])
     return render("queues/queue.html", "queues/_queue_results.html", department=department, rows=rows,
                   next_after=next_after, filters=filters, counts=services.tab_counts(department, current_user),
-                  filter_choices=filter_choices(*services.filter_rows(department), localized),
+                  filter_choices=services.filter_choices_of(department, locale_code()),
                   assign_form=_assign_form(department) if permissions.can_reassign(current_user) else None,
                   clerk=Staff.get_or_none(Staff.id == params.to_id(filters.clerk)) if filters.clerk else None)
 
@@ -74,8 +74,8 @@ def counts(department_code):
     """The tab counts alone, polled while the page is open."""
     department = _queue_or_abort(department_code)
     filters = QueueFilters.from_args(request.args)
-    return render("queues/_queue_tabs.html", department=department, filters=filters,
-                  counts=services.tab_counts(department, current_user))
+    return render("queues/_queue_tabs.html", department_code=department.code, filters=filters,
+                  counts=services.tab_counts(department, current_user), tabs_oob=False)
 
 
 @bp.route("/queue-badge")
