@@ -6,7 +6,8 @@ no two features can register the same name with different meanings (a test check
 Language and right-to-left helpers are registered by `i18n.init_app`, next to Babel.
 """
 from flask import g
-from flask_babel import get_locale, get_translations
+from flask.globals import _cv_app
+from flask_babel import get_translations
 
 from intranet import fragments, interviews, nav
 from intranet import calendar as day_calendar
@@ -21,7 +22,7 @@ from intranet.cards import service as card_service
 from intranet.automation import dry_run as automation_dry_run
 from intranet.automation import figures as automation_figures
 from intranet.automation import rules as automation_rules
-from intranet.i18n import LANGUAGE_LABELS, in_other_language
+from intranet.i18n import LANGUAGE_LABELS, current_locale, in_other_language
 from intranet.intake.import_forms import IMPORT_STATUS_LABELS
 from intranet.intake.portal_client_forms import DELIVERY_STATUS_LABELS, INBOX_STATUS_LABELS, SCOPE_LABELS
 from intranet.letters import register as letter_register
@@ -122,12 +123,13 @@ def _translations():
     """flask-babel's translations for the locale in force, found once a request and locale: looking them up cost more
     than looking up a text in them, and a page looks up some fifty (issue 21). A new locale (force_locale) finds its
     own."""
-    if not g:  # outside an app context: flask-babel's own answer (no translations)
+    context = _cv_app.get(None)
+    if context is None:  # outside an app context: flask-babel's own answer (no translations)
         return get_translations()
-    locale = get_locale()
-    held = g.get("_diwan_translations")
+    locale, kept = current_locale(), context.g.__dict__
+    held = kept.get("_diwan_translations")
     if held is None or held[0] is not locale:
-        held = g._diwan_translations = (locale, get_translations())
+        held = kept["_diwan_translations"] = (locale, get_translations())
     return held[1]
 
 

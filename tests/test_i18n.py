@@ -52,3 +52,17 @@ def test_pages_follow_the_language(auth, client):
 def test_days_left_in_arabic(app, n, text):
     with app.test_request_context():
         assert ngettext("%(num)d day left", "%(num)d days left", n) == text
+
+
+def test_the_locale_read_where_flask_babel_keeps_it_is_flask_babels_own(app):
+    """i18n.current_locale reads the locale from flask-babel's own place once chosen (issue 21): the same answer as
+    get_locale(), inside force_locale (a text in the other language) and after it."""
+    from flask_babel import force_locale, get_locale
+
+    from intranet.i18n import current_locale, locale_code
+
+    with app.test_request_context():
+        assert current_locale() is get_locale() and locale_code() == "ar"
+        with force_locale("en"):
+            assert current_locale() is get_locale() and locale_code() == "en"
+        assert current_locale() is get_locale() and locale_code() == "ar"
