@@ -1,7 +1,7 @@
 """HTML that pages repeat, rendered once for what it shows (issue 21: rendering was most of a page's server time).
 
 `keep(key, render)` gives the HTML `render()` makes, keeping it under `key` in the app's store (the last
-FRAGMENTS_KEPT pieces, in each process). The key must hold everything the HTML shows: the callers build it from
+used pieces, up to FRAGMENTS_KEPT_CHARACTERS of HTML in each process). The key must hold everything the HTML shows: the callers build it from
 values, never from "this person" or "now", and the templates they render read nothing else (a queue row reads its
 `Row`, intranet/queues/rows.py; the header's links their list, intranet/nav.py). The page's language is added to
 every key. The forms' CSRF token, which differs from page to page, is rendered as PLACEHOLDER: `with_token` puts the
@@ -17,14 +17,15 @@ from markupsafe import Markup
 
 from intranet.i18n import locale_code
 
-FRAGMENTS_KEPT = 10_000  # pieces of HTML kept by an app in each process (a queue row is about 1.5 kB)
+FRAGMENTS_KEPT_CHARACTERS = 8_000_000  # of HTML kept by an app in each process: a queue row is 1,500, its page 40,000
 PLACEHOLDER = f"diwan-csrf-{secrets.token_hex(16)}"  # no text a page shows can hold it
 _EXTENSION = "diwan_fragments"
 
 
 class _Store:
     def __init__(self):
-        self.pieces, self.lock = LRUCache(FRAGMENTS_KEPT), threading.Lock()  # cachetools' caches are not thread-safe
+        # cachetools' caches are not thread-safe: one lock around each look-up and each addition
+        self.pieces, self.lock = LRUCache(FRAGMENTS_KEPT_CHARACTERS, getsizeof=len), threading.Lock()
 
 
 def keep(key: tuple, render) -> Markup:
@@ -38,8 +39,9 @@ def keep(key: tuple, render) -> Markup:
         held = store.pieces.get(key)
     if held is None:
         held = Markup(render())
-        with store.lock:
-            store.pieces[key] = held
+        if len(held) <= store.pieces.maxsize:
+            with store.lock:
+                store.pieces[key] = held
     return held
 
 

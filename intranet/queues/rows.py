@@ -78,6 +78,7 @@ def html(rows, user, department, filter_args: dict, oob=False):
     """The rows' HTML in their order, for `user` in `department`'s queue shown with `filter_args`."""
     page = _Page(queue_row_links(department.code, filter_args), utcnow(), permissions.actions_on_rows(user),
                  permissions.can_reassign(user), oob)
-    rows = (row_of(req, department, page) for req in rows)
-    return fragments.with_token("".join(fragments.keep(("queue_row", row), lambda row=row: _render(row))
-                                        for row in rows))
+    rows = tuple(row_of(req, department, page) for req in rows)
+    # the page's rows once more as one piece: a page seen again is one look-up, not one a row
+    return fragments.with_token(fragments.keep(("queue_rows", rows), lambda: "".join(
+        fragments.keep(("queue_row", row), lambda row=row: _render(row)) for row in rows)))
