@@ -6,7 +6,6 @@ link is not the permission: every route asks its own rule on the server.
 """
 from typing import NamedTuple
 
-from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 
 from intranet import fragments
@@ -65,5 +64,5 @@ def links_of(user, held) -> tuple[int, ...]:
 def html(user, held) -> str:
     """The header's <nav> for `user`, rendered once for each set of links (and language)."""
     shown = links_of(user, held)
-    return fragments.keep(("nav", shown), lambda: current_app.jinja_env.get_template("_nav.html").render(
-        links=[LINKS[place] for place in shown], url_for=url_for))
+    return fragments.keep(("nav", shown), lambda: fragments.render_alone(
+        "_nav.html", links=[LINKS[place] for place in shown]))

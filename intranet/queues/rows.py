@@ -10,8 +10,6 @@ changes a text, the next day changes the clock, a delegation or a new role chang
 import datetime as dt
 from typing import NamedTuple
 
-from flask import current_app
-
 from intranet import fragments
 from intranet.auth import permissions
 from intranet.i18n import localized
@@ -71,7 +69,7 @@ def row_of(req, department, page) -> Row:
 
 
 def _render(row: Row) -> str:
-    return current_app.jinja_env.get_template(TEMPLATE).render(row=row, csrf_token=fragments.placeholder)
+    return fragments.render_alone(TEMPLATE, row=row)
 
 
 def html(rows, user, department, filter_args: dict, oob=False):
