@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     from intranet.reception import views as reception_views
     from intranet.staff import views as staff_views
 
+    app.jinja_environment = templating.Environment  # before anything makes app.jinja_env
     db.init_database(app.config["DATABASE_URL"])
     if app.config["CHECK_SCHEMA"]:
         with db.database.connection_context():

@@ -7,7 +7,7 @@ import re
 import pytest
 from jinja2 import meta, nodes
 
-from intranet import fragments, nav, reference, workflow
+from intranet import fragments, nav, reference, templating, workflow
 from intranet.auth import permissions
 from intranet.models import Citizen, Request, Stage, Staff
 from tests.conftest import csrf_token
@@ -174,3 +174,12 @@ def test_the_store_is_bounded(app, monkeypatch):
         assert fragments.keep(("test", "big"), lambda: "x" * 30) == "x" * 30 and len(store) == 3  # never kept
         assert fragments.keep(("test", 4), lambda: "changed") == "<p>4</p>"  # kept
         assert fragments.keep(("test", 0), lambda: "again") == "again"  # pushed out: rendered again
+
+
+def test_templates_see_the_apps_globals_and_their_own_first(app):
+    """templating.Environment gives each template the environment's globals as one dict (issue 21): what Jinja's
+    ChainMap gave, a template's own globals first."""
+    env = app.jinja_env
+    assert isinstance(env, templating.Environment)
+    own = env.from_string("{{ localized is defined }} {{ marker }}", globals={"marker": "own"})
+    assert own.render() == "True own" and env.from_string("{{ marker is defined }}").render() == "False"
