@@ -161,14 +161,20 @@ class Origin:
     client: str = ""
 
 
+def _entered_by(req: Request) -> str:
+    """Who entered the request: queues/services.find_request reads the name with the request."""
+    held = req.__dict__.get("entered_by_name")
+    return held if held is not None else req.entered_by.full_name
+
+
 def origin(req: Request) -> Origin:
     if req.channel != "electronic":
-        return Origin("desk", staff=req.entered_by.full_name if req.entered_by_id else "")
+        return Origin("desk", staff=_entered_by(req) if req.entered_by_id else "")
     client = (ApiClient.select(ApiClient.name).join(InboxEntry, on=(InboxEntry.client == ApiClient.id))
               .where((InboxEntry.request == req.id) & (InboxEntry.status == "accepted"))
               .order_by(InboxEntry.id).first())
     if client is not None:
         return Origin("portal", client=client.name)
     if req.entered_by_id:
-        return Origin("imported", staff=req.entered_by.full_name)
+        return Origin("imported", staff=_entered_by(req))
     return Origin("electronic")

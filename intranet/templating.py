@@ -35,6 +35,7 @@ from intranet.payouts import labels as payout_labels
 from intranet.queues import approvals, filters, transfers
 from intranet.queues import labels as queue_labels
 from intranet.queues import rows as queue_rows
+from intranet.queues import request_page
 from intranet.reception import bookings, tickets
 from intranet.reports import pdf
 from intranet.reports.forms import KIND_LABELS
@@ -127,7 +128,8 @@ GLOBALS = {
     "DAY_COUNTING_LABELS": day_calendar.COUNTING_LABELS, "REFERENCE_KIND_TITLES": admin_reference.KIND_TITLES,
     "working_day_types": day_calendar.working_day_types,
 }
-FILTERS = {"money": payout_labels.format_amount, "css_string": pdf.css_string}
+FILTERS = {"money": payout_labels.format_amount, "css_string": pdf.css_string,
+           "datetime_text": request_page.datetime_text}  # datetimeformat, each moment formatted once (issue 21)
 
 
 def _translations():

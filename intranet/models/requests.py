@@ -326,7 +326,11 @@ class HistoryEntry(BaseModel):
 
     @property
     def info(self) -> dict:
-        return json.loads(self.details or "{}")
+        """`details` read, once for each value it takes (a request page reads each entry's a dozen times)."""
+        details, held = self.details or "{}", self.__dict__.get("_info")
+        if held is None or held[0] is not details:
+            held = self.__dict__["_info"] = (details, json.loads(details))
+        return held[1]
 
     # the steps that close a request as done: accepted at the last stage, or an inquiry answered
     COMPLETING_ACTIONS = ("accept", "answer")

@@ -194,10 +194,18 @@ def tab_counts(department, user) -> dict:
     return {tab: int(row[tab] or 0) for tab in TABS}
 
 
+def _entered_by_name():
+    """The name of the staff member who entered the request (its page's "Brought in"), as a column of its row."""
+    entered_by = Staff.alias("entered_by")
+    return (entered_by.select(entered_by.full_name).where(entered_by.id == Request.entered_by)
+            .alias("entered_by_name"))
+
+
 def find_request(tracking_number: str):
-    """The request with what its page shows of it: citizen, type, stage, department and assignee, in one query."""
+    """The request with what its page shows of it: citizen, type, stage, department, assignee and the name of who
+    entered it (`entered_by_name`, request_substance.origin), in one query."""
     return next(iter(select("find_request", lambda number: (
-        Request.select(Request, Citizen, RequestType, Stage, Department, Staff)
+        Request.select(Request, Citizen, RequestType, Stage, Department, Staff, _entered_by_name())
         .join_from(Request, Citizen).join_from(Request, RequestType).join_from(Request, Stage)
         .join_from(Request, Department)
         .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
@@ -206,8 +214,9 @@ def find_request(tracking_number: str):
 
 def history_of(req):
     """The request's history, oldest first, each entry with its attachments."""
-    entries = list(select("history_of", lambda request_id: (
-        HistoryEntry.select(HistoryEntry, Staff).join(Staff, JOIN.LEFT_OUTER, on=(HistoryEntry.actor == Staff.id))
+    entries = list(select("history_of", lambda request_id: (  # of the actor, what the page shows: the name
+        HistoryEntry.select(HistoryEntry, Staff.id, Staff.full_name)
+        .join(Staff, JOIN.LEFT_OUTER, on=(HistoryEntry.actor == Staff.id))
         .where(HistoryEntry.request == request_id).order_by(HistoryEntry.id)), req.id))
     by_entry = defaultdict(list)
     for attachment in select("attachments_of", lambda request_id: (

@@ -155,7 +155,7 @@ def _panel(req, form=None, error=None, status=200, queue=None, correction=None):
                   fields=request_substance.field_rows(req.definition, request_substance.data_of(req), locale),
                   documents=documents, other_attachments=other_attachments, origin=request_substance.origin(req),
                   correction=correction or _correction(req, actions),
-                  form=form or ActionForm(formdata=None), error=error, last_return=last_return,
+                  form=form, error=error, last_return=last_return,
                   since_return=since_return, queue_department=queue_department,
                   notifications=staff_notices.timeline_notifications(req),
                   counts=services.tab_counts(queue_department, current_user) if queue_department else None)
