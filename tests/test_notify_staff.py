@@ -10,7 +10,7 @@ import pytest
 from flask_babel import force_locale, gettext
 
 from intranet import workflow
-from intranet.models import HistoryEntry, Notification, Request, Staff, utcnow
+from intranet.models import HistoryEntry, Notification, Request, RequestType, Staff, utcnow
 from intranet.notify import digests, events
 from intranet.notify import staff as follow_up
 from jobs.digests import is_digest_time
@@ -451,3 +451,23 @@ def test_badge_counts_inquiries_routed_or_transferred_into_the_department(app, c
         workflow.transfer(make_staff("z1", "clerk", "citizens"), asked, asked.version,
                           Department.get(Department.code == "retirement"), "من اختصاص التقاعد")
     assert badge(client) == 2
+
+
+def test_a_queue_view_writes_its_mark_only_when_history_was_written_since(app, client, auth):
+    """Issue 21: opening the queue wrote the clerk's mark on every view (on SQLite each write makes every other
+    connection read the database again). Now only when history was written after the mark: the badge counts from
+    the view all the same."""
+    me = sign_in(client, auth, "health1")
+    with app.test_request_context():
+        desk = make_staff("desk", "reception", "reception")
+        workflow.submit(desk, make_citizen(), RequestType.get(RequestType.code == "health_care"), "walk_in", "طلب")
+    assert client.get("/queues/health").status_code == 200
+    marked = Staff.get_by_id(me.id).queue_seen_at
+    assert marked is not None and badge(client) == 0
+    assert client.get("/queues/health").status_code == 200
+    assert Staff.get_by_id(me.id).queue_seen_at == marked  # nothing written since: nothing to write
+    with app.test_request_context():
+        workflow.submit(desk, make_citizen(), RequestType.get(RequestType.code == "health_care"), "walk_in", "آخر")
+    assert badge(client) == 1
+    assert client.get("/queues/health").status_code == 200
+    assert Staff.get_by_id(me.id).queue_seen_at > marked and badge(client) == 0
