@@ -19,6 +19,7 @@ from intranet.i18n import locale_code
 
 FRAGMENTS_KEPT_CHARACTERS = 8_000_000  # of HTML kept by an app in each process: a queue row is 1,500, its page 40,000
 PLACEHOLDER = f"diwan-csrf-{secrets.token_hex(16)}"  # no text a page shows can hold it
+_FILL = f"diwan-fill-{secrets.token_hex(16)}"  # kept(fill=...)'s markers: the same
 _EXTENSION = "diwan_fragments"
 
 
@@ -45,13 +46,19 @@ def keep(key: tuple, render) -> Markup:
     return held
 
 
-def kept(name: str, **values) -> Markup:
+def kept(name: str, fill=None, **values) -> Markup:
     """The template `name` rendered with `values` alone, once for each set of values (and language), with the page's
     CSRF token in its forms: `{{ kept("queues/_queue_tabs.html", department_code=..., counts=...) }}`. The values
     are the key: texts, numbers, flags, tuples, frozen dataclasses; a dict or list is keyed by its items. The
-    template reads nothing else (tests/test_fragments.py checks every kept(...) in the templates)."""
-    key = (name, *((field, _frozen(value)) for field, value in sorted(values.items())))
-    return with_token(keep(key, lambda: render_alone(name, **values)))
+    template reads nothing else (tests/test_fragments.py checks every kept(...) in the templates). `fill` names
+    texts that differ from page to page (the page's own address): rendered as markers, kept once, and each page's
+    text put in, escaped, where its marker is; the template must show them as they are (no filter, no test)."""
+    markers = {field: f"{_FILL}-{field}" for field in fill or ()}
+    key = (name, *((field, _frozen(value)) for field, value in sorted(values.items())), *sorted(markers))
+    html = with_token(keep(key, lambda: render_alone(name, **values, **markers)))
+    for field, marker in markers.items():
+        html = html.replace(marker, fill[field])  # Markup.replace escapes the text it puts in
+    return html
 
 
 def render_alone(name: str, **values) -> str:

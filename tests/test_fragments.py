@@ -121,7 +121,11 @@ def _kept_calls(env):
     for name in env.list_templates(extensions=["html"]):
         for call in env.parse(env.loader.get_source(env, name)[0]).find_all(nodes.Call):
             if isinstance(call.node, nodes.Name) and call.node.name == "kept":
-                yield name, call.args[0].value, {keyword.key for keyword in call.kwargs}
+                given = {keyword.key for keyword in call.kwargs if keyword.key != "fill"}
+                for keyword in call.kwargs:
+                    if keyword.key == "fill":  # texts put in after: their names
+                        given |= {pair.key.value for pair in keyword.value.items}
+                yield name, call.args[0].value, given
 
 
 def _reads(env, name) -> set:
@@ -183,3 +187,15 @@ def test_templates_see_the_apps_globals_and_their_own_first(app):
     assert isinstance(env, templating.Environment)
     own = env.from_string("{{ localized is defined }} {{ marker }}", globals={"marker": "own"})
     assert own.render() == "True own" and env.from_string("{{ marker is defined }}").render() == "False"
+
+
+def test_a_pages_own_address_is_put_into_its_kept_header_escaped(auth, client, req):
+    """The header is kept once for a person; the language switch's way back (the page's address) and the header
+    search's words are put in for each page, escaped."""
+    auth.login("health1")
+    for path in (f"/requests/{req.tracking_number}", "/queues/health?q=%22%3E%3Cb%3E"):
+        page = client.get(path).text
+        back = re.search(r'name="next" value="([^"]*)"', page).group(1)
+        assert back == (path if "?" in path else f"{path}?") and "diwan-fill" not in page  # request.full_path
+    searched = client.get("/search?q=%22%3E%3Cscript%3E").text
+    assert 'value="&#34;&gt;&lt;script&gt;"' in searched and "<script>" not in searched.split("<main")[0]
