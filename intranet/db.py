@@ -237,6 +237,29 @@ def fetch_one(model, key: str, build, *params):
     return next(iter(model.raw(sql, *params)), None)
 
 
+def _run(key: str, build, values):
+    """(the query, its cursor) of `select` and `select_tuples`."""
+    slot = (key, is_sqlite())
+    plan = _select_plans.get(slot)
+    for value in values:
+        if type(value) not in _PROBES:
+            raise TypeError(f"db.select({key!r}): a value of type {type(value).__name__} (None or a flag changes "
+                            "the statement: put it in the key)")
+    if plan is None:
+        if len(_select_plans) >= MAX_SELECT_PLANS:  # keys made of a URL's filters are many: never without bound
+            _select_plans.clear()
+            _converters.clear()
+        plan = _select_plans[slot] = _plan(key, build, values)
+    sql, sources, query = plan
+    params = [source[1] if source[0] == "constant" else values[source[1]] if source[0] == "value"
+              else values[source[1]] + source[2] for source in sources]
+    if _checking():
+        built_sql, built_params = build(*values).sql()
+        if built_sql != sql or list(built_params) != params:
+            raise AssertionError(f"db.select({key!r}): the statement depends on its values: {built_sql} {built_params}")
+    return query, database.execute_sql(sql, params)
+
+
 def select(key: str, build, *values):
     """The results of the SELECT `build(*values)` (model instances with their joins, or dicts, tuples: whatever the
     query gives), its SQL text made once per `key` and kind of database instead of by peewee on every call (issue
@@ -248,24 +271,49 @@ def select(key: str, build, *values):
     for each parameter which value it is, the same constant, or a value plus a fixed interval (`now + 7 days`); a
     parameter that is none of these, or a text that differs, refuses the key (ValueError) instead of guessing.
     Under tests (app.testing) every call is checked against the query peewee builds."""
+    query, cursor = _run(key, build, values)
+    return query._get_cursor_wrapper(cursor)
+
+
+def select_tuples(key: str, build, *values) -> list[tuple]:
+    """The rows of the `.tuples()` query `build(*values)`, as `select` runs it, but read without peewee's cursor
+    wrapper: as the driver gives them, and only the columns the driver does not give as Python values already
+    (dates and times, flags and amounts on SQLite) converted, by their field's own `python_value`. Peewee passes
+    every value of every row through its field, an int through int(), a text through str: a queue page's rows cost
+    twice their query (issue 21). Under tests every call is checked against what peewee's wrapper gives."""
+    query, cursor = _run(key, build, values)
     slot = (key, is_sqlite())
-    plan = _select_plans.get(slot)
-    for value in values:
-        if type(value) not in _PROBES:
-            raise TypeError(f"db.select({key!r}): a value of type {type(value).__name__} (None or a flag changes "
-                            "the statement: put it in the key)")
-    if plan is None:
-        if len(_select_plans) >= MAX_SELECT_PLANS:  # keys made of a URL's filters are many: never without bound
-            _select_plans.clear()
-        plan = _select_plans[slot] = _plan(key, build, values)
-    sql, sources, query = plan
-    params = [source[1] if source[0] == "constant" else values[source[1]] if source[0] == "value"
-              else values[source[1]] + source[2] for source in sources]
+    converters = _converters.get(slot)
+    if converters is None:
+        _, fields, every, _, _ = peewee._resolve_model_columns(cursor, query.model, query._returning)
+        converters = _converters[slot] = tuple(
+            (index, convert) for index, (field, convert) in enumerate(zip(fields, every))
+            if convert is not None and not _given_as_is(field))
+    rows = cursor.fetchall()
+    if converters:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for index, convert in converters:
+                row[index] = convert(row[index])
+        rows = [tuple(row) for row in rows]
     if _checking():
-        built_sql, built_params = build(*values).sql()
-        if built_sql != sql or list(built_params) != params:
-            raise AssertionError(f"db.select({key!r}): the statement depends on its values: {built_sql} {built_params}")
-    return query._get_cursor_wrapper(database.execute_sql(sql, params))
+        wrapped = list(build(*values))
+        if wrapped != rows:
+            raise AssertionError(f"db.select_tuples({key!r}): {rows!r} is not what peewee reads, {wrapped!r}")
+    return rows
+
+
+_converters: dict = {}
+_AS_IS = (peewee.AutoField, peewee.BigAutoField, peewee.IntegerField, peewee.BigIntegerField, peewee.CharField,
+          peewee.TextField)
+
+
+def _given_as_is(field) -> bool:
+    """Both drivers give this field's values as its Python values: integers and texts (a reference to a row by
+    its integer key too), which peewee's python_value returns unchanged."""
+    if isinstance(field, peewee.ForeignKeyField):
+        field = field.rel_field
+    return type(field) in _AS_IS
 
 
 _select_plans: dict = {}

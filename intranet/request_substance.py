@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from intranet.db import select_tuples
 from intranet.models import ApiClient, Attachment, InboxEntry, Request, RequestType
 
 RECEIVED_KEY = "documents_received"
@@ -170,11 +171,12 @@ def _entered_by(req: Request) -> str:
 def origin(req: Request) -> Origin:
     if req.channel != "electronic":
         return Origin("desk", staff=_entered_by(req) if req.entered_by_id else "")
-    client = (ApiClient.select(ApiClient.name).join(InboxEntry, on=(InboxEntry.client == ApiClient.id))
-              .where((InboxEntry.request == req.id) & (InboxEntry.status == "accepted"))
-              .order_by(InboxEntry.id).first())
-    if client is not None:
-        return Origin("portal", client=client.name)
+    client = select_tuples("request_origin", lambda request_id: (  # on each page of an electronic request
+        ApiClient.select(ApiClient.name).join(InboxEntry, on=(InboxEntry.client == ApiClient.id))
+        .where((InboxEntry.request == request_id) & (InboxEntry.status == "accepted"))
+        .order_by(InboxEntry.id).limit(1).tuples()), req.id)
+    if client:
+        return Origin("portal", client=client[0][0])
     if req.entered_by_id:
         return Origin("imported", staff=_entered_by(req))
     return Origin("electronic")

@@ -125,3 +125,54 @@ def test_a_cached_select_refuses_what_it_cannot_tell_apart(app, ctx, monkeypatch
     with pytest.raises(AssertionError):
         list(db.select("test_constant", lambda when: Request.select().where(
             (Request.channel == channel[0]) & (Request.received_at < when)), now))
+
+
+def test_rows_read_without_peewee_wrapper_are_what_peewee_reads(app, ctx, monkeypatch):
+    """db.select_tuples converts only what the driver does not give as Python values (a moment on SQLite, a flag);
+    the rest comes as it is. Checked with the tests' own comparison turned off, against peewee's reading."""
+    from intranet import db
+    from intranet.models import Request, Staff, utcnow
+
+    monkeypatch.setattr(db, "_select_plans", {})
+    monkeypatch.setattr(db, "_converters", {})
+    req = make_request()
+    paused = utcnow().replace(microsecond=123456)
+    Request.update(paused_at=paused).where(Request.id == req.id).execute()
+
+    def build(request_id):
+        return (Request.select(Request.id, Request.tracking_number, Request.request_type, Request.due_at,
+                               Request.paused_at, Request.closed_at, Staff.active)
+                .join_from(Request, Staff, on=(Request.entered_by == Staff.id)).where(Request.id == request_id)
+                .tuples())
+
+    with monkeypatch.context() as checks:
+        checks.setattr(app, "testing", False)
+        rows = db.select_tuples("test_tuples", build, req.id)
+    assert rows == list(build(req.id))
+    (row,) = rows
+    assert row[:3] == (req.id, req.tracking_number, req.request_type_id)
+    assert isinstance(row[3], dt.datetime) and row[4] == paused and row[5] is None and row[6] is True
+    assert db.select_tuples("test_tuples", build, req.id + 1000) == []
+    with monkeypatch.context() as checks:  # the tests' comparison catches a reading that differs from peewee's
+        checks.setitem(db._converters, ("test_tuples", db.is_sqlite()), ())
+        if db.is_sqlite():  # (PostgreSQL's driver gives moments and flags as Python values: nothing to convert)
+            with pytest.raises(AssertionError):
+                db.select_tuples("test_tuples", build, req.id)
+
+
+@pytest.mark.parametrize("root", ["", "/diwan"])
+def test_a_queue_rows_links_are_what_url_for_gives_under_each_root(app, root):
+    """The links' patterns are kept per address (queues/links.py): served under another root, they follow it."""
+    from flask import url_for
+
+    from intranet.queues.links import queue_row_links
+
+    for filters in ({}, {"tab": "mine", "type": "health_care"}, {"type": "health_care", "tab": "mine"}):
+        with app.test_request_context("/queues/health", base_url=f"http://localhost{root}"):
+            links = queue_row_links("health", filters)
+            for number in ("26-0000001-4", "a b/é"):
+                assert links.page(number) == url_for("queues.request_page", tracking_number=number)
+                assert links.beside(number) == url_for("queues.request_page", tracking_number=number,
+                                                       queue="health", **filters)
+                assert links.act_here(number) == url_for("queues.act", tracking_number=number, **filters)
+            assert links.page("x").startswith(f"{root}/requests/")

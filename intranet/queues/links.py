@@ -6,10 +6,11 @@ a value gives exactly what url_for would (the same query arguments in the same o
 that a URL path carries as it is (letters, digits, "-", "_", ".", "~": every tracking number) is put in the slot;
 anything else is left to url_for itself, so its quoting rules stay the only ones.
 """
+import functools
 import re
 from types import SimpleNamespace
 
-from flask import url_for
+from flask import request, url_for
 
 _SLOT = "diwan-url-slot"  # a path value url_for leaves as it is
 _AS_IS = re.compile(r"[A-Za-z0-9_.~-]+")  # what a path segment holds unquoted (RFC 3986 unreserved)
@@ -18,13 +19,22 @@ _AS_IS = re.compile(r"[A-Za-z0-9_.~-]+")  # what a path segment holds unquoted (
 class UrlPattern:
     def __init__(self, endpoint: str, slot: str, **args):
         self.endpoint, self.slot, self.args = endpoint, slot, args
-        self.head, _, self.tail = url_for(endpoint, **{slot: _SLOT}, **args).partition(_SLOT)
+        self.head, self.tail = _split(request.script_root, endpoint, slot, tuple(args.items()))
 
     def __call__(self, value) -> str:
         text = str(value)
         if _AS_IS.fullmatch(text):
             return f"{self.head}{text}{self.tail}"
         return url_for(self.endpoint, **{self.slot: value}, **self.args)
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(script_root: str, endpoint: str, slot: str, args: tuple) -> tuple[str, str]:
+    """url_for's answer around the open slot, once for each address it can give: a relative URL depends on the
+    endpoint, its arguments in their order and the root the application is served under, nothing else (the app
+    sets no URL defaults)."""
+    head, _, tail = url_for(endpoint, **{slot: _SLOT}, **dict(args)).partition(_SLOT)
+    return head, tail
 
 
 def queue_row_links(department_code: str, filter_args: dict) -> SimpleNamespace:

@@ -7,7 +7,7 @@ from operator import and_
 from peewee import JOIN, SQL, Case, fn
 
 from intranet import paging, reference, search
-from intranet.db import is_sqlite, select
+from intranet.db import is_sqlite, select, select_tuples
 from intranet.models import (
     Attachment,
     Citizen,
@@ -117,15 +117,15 @@ def queue_page(department, filters, user, after_id=None, size=25):
         query = Request.select(Request.id).where(reduce(and_, _conditions(filters, by_name)))
         if "after_id" in by_name:
             query = query.where(paging.beyond((column, Request.id), (by_name["after_key"], by_name["after_id"])))
-        return query.order_by(column, Request.id).limit(size + 1)
+        return query.order_by(column, Request.id).limit(size + 1).tuples()
 
     if filters.q or None in values:  # (an unknown type or governorate code: no request has it)
         rows = list(build(*values))
     else:
-        rows = list(select(f"queue_page:{filters.tab}:{filters.sla}:{filters.age}:{filters.sort}:{size}:"
-                           f"{','.join(names)}", build, *values))
-    found, next_after = paging.cut(rows, size, lambda row: row.id)
-    return _rows([row.id for row in found]), next_after
+        rows = select_tuples(f"queue_page:{filters.tab}:{filters.sla}:{filters.age}:{filters.sort}:{size}:"
+                             f"{','.join(names)}", build, *values)
+    found, next_after = paging.cut(rows, size, lambda row: row[0])
+    return _rows([row[0] for row in found]), next_after
 
 
 class QueueItem:
@@ -164,7 +164,7 @@ def _rows(ids):
             known[model, row_id] = _by_id(model, row_id)
         return known[model, row_id]
 
-    for *values, citizen_name, assignee_name in select(f"queue_rows:{len(ids)}", lambda *ids: (
+    for *values, citizen_name, assignee_name in select_tuples(f"queue_rows:{len(ids)}", lambda *ids: (
             Request.select(*ROW_COLUMNS, Citizen.full_name, Staff.full_name)
             .join_from(Request, Citizen)
             .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
@@ -202,14 +202,19 @@ def _entered_by_name():
 
 
 def find_request(tracking_number: str):
-    """The request with what its page shows of it: citizen, type, stage, department, assignee and the name of who
-    entered it (`entered_by_name`, request_substance.origin), in one query."""
-    return next(iter(select("find_request", lambda number: (
-        Request.select(Request, Citizen, RequestType, Stage, Department, Staff, _entered_by_name())
-        .join_from(Request, Citizen).join_from(Request, RequestType).join_from(Request, Stage)
-        .join_from(Request, Department)
+    """The request with what its page shows of it: citizen, assignee and the name of who entered it
+    (`entered_by_name`, request_substance.origin) in one query; its type, stage and department are reference rows
+    (`_by_id`), not built again from a join for each page (issue 21)."""
+    req = next(iter(select("find_request", lambda number: (
+        Request.select(Request, Citizen, Staff, _entered_by_name())
+        .join_from(Request, Citizen)
         .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
         .where(Request.tracking_number == number).limit(1)), tracking_number.strip())), None)
+    if req is not None:
+        req.request_type = _by_id(RequestType, req.request_type_id)
+        req.stage = _by_id(Stage, req.stage_id)
+        req.department = _by_id(Department, req.department_id)
+    return req
 
 
 def history_of(req):
