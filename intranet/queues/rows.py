@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from intranet import fragments
 from intranet.auth import permissions
-from intranet.i18n import localized
+from intranet.i18n import locale_code
 from intranet.models.people import utcnow
 from intranet.models.requests import Sla
 from intranet.queues.links import queue_row_links
@@ -40,32 +40,49 @@ class Row(NamedTuple):
     selectable: bool  # the viewer may reassign it (a checkbox)
     actions: tuple  # ROW_ACTIONS the viewer may take on it
     oob: bool  # swapped out of band (beside the request's panel)
-    page_url: str
-    beside_url: str
-    act_url: str
-    act_here_url: str
+    links: object  # the page's link patterns (queue_row_links), the same for all its rows: see `urls`
+
+    @property
+    def urls(self):
+        """The row's four links: the request page, the same beside the queue, its action form (plain and htmx)."""
+        return self.links.for_number(self.tracking_number)
 
 
 class _Page(NamedTuple):
-    """What the rows of one page share: their links, the moment, the viewer's rules asked once for all."""
+    """What the rows of one page share: their links, the moment, the language, the viewer's rules asked once for
+    all, the names of its few types, stages and departments looked up once each."""
     links: object  # queue_row_links
     now: dt.datetime
+    locale: str
     actions_of: object  # permissions.actions_on_rows(viewer)
     selectable: bool  # permissions.can_reassign(viewer)
     oob: bool
+    names: dict  # (kind, id) -> the name in `locale`
+    buttons: dict  # the viewer's actions on a row -> those it offers as buttons
+
+    def name(self, kind: str, row) -> str:
+        key = (kind, row.id)
+        if key not in self.names:
+            self.names[key] = row.name(self.locale)
+        return self.names[key]
+
+    def row_actions(self, req) -> tuple:
+        actions = self.actions_of(req)
+        key = tuple(actions)
+        if key not in self.buttons:
+            self.buttons[key] = tuple(a for a in ROW_ACTIONS if a in actions)
+        return self.buttons[key]
 
 
 def row_of(req, department, page) -> Row:
     """What `req`'s row shows in `department`'s queue, on a `page` of rows (`_Page`)."""
     here = req.is_open and req.department_id == department.id
-    number, links = req.tracking_number, page.links
-    actions = page.actions_of(req) if here else ()
     return Row(
-        req.id, number, req.version, req.citizen.full_name, localized(req.request_type), localized(req.stage),
-        req.channel, req.status, req.is_open, here, department_name(req.department_id) if req.is_open and not here
-        else "", req.due_at, req.sla(page.now), req.assignee.full_name if req.assignee_id else "",
-        page.selectable, tuple(a for a in ROW_ACTIONS if a in actions), page.oob,
-        links.page(number), links.beside(number), links.act(number), links.act_here(number))
+        req.id, req.tracking_number, req.version, req.citizen.full_name, page.name("type", req.request_type),
+        page.name("stage", req.stage), req.channel, req.status, req.is_open, here,
+        department_name(req.department_id) if req.is_open and not here else "", req.due_at, req.sla(page.now),
+        req.assignee.full_name if req.assignee_id else "", page.selectable, page.row_actions(req) if here else (),
+        page.oob, page.links)
 
 
 def _render(row: Row) -> str:
@@ -74,8 +91,8 @@ def _render(row: Row) -> str:
 
 def html(rows, user, department, filter_args: dict, oob=False):
     """The rows' HTML in their order, for `user` in `department`'s queue shown with `filter_args`."""
-    page = _Page(queue_row_links(department.code, filter_args), utcnow(), permissions.actions_on_rows(user),
-                 permissions.can_reassign(user), oob)
+    page = _Page(queue_row_links(department.code, filter_args), utcnow(), locale_code(),
+                 permissions.actions_on_rows(user), permissions.can_reassign(user), oob, {}, {})
     rows = tuple(row_of(req, department, page) for req in rows)
     # the page's rows once more as one piece: a page seen again is one look-up, not one a row
     return fragments.with_token(fragments.keep(("queue_rows", rows), lambda: "".join(
