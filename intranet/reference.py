@@ -44,6 +44,12 @@ def cached(kind: str, key, fetch):
     return hit[0]
 
 
+def by_id(model, row_id):
+    """The reference row (a department, type, stage, governorate...) of that id, kept as `cached` keeps rows; None
+    for no id or no row."""
+    return cached(f"{model.__name__}_by_id", row_id, model.get_or_none) if row_id else None
+
+
 def known(kind: str, key):
     """What `cached` or `remember` holds for (kind, key) and is less than a minute old; None otherwise."""
     hit = _rows.get((current_app.config["DATABASE_URL"], kind, key))

@@ -184,7 +184,7 @@ def _counts_working_days(request_type_id: int, type_version: int) -> bool:
     """Whether a request of this type and version counts working days: the ONE answer, part of the version's
     definition (`RequestType.as_of`), so a request in flight keeps the counting it started with when an
     administrator changes the type's."""
-    rtype = reference.cached("RequestType_by_id", request_type_id, RequestType.get_or_none)
+    rtype = reference.by_id(RequestType, request_type_id)
     return bool(rtype is not None and rtype.as_of(type_version).working_days)
 
 

@@ -6,7 +6,7 @@ into the signed cookie, and flask-login's user loader (`load`) accepts the cooki
 not ended (sign-out, "sign out everywhere", an administrator), not idle longer than SESSION_IDLE_MINUTES, not
 older than SESSION_LIFETIME_HOURS. A new token is issued at sign-in and at re-authentication.
 
-The loader reads the row with the person and their department in the one query it already made for the person;
+The loader reads the row with the person in one query (their department is a reference row, intranet/reference.py);
 `last_seen_at` is written at most once a minute (a conditional UPDATE), so idle time is measured to the minute.
 """
 import datetime as dt
@@ -20,7 +20,8 @@ from flask_login import login_user, logout_user
 from peewee import JOIN, fn
 
 from intranet import paging
-from intranet.db import select, transaction
+from intranet import reference
+from intranet.db import select_tuples, transaction
 from intranet.models import Department, Staff, utcnow
 from intranet.models.sessions import SecurityEvent, StaffSession
 
@@ -109,25 +110,32 @@ def load(staff_id):
     row_id = current_id()
     if row_id is None:
         return _refuse()
-    row = next(iter(select("staff_session", lambda session_id: (  # every request: its SQL text made once
-        StaffSession.select(StaffSession, Staff, Department).join(Staff).join(Department, JOIN.LEFT_OUTER)
-        .where(StaffSession.id == session_id).limit(1)), row_id)), None)
-    if row is None or row.ended_at is not None or str(row.staff_id) != str(staff_id) or not row.staff.active:
+    found = select_tuples("staff_session", lambda session_id: (  # every request: its SQL made once, read as values
+        StaffSession.select(StaffSession.created_at, StaffSession.last_seen_at, StaffSession.ended_at,
+                            *Staff._meta.sorted_fields)
+        .join(Staff).where(StaffSession.id == session_id).limit(1).tuples()), row_id)
+    if not found:
+        return _refuse()
+    created_at, last_seen_at, ended_at, *person = found[0]
+    staff = Staff(__no_default__=True, **dict(zip(Staff._meta.sorted_field_names, person)))
+    if ended_at is not None or str(staff.id) != str(staff_id) or not staff.active:
         return _refuse()
     now = utcnow()
-    if now - row.created_at > _lifetime():
-        _end(StaffSession.id == row.id, "expired")
+    if now - created_at > _lifetime():
+        _end(StaffSession.id == row_id, "expired")
         return _refuse()
-    if now - row.last_seen_at > _idle():
-        _end(StaffSession.id == row.id, "idle")
+    if now - last_seen_at > _idle():
+        _end(StaffSession.id == row_id, "idle")
         return _refuse()
-    if now - row.last_seen_at >= TOUCH_EVERY:
+    if now - last_seen_at >= TOUCH_EVERY:
         with transaction():  # whoever of two parallel requests comes second finds it done
             (StaffSession.update(last_seen_at=now)
-             .where((StaffSession.id == row.id) & StaffSession.ended_at.is_null()
+             .where((StaffSession.id == row_id) & StaffSession.ended_at.is_null()
                     & (StaffSession.last_seen_at < now - TOUCH_EVERY)).execute())
-    g.staff_session_id = row.id
-    return row.staff
+    if staff.department_id:  # the header names it on every page: a reference row, not read again each time
+        staff.department = reference.by_id(Department, staff.department_id)
+    g.staff_session_id = row_id
+    return staff
 
 
 def _refuse():

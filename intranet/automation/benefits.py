@@ -22,7 +22,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def renewal_months(request_type_id: int) -> int | None:
-    rtype = reference.cached("RequestType_by_id", request_type_id, RequestType.get_or_none)
+    rtype = reference.by_id(RequestType, request_type_id)
     return rtype.renewal_months if rtype is not None else None
 
 

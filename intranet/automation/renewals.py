@@ -60,7 +60,7 @@ def following_due(benefit, today: dt.date) -> dt.date:
 
 
 def _request_type(type_id: int) -> RequestType:
-    return reference.cached("RequestType_by_id", type_id, RequestType.get_or_none)
+    return reference.by_id(RequestType, type_id)
 
 
 @dataclasses.dataclass

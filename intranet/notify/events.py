@@ -44,7 +44,7 @@ def _document_names(request_type, codes, language) -> str:
 
 def _reference(model, row_id):
     """A request type or stage by id from the per-process cache: no round trip inside the action."""
-    return reference.cached(f"{model.__name__}_by_id", row_id, model.get_or_none) if row_id else None
+    return reference.by_id(model, row_id)
 
 
 class LazyContext(dict):

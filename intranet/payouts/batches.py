@@ -201,7 +201,7 @@ def rows(batch: PayoutBatch):
 
 
 def _type_name(type_id, language) -> str:
-    request_type = reference.cached("RequestType_by_id", type_id, RequestType.get_or_none)
+    request_type = reference.by_id(RequestType, type_id)
     if request_type is None:
         return ""
     return request_type.name_ar if language == "ar" else (request_type.name_en or request_type.name_ar)

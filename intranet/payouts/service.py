@@ -70,7 +70,7 @@ def create_for(req, entry) -> Payout | None:
     request (a partial unique index over payouts not rejected)."""
     if entry.action != "accept" or entry.to_status != "completed" or req.amount is None:
         return None
-    request_type = reference.cached("RequestType_by_id", req.request_type_id, RequestType.get_or_none)
+    request_type = reference.by_id(RequestType, req.request_type_id)
     if request_type is None or not request_type.is_money:
         return None
     citizen = req.citizen

@@ -41,8 +41,7 @@ def by_code(model, code):
                             lambda _: {row.code: row for row in model.select()}).get(code)
 
 
-def _by_id(model, row_id):
-    return reference.cached(f"{model.__name__}_by_id", row_id, model.get_or_none)
+_by_id = reference.by_id
 
 
 def filter_rows(department):

@@ -30,5 +30,5 @@ def target(req, department_id) -> Department | None:
 
 def department_name(department_id) -> str:
     """A department's name in the reader's language, by id (a transfer's history entry keeps ids)."""
-    return localized(reference.cached("department_by_id", department_id, Department.get_or_none)) \
+    return localized(reference.by_id(Department, department_id)) \
         if department_id else ""

@@ -85,8 +85,7 @@ class Row:
         return self.open["at_risk"]
 
 
-def _by_id(model, key):
-    return reference.cached(f"{model.__name__}_by_id", key, model.get_or_none)
+_by_id = reference.by_id
 
 
 def build(period: Period, department=None, now=None) -> dict:
