@@ -6,7 +6,7 @@ rule as peewee expressions, built from the same constants. Every screen and docu
 """
 import datetime as dt
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import peewee as pw
 
@@ -42,11 +42,10 @@ def _days_past(delta: dt.timedelta) -> int:
     return max(1, delta // _DAY)
 
 
-@dataclass(frozen=True)
-class Sla:
+class Sla(NamedTuple):
     """Where a request stands: `state` (SLA_STATES) and `days`, never negative: the whole days left (on track, at
     risk), the whole days (at least one) since it fell due (overdue) or it was past due when answered (late); 0
-    otherwise."""
+    otherwise. A tuple: a kept queue row's key holds it (hashed and compared in C, not by a dataclass's methods)."""
     state: str
     days: int = 0
 

@@ -17,35 +17,15 @@ _AS_IS = re.compile(r"[A-Za-z0-9_.~-]+")  # what a path segment holds unquoted (
 
 
 class UrlPattern:
-    """Equal patterns (hashable: a kept row's key holds its page's patterns) give the same URLs."""
-
-    __slots__ = ("endpoint", "slot", "args", "head", "tail", "_key")
-
     def __init__(self, endpoint: str, slot: str, **args):
         self.endpoint, self.slot, self.args = endpoint, slot, args
-        self.head, self.tail = _split(request.script_root, endpoint, slot, tuple(args.items()))
-        self._key = (endpoint, slot, tuple(args.items()), self.head, self.tail)
+        self.head, _, self.tail = url_for(endpoint, **{slot: _SLOT}, **args).partition(_SLOT)
 
     def __call__(self, value) -> str:
         text = str(value)
         if _AS_IS.fullmatch(text):
             return f"{self.head}{text}{self.tail}"
         return url_for(self.endpoint, **{self.slot: value}, **self.args)
-
-    def __eq__(self, other):
-        return isinstance(other, UrlPattern) and self._key == other._key
-
-    def __hash__(self):
-        return hash(self._key)
-
-
-@functools.lru_cache(maxsize=1024)
-def _split(script_root: str, endpoint: str, slot: str, args: tuple) -> tuple[str, str]:
-    """url_for's answer around the open slot, once for each address it can give: a relative URL depends on the
-    endpoint, its arguments in their order and the root the application is served under, nothing else (the app
-    sets no URL defaults)."""
-    head, _, tail = url_for(endpoint, **{slot: _SLOT}, **dict(args)).partition(_SLOT)
-    return head, tail
 
 
 class RowUrls(NamedTuple):
@@ -55,23 +35,29 @@ class RowUrls(NamedTuple):
     act_here: str  # the same, posted by htmx from the queue
 
 
-class QueueRowLinks(NamedTuple):
-    """The link patterns of a page of queue rows (templates/queues/_queue_row.html)."""
-    page: UrlPattern
-    beside: UrlPattern
-    act: UrlPattern
-    act_here: UrlPattern
+class QueueRowLinks:
+    """The link patterns of a page of queue rows (templates/queues/_queue_row.html): the request page, the same
+    opened beside the queue, and the row's action form (plain and htmx). One object for each address a page can
+    have (`queue_row_links`), so that kept rows, whose key holds it, are told apart and alike by identity."""
+    __slots__ = ("page", "beside", "act", "act_here")
+
+    def __init__(self, department_code: str, filter_args: dict):
+        self.page = UrlPattern("queues.request_page", "tracking_number")
+        self.beside = UrlPattern("queues.request_page", "tracking_number", queue=department_code, **filter_args)
+        self.act = UrlPattern("queues.act", "tracking_number")
+        self.act_here = UrlPattern("queues.act", "tracking_number", **filter_args)
 
     def for_number(self, number: str) -> RowUrls:
         return RowUrls(self.page(number), self.beside(number), self.act(number), self.act_here(number))
 
 
+@functools.lru_cache(maxsize=1024)
+def _links(script_root: str, department_code: str, filter_args: tuple) -> QueueRowLinks:
+    """url_for's answers depend on the endpoint, its arguments in their order and the root the application is
+    served under, nothing else (the app sets no URL defaults)."""
+    return QueueRowLinks(department_code, dict(filter_args))
+
+
 def queue_row_links(department_code: str, filter_args: dict) -> QueueRowLinks:
-    """The links of a queue row, for a page of rows of one queue and filters: the request page, the same opened
-    beside the queue, and the row's action form (plain and htmx)."""
-    return QueueRowLinks(
-        page=UrlPattern("queues.request_page", "tracking_number"),
-        beside=UrlPattern("queues.request_page", "tracking_number", queue=department_code, **filter_args),
-        act=UrlPattern("queues.act", "tracking_number"),
-        act_here=UrlPattern("queues.act", "tracking_number", **filter_args),
-    )
+    """The links of the queue rows of a page of `department_code`'s queue shown with `filter_args`."""
+    return _links(request.script_root, department_code, tuple(filter_args.items()))
