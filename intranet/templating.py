@@ -129,7 +129,8 @@ GLOBALS = {
     "working_day_types": day_calendar.working_day_types,
 }
 FILTERS = {"money": payout_labels.format_amount, "css_string": pdf.css_string,
-           "datetime_text": request_page.datetime_text}  # datetimeformat, each moment formatted once (issue 21)
+           # datetimeformat and dateformat, each moment and day formatted once (issue 21)
+           "datetime_text": request_page.datetime_text, "date_text": request_page.date_text}
 
 
 def _translations():

@@ -1,10 +1,13 @@
 """Words for the payouts' states and the audit trail's entries, and amounts with their currency's own decimals,
 in the reader's language (templates get them as globals and the `money` filter)."""
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 import flask_babel
 from babel.numbers import format_decimal, get_currency_precision
 from flask_babel import lazy_gettext as _l
+
+AMOUNTS_KEPT = 20_000  # formatted amounts kept in each process (about 150 bytes each)
 
 PAYOUT_STATUS_LABELS = {
     "pending": _l("Awaiting approval"), "approved": _l("Approved"), "rejected": _l("Rejected"),
@@ -54,7 +57,12 @@ def format_amount(amount, currency: str, locale=None) -> str:
         return str(amount)
     if not exact.is_finite():
         return str(amount)
-    pattern = amount_pattern(exact, currency)
-    if locale is None:
-        return flask_babel.format_decimal(exact, format=pattern)
-    return format_decimal(exact, format=pattern, locale=locale)
+    return _formatted(str(exact), amount_pattern(exact, currency),
+                      str(locale if locale is not None else flask_babel.get_locale()))
+
+
+@lru_cache(maxsize=AMOUNTS_KEPT)
+def _formatted(exact: str, pattern: str, locale: str) -> str:
+    """Babel takes longer to format an amount than a page takes to show it: each is formatted once (issue 21)."""
+    return format_decimal(Decimal(exact), format=pattern, locale=locale)
+
