@@ -303,6 +303,16 @@ def select_tuples(key: str, build, *values) -> list[tuple]:
     return rows
 
 
+def instance(model, values, names=None):
+    """A `model` row from the values of its fields (`names`, by default all in the order of
+    `model._meta.sorted_fields`), as `select_tuples` reads them: built as peewee builds a row it reads (no defaults,
+    nothing marked changed), without peewee's cursor wrapper, whose set-up for a query joining three models cost
+    more than the query (issue 21)."""
+    row = model(__no_default__=True, **dict(zip(names or model._meta.sorted_field_names, values)))
+    row._dirty.clear()
+    return row
+
+
 _converters: dict = {}
 _AS_IS = (peewee.AutoField, peewee.BigAutoField, peewee.IntegerField, peewee.BigIntegerField, peewee.CharField,
           peewee.TextField)

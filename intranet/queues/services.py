@@ -7,7 +7,7 @@ from operator import and_
 from peewee import JOIN, SQL, Case, fn
 
 from intranet import paging, reference, search
-from intranet.db import is_sqlite, select, select_tuples
+from intranet.db import instance, is_sqlite, select, select_tuples
 from intranet.models import (
     Attachment,
     Citizen,
@@ -202,26 +202,43 @@ def _entered_by_name():
 
 def find_request(tracking_number: str):
     """The request with what its page shows of it: citizen, assignee and the name of who entered it
-    (`entered_by_name`, request_substance.origin) in one query; its type, stage and department are reference rows
-    (`_by_id`), not built again from a join for each page (issue 21)."""
-    req = next(iter(select("find_request", lambda number: (
-        Request.select(Request, Citizen, Staff, _entered_by_name())
+    (`entered_by_name`, request_substance.origin) in one query, read as values (db.instance); its type, stage
+    and department are reference rows (`_by_id`), not built again from a join for each page (issue 21)."""
+    found = select_tuples("find_request", lambda number: (
+        Request.select(*_REQUEST, *_CITIZEN, *_STAFF, _entered_by_name())
         .join_from(Request, Citizen)
         .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
-        .where(Request.tracking_number == number).limit(1)), tracking_number.strip())), None)
-    if req is not None:
-        req.request_type = _by_id(RequestType, req.request_type_id)
-        req.stage = _by_id(Stage, req.stage_id)
-        req.department = _by_id(Department, req.department_id)
+        .where(Request.tracking_number == number).limit(1).tuples()), tracking_number.strip())
+    if not found:
+        return None
+    row, citizen_at, staff_at = found[0], len(_REQUEST), len(_REQUEST) + len(_CITIZEN)
+    req = instance(Request, row[:citizen_at])
+    req.citizen = instance(Citizen, row[citizen_at:staff_at])
+    if req.assignee_id is not None:
+        req.assignee = instance(Staff, row[staff_at:-1])
+    req.request_type = _by_id(RequestType, req.request_type_id)
+    req.stage = _by_id(Stage, req.stage_id)
+    req.department = _by_id(Department, req.department_id)
+    req.entered_by_name = row[-1]
+    req._dirty.clear()
     return req
 
 
+_REQUEST, _CITIZEN, _STAFF = Request._meta.sorted_fields, Citizen._meta.sorted_fields, Staff._meta.sorted_fields
+
+
 def history_of(req):
-    """The request's history, oldest first, each entry with its attachments."""
-    entries = list(select("history_of", lambda request_id: (  # of the actor, what the page shows: the name
-        HistoryEntry.select(HistoryEntry, Staff.id, Staff.full_name)
-        .join(Staff, JOIN.LEFT_OUTER, on=(HistoryEntry.actor == Staff.id))
-        .where(HistoryEntry.request == request_id).order_by(HistoryEntry.id)), req.id))
+    """The request's history, oldest first, each entry with its attachments and the name of its actor."""
+    entries = []
+    for *values, actor_id, actor_name in select_tuples("history_of", lambda request_id: (
+            HistoryEntry.select(*HistoryEntry._meta.sorted_fields, Staff.id, Staff.full_name)
+            .join(Staff, JOIN.LEFT_OUTER, on=(HistoryEntry.actor == Staff.id))
+            .where(HistoryEntry.request == request_id).order_by(HistoryEntry.id).tuples()), req.id):
+        entry = instance(HistoryEntry, values)
+        if actor_id is not None:  # of the actor, what the page shows: the name
+            entry.actor = instance(Staff, (actor_id, actor_name), ("id", "full_name"))
+            entry._dirty.clear()
+        entries.append(entry)
     by_entry = defaultdict(list)
     for attachment in select("attachments_of", lambda request_id: (
             Attachment.select().where(Attachment.request == request_id).order_by(Attachment.id)), req.id):
