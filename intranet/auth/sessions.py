@@ -21,7 +21,7 @@ from peewee import JOIN, fn
 
 from intranet import paging
 from intranet import reference
-from intranet.db import select_tuples, transaction
+from intranet.db import instance, select_tuples, transaction
 from intranet.models import Department, Staff, utcnow
 from intranet.models.sessions import SecurityEvent, StaffSession
 
@@ -117,7 +117,7 @@ def load(staff_id):
     if not found:
         return _refuse()
     created_at, last_seen_at, ended_at, *person = found[0]
-    staff = Staff(__no_default__=True, **dict(zip(Staff._meta.sorted_field_names, person)))
+    staff = instance(Staff, person)
     if ended_at is not None or str(staff.id) != str(staff_id) or not staff.active:
         return _refuse()
     now = utcnow()
@@ -134,6 +134,7 @@ def load(staff_id):
                     & (StaffSession.last_seen_at < now - TOUCH_EVERY)).execute())
     if staff.department_id:  # the header names it on every page: a reference row, not read again each time
         staff.department = reference.by_id(Department, staff.department_id)
+        staff._dirty.clear()
     g.staff_session_id = row_id
     return staff
 
