@@ -31,11 +31,11 @@ def _delegations(user) -> list:
     request: read each time."""
     if getattr(user, "id", None) is None:
         return []
-    day = local_today()
     signed_in = g.get("_login_user") if has_request_context() else None
     if signed_in is None or signed_in is not getattr(user, "_get_current_object", lambda: user)():
-        return Delegation.active_for(user.id, day)
+        return Delegation.active_for(user.id, local_today())
     known = request.environ.setdefault(_DELEGATIONS_READ, {})
+    day = known.get("today") or known.setdefault("today", local_today())  # the request's day, worked out once
     if (user.id, day) not in known:
         known[(user.id, day)] = Delegation.active_for(user.id, day)
     return list(known[(user.id, day)])

@@ -187,10 +187,10 @@ def tab_counts(department, user) -> dict:
         if is_sqlite():
             # SQLite's planner would pick the narrower received-date index and read the table for each row
             query = query.from_(SQL('"request" AS "t1" INDEXED BY "request_open_by_due"'))
-        return query.where((Request.department == department_id) & Request.open_work()).dicts()
+        return query.where((Request.department == department_id) & Request.open_work()).tuples()
 
-    row = next(iter(select("tab_counts", build, department.id, user.id, now)))
-    return {tab: int(row[tab] or 0) for tab in TABS}
+    (row,) = select_tuples("tab_counts", build, department.id, user.id, now)
+    return {tab: int(count or 0) for tab, count in zip(["all", *(tab for tab in TABS if tab != "all")], row)}
 
 
 def _entered_by_name():
