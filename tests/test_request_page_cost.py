@@ -67,6 +67,36 @@ def test_a_moment_is_formatted_for_its_language_format_and_time_zone(app):
         assert "Mar 1" in utc and utc == format_datetime(moment, "medium")
 
 
+def test_a_day_and_an_amount_are_formatted_for_their_language_format_and_zone(app):
+    """`date_text` (the templates' dateformat) and the `money` filter, each kept once formatted (issue 21)."""
+    from decimal import Decimal
+
+    from flask_babel import format_date
+
+    from intranet.payouts.labels import format_amount
+
+    moment = dt.datetime(2026, 3, 1, 21, 30)  # UTC: the next day in Qatar
+    with app.test_request_context():
+        for lang in ("ar", "en"):
+            with force_locale(lang):
+                for form in ("medium", "long", "d MMMM"):
+                    assert request_page.date_text(moment, form) == format_date(moment, form)
+                    assert request_page.date_text(moment.date(), form) == format_date(moment.date(), form)
+        with force_locale("en"):
+            assert "Mar 2" in request_page.date_text(moment) and request_page.date_text(moment.date()) == \
+                "Mar 1, 2026"  # a moment is its day in the office's zone; a day is itself
+            assert format_amount(Decimal("1234.5"), "QAR") == "1,234.50"
+            assert format_amount(Decimal("1234.5000"), "QAR") == "1,234.50"
+            assert format_amount(Decimal("1234.505"), "QAR") == "1,234.505"  # never rounded away
+            assert format_amount(Decimal("1234.5"), "KWD") == "1,234.500"
+            assert format_amount(Decimal("1234.5"), "QAR", locale="de") == "1.234,50"  # its own locale, not the held
+        with force_locale("ar"):
+            assert format_amount(Decimal("1234.5"), "QAR") == format_amount(Decimal("1234.5"), "QAR", locale="ar")
+    app.config["TIMEZONE"] = "UTC"
+    with app.test_request_context(), force_locale("en"):  # another zone: its own day, not the one held
+        assert "Mar 1" in request_page.date_text(moment)
+
+
 def test_an_entrys_details_are_read_again_when_they_change():
     entry = HistoryEntry(details=json.dumps({"missing": ["invoice"]}))
     assert entry.info == {"missing": ["invoice"]} and entry.info is entry.info  # read once

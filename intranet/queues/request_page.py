@@ -12,29 +12,26 @@ from flask_babel import format_date, format_datetime
 
 from intranet.i18n import current_locale
 
-MOMENTS_KEPT = 20_000  # formatted moments kept in each process (about 150 bytes each)
+MOMENTS_KEPT = 20_000  # formatted moments and days kept in each process (about 150 bytes each)
+_BABEL = {"datetime": format_datetime, "date": format_date}
 
 
 @lru_cache(maxsize=MOMENTS_KEPT)
-def _formatted(value, format, locale, timezone):
-    return format_datetime(value, format)  # in the locale and time zone in force: the key's
+def _formatted(kind, value, format, locale, timezone):
+    return _BABEL[kind](value, format)  # in the locale and time zone in force: the key's
+
+
+def _once(kind, value, format):
+    if value is None:  # flask-babel's "now" or "today": never kept
+        return _BABEL[kind](value, format)
+    return _formatted(kind, value, format, str(current_locale()), current_app.config["TIMEZONE"])
 
 
 def datetime_text(value, format="medium"):
     """`value | datetimeformat(format)` (flask-babel), formatted once for the value, format, language and zone."""
-    if value is None:  # flask-babel's "now": never kept
-        return format_datetime(value, format)
-    return _formatted(value, format, str(current_locale()), current_app.config["TIMEZONE"])
-
-
-
-@lru_cache(maxsize=MOMENTS_KEPT)
-def _date_formatted(value, format, locale, timezone):
-    return format_date(value, format)  # in the locale and time zone in force: the key's
+    return _once("datetime", value, format)
 
 
 def date_text(value, format="medium"):
     """`value | dateformat(format)` (flask-babel), formatted once for the value, format, language and zone."""
-    if value is None:  # flask-babel's "today": never kept
-        return format_date(value, format)
-    return _date_formatted(value, format, str(current_locale()), current_app.config["TIMEZONE"])
+    return _once("date", value, format)
