@@ -151,6 +151,28 @@ def account(count: int) -> dict:
     return {"outcomes": outcomes, "twice": twice, "problems": problems}
 
 
+def _sessions(app_name: str) -> int:
+    from intranet import db
+
+    return db.database.execute_sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                                   (app_name,)).fetchone()[0]
+
+
+def _sessions_ended(app_name: str, timeout: float = 60.0) -> None:
+    """Wait until PostgreSQL has ended the sessions of the killed processes (named by libpq's PGAPPNAME). A COMMIT
+    the server has received is carried out even when its client dies, so a count read before the server is done
+    can miss the last renewal. SQLite has no server: a commit there is done or not when the process dies."""
+    from intranet import db
+
+    if db.is_sqlite():
+        return
+    deadline = time.monotonic() + timeout
+    while _sessions(app_name):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the killed processes' sessions ({app_name}) still open after {timeout:.0f} s")
+        time.sleep(0.05)
+
+
 def _workers(env, parts: int) -> list[subprocess.Popen]:
     """The job's RENEWAL_PARTS tasks, each in a process of its own (as the consumer's workers run them)."""
     return [subprocess.Popen([sys.executable, "-c", WORKER, str(part), str(parts)], env=env, cwd=ROOT,
@@ -177,13 +199,17 @@ def bench(backend: str, url: str, workdir: Path, env: dict, count: int, kill_at:
             seed_s = time.perf_counter() - started
         started = time.perf_counter()
         parts = PARTS.get(backend, 1)
-        first = _workers(env, parts)
+        app_name = f"diwan-renewals-killed-{os.getpid()}"
+        first = _workers(dict(env, PGAPPNAME=app_name), parts)
         with app.app_context(), db.database.connection_context():
             while any(p.poll() is None for p in first) and renewed_count() < count * kill_at:
                 time.sleep(0.2)
+            if not db.is_sqlite() and any(p.poll() is None for p in first) and not _sessions(app_name):
+                raise RuntimeError(f"no session named {app_name}: the wait after the kill would watch nothing")
             for process in first:
                 process.send_signal(signal.SIGKILL)
                 process.wait()
+            _sessions_ended(app_name)
             killed_at = renewed_count()  # after the kill: a renewal may commit between a count and the signal
         first_s = time.perf_counter() - started
         _log(f"  {parts} part(s) killed after {first_s:.1f} s with {killed_at:,} renewed")
