@@ -42,11 +42,6 @@ def _document_names(request_type, codes, language) -> str:
         ", ".join(names.get(code, code) for code in codes)
 
 
-def _reference(model, row_id):
-    """A request type or stage by id from the per-process cache: no round trip inside the action."""
-    return reference.by_id(model, row_id)
-
-
 class LazyContext(dict):
     """Placeholder values computed only when the template in force uses them (formatting dates and names
     costs more than the rest of the message, and it runs inside every action)."""
@@ -61,11 +56,11 @@ class LazyContext(dict):
 def citizen_context(req, entry, citizen, language) -> LazyContext:
     """The placeholders' values for one citizen message, in the citizen's language."""
     def stage_name():
-        stage = _reference(Stage, entry.to_stage_id if entry is not None and entry.to_stage_id else req.stage_id)
+        stage = reference.by_id(Stage, entry.to_stage_id if entry is not None and entry.to_stage_id else req.stage_id)
         return stage.name(language) if stage is not None else ""
 
     def request_type():
-        return _reference(RequestType, req.request_type_id)
+        return reference.by_id(RequestType, req.request_type_id)
 
     return LazyContext({
         # left-to-right values isolated in an Arabic message, or "26-0001720-2" reads 2-0001720-26
