@@ -14,8 +14,10 @@ from flask import current_app, g
 from intranet.db import database
 
 SECONDS = 60
-STAMP = ('SELECT (SELECT MAX("id") FROM "admin_change"), (SELECT COUNT(*) FROM "message_template"), '
-         '(SELECT MAX("updated_at") FROM "message_template")')
+# the stamp's columns: the sign-in check reads them with the session row (auth/sessions.load, `take_stamp`)
+STAMP_COLUMNS = ('(SELECT MAX("id") FROM "admin_change")', '(SELECT COUNT(*) FROM "message_template")',
+                 '(SELECT MAX("updated_at") FROM "message_template")')
+STAMP = f"SELECT {', '.join(STAMP_COLUMNS)}"
 _rows: dict = {}  # (database, kind, key) -> (row or None, monotonic expiry)
 _stamps: dict = {}  # database -> the stamp of the reference data its rows here were read under
 
@@ -24,8 +26,13 @@ def _check_stamp(url: str) -> None:
     """Once per app context: drop this process's rows of the database if another process changed the data."""
     if g.get("reference_stamp_checked") == url:
         return
-    g.reference_stamp_checked = url
-    stamp = tuple(database.execute_sql(STAMP).fetchone())
+    take_stamp(tuple(database.execute_sql(STAMP).fetchone()))
+
+
+def take_stamp(stamp: tuple) -> None:
+    """The stamp (STAMP_COLUMNS' values) as read in this app context: this process's rows of the database are
+    dropped if it differs from the one they were read under, and it is not read again in this context."""
+    url = g.reference_stamp_checked = current_app.config["DATABASE_URL"]
     if _stamps.get(url) != stamp:
         for slot in list(_rows):
             if slot[0] == url:

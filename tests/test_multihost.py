@@ -137,3 +137,26 @@ def test_a_department_renamed_on_another_host_is_shown_here_at_once(data):
         with data():  # a reference table outlives the test (tests/conftest.py empties the others)
             Department.update(name_en=health.name_en).where(Department.id == health.id).execute()
             reference.forget()
+
+
+def test_a_department_renamed_on_another_host_is_in_the_next_pages_header(auth, client, data):
+    """The stamp of reference data comes with the sign-in check's row (auth/sessions.load): the page after another
+    process's change names the department anew in its header."""
+    from intranet import reference
+    from intranet.admin import changes
+    from intranet.db import transaction
+    from intranet.models import Department
+
+    auth.login("health1")
+    with data():
+        health = Department.get(Department.code == "health")
+    assert health.name_ar in client.get("/queues/health").text  # the header's name, now kept by this process
+    with data(), transaction():  # the other host's update and its record; this process is not told
+        Department.update(name_ar="الصحة والرعاية").where(Department.id == health.id).execute()
+        changes.record(None, "department", "health", {"name_ar": health.name_ar}, {"name_ar": "الصحة والرعاية"})
+    try:
+        assert "الصحة والرعاية" in client.get("/queues/health").text
+    finally:
+        with data():
+            Department.update(name_ar=health.name_ar).where(Department.id == health.id).execute()
+            reference.forget()

@@ -76,6 +76,83 @@ def test_a_delegation_granted_in_a_request_is_seen_by_the_questions_after_it(app
         assert len(reads) == 5
 
 
+@pytest.fixture
+def statements(monkeypatch):
+    """The SQL the pages run, one entry a statement (what peewee logs), without the comparisons tests add."""
+    import logging
+
+    from intranet import db
+
+    monkeypatch.setattr(db, "_checking", lambda: False)
+    ran = []
+
+    class Caught(logging.Handler):
+        def emit(self, record):
+            if isinstance(record.msg, tuple):
+                ran.append(record.msg[0])
+
+    logger, handler = logging.getLogger("peewee"), Caught()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield ran
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def test_what_every_page_asks_comes_with_the_session_row(auth, client, data, reads, statements):
+    """The reference stamp, whether the person holds a delegation today and the newest history row are columns of
+    the sign-in check: the queue page is three statements with it (its rows by a subquery on the index, its tab
+    counts), the request page five more (the request, its history, attachments, messages, automatic decision)."""
+    auth.login("health1")
+    with data():
+        number = make_request().tracking_number
+    for page, expected in (("/queues/health", 3), (f"/requests/{number}", 6)):
+        assert client.get(page).status_code == 200  # (the first view reads what later ones keep)
+        statements.clear()
+        reads.clear()
+        assert client.get(page).status_code == 200
+        assert len(statements) == expected, statements
+        assert statements[0].startswith('SELECT "t1"."created_at", "t1"."last_seen_at"')
+        assert not any('FROM "delegation"' in sql for sql in statements[1:])
+        assert reads == []  # a clerk holding no delegation is not asked for them
+
+
+def test_a_delegation_given_or_taken_between_pages_counts_on_the_next(auth, client, data, reads):
+    """The sign-in check's flag is read on every request: granted, the next page reads the delegations and opens
+    the other queue; revoked, the next page refuses it."""
+    auth.login("health1")
+    reads.clear()  # (signing in read them: the person came from the directory, not from the session row)
+    assert client.get("/queues/compensation").status_code in (403, 404)
+    assert reads == []
+    with data():
+        clerk = Staff.get(Staff.username == "health1")
+        grantor = make_staff("sup-flag", "supervisor", "compensation")
+        given = queue_delegation(grantor, clerk, Department.get(Department.code == "compensation"))
+    assert client.get("/queues/compensation").status_code == 200
+    assert reads == [clerk.id]
+    with data():
+        delegations.revoke(grantor, given, "عاد من الإجازة")
+    reads.clear()
+    assert client.get("/queues/compensation").status_code in (403, 404)
+    assert reads == []
+
+
+def test_a_delegation_that_begins_tomorrow_is_not_held_today(auth, client, data, reads):
+    auth.login("health1")
+    with data():
+        clerk = Staff.get(Staff.username == "health1")
+        grantor = make_staff("sup-later", "supervisor", "compensation")
+        tomorrow = local_today() + dt.timedelta(days=1)
+        delegations.grant(grantor, Grant(grantor=grantor, delegate=clerk, scope="queue",
+                                         department=Department.get(Department.code == "compensation"),
+                                         starts_on=tomorrow, ends_on=tomorrow + dt.timedelta(days=2),
+                                         reason="إجازة سنوية"))
+    reads.clear()
+    assert client.get("/queues/compensation").status_code in (403, 404)
+    assert reads == []
+
+
 # --- db.select: the hot SELECTs' SQL text made once (issue 21) ------------------------------------------------------
 
 def test_a_cached_select_gives_what_peewee_gives_for_each_set_of_values(app, ctx, monkeypatch):

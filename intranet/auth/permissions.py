@@ -44,6 +44,12 @@ def _delegations(user) -> list:
 _DELEGATIONS_READ = "diwan.delegations_read"
 
 
+def none_held(user, day) -> None:
+    """The sign-in check found that `user` holds no delegation live on `day` (`Delegation.held_by`): on this request,
+    `_delegations` answers that without a query."""
+    request.environ[_DELEGATIONS_READ] = {"today": day, (user.id, day): []}
+
+
 def _forget_delegations() -> None:
     """After a delegation was granted or revoked in this request (intranet/auth/delegations.py), the next question
     reads them again."""

@@ -17,17 +17,22 @@ from flask import current_app, flash, g, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
-from peewee import JOIN, fn
+from peewee import JOIN, SQL, fn
 
 from intranet import paging
+from intranet.auth import permissions
 from intranet import reference
 from intranet.db import instance, select_tuples, transaction
 from intranet.models import Department, Staff, utcnow
+from intranet.models.delegations import Delegation
 from intranet.models.sessions import SecurityEvent, StaffSession
+from intranet.notify import staff as staff_notices
+from intranet.stats.figures import local_today
 
 SESSION_KEY = "sid"
 KEEP_ACROSS_SIGN_IN = ("lang",)  # what a new session inherits from the browser's previous one
 TOUCH_EVERY = dt.timedelta(minutes=1)
+_PERSON = len(Staff._meta.sorted_fields)
 
 
 def _digest(token: str) -> str:
@@ -110,14 +115,17 @@ def load(staff_id):
     row_id = current_id()
     if row_id is None:
         return _refuse()
-    found = select_tuples("staff_session", lambda session_id: (  # every request: its SQL made once, read as values
+    day = local_today()
+    found = select_tuples("staff_session", lambda session_id, day: (  # every request: its SQL made once, as values
         StaffSession.select(StaffSession.created_at, StaffSession.last_seen_at, StaffSession.ended_at,
-                            *Staff._meta.sorted_fields)
-        .join(Staff).where(StaffSession.id == session_id).limit(1).tuples()), row_id)
+                            *Staff._meta.sorted_fields, *map(SQL, reference.STAMP_COLUMNS),
+                            Delegation.held_by(Staff.id, day), *map(SQL, staff_notices.HEAD_COLUMNS))
+        .join(Staff).where(StaffSession.id == session_id).limit(1).tuples()), row_id, day)
     if not found:
         return _refuse()
-    created_at, last_seen_at, ended_at, *person = found[0]
-    staff = instance(Staff, person)
+    created_at, last_seen_at, ended_at, *rest = found[0]
+    staff = instance(Staff, rest[:_PERSON])
+    stamp, held, head = rest[_PERSON:_PERSON + 3], rest[_PERSON + 3], rest[_PERSON + 4:]
     if ended_at is not None or str(staff.id) != str(staff_id) or not staff.active:
         return _refuse()
     now = utcnow()
@@ -132,6 +140,11 @@ def load(staff_id):
             (StaffSession.update(last_seen_at=now)
              .where((StaffSession.id == row_id) & StaffSession.ended_at.is_null()
                     & (StaffSession.last_seen_at < now - TOUCH_EVERY)).execute())
+    # what every request may ask came with the row: one round trip, not four (issue 21)
+    reference.take_stamp(tuple(stamp))
+    staff_notices.take_history_head(head)
+    if not held:
+        permissions.none_held(staff, day)
     if staff.department_id:  # the header names it on every page: a reference row, not read again each time
         staff.department = reference.by_id(Department, staff.department_id)
         staff._dirty.clear()

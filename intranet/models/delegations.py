@@ -79,6 +79,13 @@ class Delegation(BaseModel):
         """Not revoked and within its period on `day` (the office's date), as a condition."""
         return cls.revoked_at.is_null() & (cls.starts_on <= day) & (cls.ends_on >= day)
 
+    @classmethod
+    def held_by(cls, staff_id, day):
+        """Whether `staff_id` (a value or a column) is the delegate of a delegation live on `day`, as a condition:
+        true whenever `active_for` finds one (it also asks that the grantor be active). The sign-in check reads it
+        with the session row, so a person who holds none is not asked again (auth/permissions.none_held)."""
+        return pw.fn.EXISTS(cls.select(pw.SQL("1")).where((cls.delegate == staff_id) & cls.live(day)))
+
     def covered_stages(self) -> frozenset:
         """The ids of the stage rows a "stage" delegation covers (`stage_rows`; empty for another scope)."""
         if self.stage_ids is None:

@@ -3,7 +3,7 @@ because a message could not be delivered (and the record of that call), and the 
 from collections import defaultdict
 
 import phonenumbers
-from flask import current_app
+from flask import current_app, g
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN, SQL, fn
 
@@ -192,8 +192,23 @@ def new_in_queue(staff) -> int:
     return query.where(arrived & entered).scalar() or 0
 
 
+# the last history row's id and time as columns of another query: the sign-in check reads them with the session row
+# (auth/sessions.load, `take_history_head`), and the queue page and the badge ask them first (`_newest_history`)
+HEAD_COLUMNS = ('(SELECT MAX("id") FROM "history")',
+                '(SELECT "created_at" FROM "history" ORDER BY "id" DESC LIMIT 1)')
+
+
+def take_history_head(values) -> None:
+    """HEAD_COLUMNS' values as the request's sign-in check read them: the first `_newest_history` of the request
+    answers with them (history as the request began), later ones read again."""
+    newest, at = values
+    g.history_head = None if newest is None else (newest, HistoryEntry.created_at.python_value(at))
+
+
 def _newest_history():
     """(id, created_at) of the last history row written, or None."""
+    if "history_head" in g:
+        return g.pop("history_head")
     return next(iter(select("newest_history", lambda: (
         HistoryEntry.select(HistoryEntry.id, HistoryEntry.created_at).order_by(HistoryEntry.id.desc())
         .limit(1).tuples()))), None)

@@ -116,7 +116,14 @@ def queue_page(department, filters, user, after_id=None, size=25):
         query = Request.select(Request.id).where(reduce(and_, _conditions(filters, by_name)))
         if "after_id" in by_name:
             query = query.where(paging.beyond((column, Request.id), (by_name["after_key"], by_name["after_id"])))
-        return query.order_by(column, Request.id).limit(size + 1).tuples()
+        # the page's ids found by the index first (a subquery with a LIMIT: neither database folds it into the
+        # join), then their rows with the citizen's and assignee's names: one statement
+        page = query.order_by(column, Request.id).limit(size + 1).cte("page", columns=("id",))
+        return (Request.select(*ROW_COLUMNS, Citizen.full_name, Staff.full_name).with_cte(page)
+                .join_from(Request, page, on=(Request.id == page.c.id))
+                .join_from(Request, Citizen)
+                .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
+                .order_by(column, Request.id).tuples())
 
     if filters.q or None in values:  # (an unknown type or governorate code: no request has it)
         rows = list(build(*values))
@@ -124,7 +131,7 @@ def queue_page(department, filters, user, after_id=None, size=25):
         rows = select_tuples(f"queue_page:{filters.tab}:{filters.sla}:{filters.age}:{filters.sort}:{size}:"
                              f"{','.join(names)}", build, *values)
     found, next_after = paging.cut(rows, size, lambda row: row[0])
-    return _rows([row[0] for row in found]), next_after
+    return _items(found), next_after
 
 
 class QueueItem:
@@ -151,26 +158,18 @@ ROW_COLUMNS = (Request.id, Request.tracking_number, Request.request_type, Reques
                Request.closed_at)
 
 
-def _rows(ids):
-    """The page's rows (QueueItem) in the order of `ids` (found by the index first), with the citizen's and the
-    assignee's names; their type and stage are reference rows (`_by_id`), not read again for each row."""
-    if not ids:
-        return []
-    by_id, known = {}, {}
+def _items(rows) -> list:
+    """The page's rows as QueueItems; their type and stage are reference rows (`_by_id`), not read again for each
+    row."""
+    known = {}
 
     def reference_row(model, row_id):  # the page's few types and stages, each asked of the cache once
         if (model, row_id) not in known:
             known[model, row_id] = _by_id(model, row_id)
         return known[model, row_id]
 
-    for *values, citizen_name, assignee_name in select_tuples(f"queue_rows:{len(ids)}", lambda *ids: (
-            Request.select(*ROW_COLUMNS, Citizen.full_name, Staff.full_name)
-            .join_from(Request, Citizen)
-            .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
-            .where(Request.id.in_(ids)).tuples()), *ids):
-        item = QueueItem(values, citizen_name, assignee_name, reference_row)
-        by_id[item.id] = item
-    return [by_id[i] for i in ids]
+    return [QueueItem(values, citizen_name, assignee_name, reference_row)
+            for *values, citizen_name, assignee_name in rows]
 
 
 def tab_counts(department, user) -> dict:
