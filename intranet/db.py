@@ -4,11 +4,13 @@ import fcntl
 import importlib
 import os
 import pkgutil
+import select as _select
 import threading
 from contextlib import contextmanager
 
 import peewee
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
+from playhouse.pool import PooledPostgresqlDatabase
 
 database = peewee.DatabaseProxy()
 
@@ -40,9 +42,29 @@ def open_database(url: str) -> peewee.Database:
     if url.startswith(("postgresql://", "postgres://")):
         # a pool per process: opening a PostgreSQL connection costs more than most pages; no JIT: from about ten
         # million requests the planner's estimates pass jit_above_cost and compiling cost 80 ms of a 400 ms page
-        url = url.replace("://", "+pool://", 1)
-        return connect(url, max_connections=32, stale_timeout=300, timeout=10, options="-c jit=off")
+        return PostgresPool(**parse(url), max_connections=32, stale_timeout=300, timeout=10, options="-c jit=off")
     return connect(url)
+
+
+class PostgresPool(PooledPostgresqlDatabase):
+    """peewee's PostgreSQL pool, without its ping on every checkout: it ran SELECT 1 on each connection it handed
+    out, a round trip on every request (issue 21). An idle connection has nothing to read; one the server ended
+    (a restart, pg_terminate_backend, an idle timeout) has its goodbye or the end of the stream waiting. Only
+    then, or when a transaction was left open, does peewee's own check run (a ping or a rollback), and a dead
+    connection is dropped for a new one."""
+
+    def _is_closed(self, conn):
+        if conn.closed:
+            return True
+        if self._adapter.txn_status(conn) != self._adapter.txn_idle or _readable(conn.fileno()):
+            return super()._is_closed(conn)
+        return False
+
+
+def _readable(fd: int) -> bool:
+    poll = _select.poll()
+    poll.register(fd, _select.POLLIN | _select.POLLERR | _select.POLLHUP)
+    return bool(poll.poll(0))
 
 
 def init_database(url: str) -> peewee.Database:

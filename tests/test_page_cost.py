@@ -253,3 +253,48 @@ def test_a_queue_rows_links_are_what_url_for_gives_under_each_root(app, root):
                                                        queue="health", **filters)
                 assert links.act_here(number) == url_for("queues.act", tracking_number=number, **filters)
             assert links.page("x").startswith(f"{root}/requests/")
+
+
+# --- the PostgreSQL pool: no ping on each checkout (issue 21) -------------------------------------------------------
+
+def test_a_pooled_connection_is_handed_out_without_a_ping(app, client, monkeypatch):
+    """peewee's pool ran SELECT 1 on every connection it handed out: a round trip on every request. A connection
+    with nothing to read is handed out as it is."""
+    from intranet import db
+
+    if db.is_sqlite():
+        pytest.skip("the ping is PostgreSQL's pool's")
+    pinged = []
+    adapter = db.database.obj._adapter
+    original = adapter.is_connection_closed
+    monkeypatch.setattr(adapter, "is_connection_closed", lambda conn: pinged.append(conn) or original(conn))
+    for _ in range(3):
+        assert client.get("/login").status_code == 200
+    assert pinged == []
+
+
+def test_a_connection_the_server_ended_is_not_handed_out(app, client):
+    """The server ends the pool's idle connections (a restart, an administrator, an idle timeout): the next
+    request gets a new connection, not an error."""
+    import time
+
+    import psycopg
+
+    from intranet import db
+
+    if db.is_sqlite():
+        pytest.skip("a server's connections")
+    assert client.get("/login").status_code == 200
+    pool = db.database.obj
+    idle = [conn for _, _, conn in pool._connections]
+    assert idle
+    with psycopg.connect(app.config["DATABASE_URL"], autocommit=True) as admin:
+        for conn in idle:
+            admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+    deadline = time.monotonic() + 10
+    while not all(db._readable(conn.fileno()) for conn in idle):
+        assert time.monotonic() < deadline, "the server did not end the connections"
+        time.sleep(0.02)
+    for _ in range(len(idle) + 1):
+        assert client.get("/login").status_code == 200
+    assert not any(conn in [c for _, _, c in pool._connections] for conn in idle)
