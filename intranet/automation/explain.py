@@ -89,7 +89,10 @@ def rule_words(rule) -> list[tuple[str, str]]:
 
 
 def explain(req) -> Explanation | None:
-    """The request's automatic decision in words, or None when automation never looked at it."""
+    """The request's automatic decision in words, or None when automation never looked at it (known without a query
+    for a request read by queues/services.find_request: `auto_decided`)."""
+    if not getattr(req, "auto_decided", True):
+        return None
     decision = next(iter(select("auto_decision_of", lambda request_id: (  # every request page: SQL made once
         AutoDecision.select().where(AutoDecision.request == request_id).limit(1)), req.id)), None)
     if decision is None:

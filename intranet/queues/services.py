@@ -20,6 +20,7 @@ from intranet.models import (
     Stage,
     utcnow,
 )
+from intranet.models.automation import AutoDecision
 from intranet.models.delegations import Delegation
 from intranet.params import to_id
 from intranet.i18n import localized
@@ -204,7 +205,7 @@ def find_request(tracking_number: str):
     (`entered_by_name`, request_substance.origin) in one query, read as values (db.instance); its type, stage
     and department are reference rows (`_by_id`), not built again from a join for each page (issue 21)."""
     found = select_tuples("find_request", lambda number: (
-        Request.select(*_REQUEST, *_CITIZEN, *_STAFF, _entered_by_name())
+        Request.select(*_REQUEST, *_CITIZEN, *_STAFF, _entered_by_name(), _any(Attachment), _any(AutoDecision))
         .join_from(Request, Citizen)
         .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
         .where(Request.tracking_number == number).limit(1).tuples()), tracking_number.strip())
@@ -214,16 +215,22 @@ def find_request(tracking_number: str):
     req = instance(Request, row[:citizen_at])
     req.citizen = instance(Citizen, row[citizen_at:staff_at])
     if req.assignee_id is not None:
-        req.assignee = instance(Staff, row[staff_at:-1])
+        req.assignee = instance(Staff, row[staff_at:-3])
     req.request_type = _by_id(RequestType, req.request_type_id)
     req.stage = _by_id(Stage, req.stage_id)
     req.department = _by_id(Department, req.department_id)
-    req.entered_by_name = row[-1]
+    req.entered_by_name, req.has_files, req.auto_decided = row[-3], bool(row[-2]), bool(row[-1])
     req._dirty.clear()
     return req
 
 
 _REQUEST, _CITIZEN, _STAFF = Request._meta.sorted_fields, Citizen._meta.sorted_fields, Staff._meta.sorted_fields
+
+
+def _any(model):
+    """Whether the request has a row of `model` (its attachments, its automatic decision), as a column of its row:
+    its page asks for them only when there are some (`history_of`, automation/explain.explain)."""
+    return fn.EXISTS(model.select(SQL("1")).where(model.request == Request.id))
 
 
 def history_of(req):
@@ -240,7 +247,8 @@ def history_of(req):
         entries.append(entry)
     by_entry = defaultdict(list)
     for attachment in select("attachments_of", lambda request_id: (
-            Attachment.select().where(Attachment.request == request_id).order_by(Attachment.id)), req.id):
+            Attachment.select().where(Attachment.request == request_id).order_by(Attachment.id)), req.id) \
+            if getattr(req, "has_files", True) else ():  # (found without any by find_request: not asked)
         by_entry[attachment.history_id].append(attachment)
     # the steps taken under a delegation: its grantor, for "A acting for B under delegation n" (issue 18)
     used = {entry.delegation_id for entry in entries} - {None}
