@@ -6,7 +6,9 @@ into the signed cookie, and flask-login's user loader (`load`) accepts the cooki
 not ended (sign-out, "sign out everywhere", an administrator), not idle longer than SESSION_IDLE_MINUTES, not
 older than SESSION_LIFETIME_HOURS. A new token is issued at sign-in and at re-authentication.
 
-The loader reads the row with the person in one query (their department is a reference row, intranet/reference.py);
+The loader reads the row with the person in one query (their department is a reference row, intranet/reference.py),
+and with them what every request may ask: the reference data's stamp, whether the person holds a delegation today,
+the newest history row (issue 21: on PostgreSQL each statement is a round trip);
 `last_seen_at` is written at most once a minute (a conditional UPDATE), so idle time is measured to the minute.
 """
 import datetime as dt
