@@ -112,27 +112,44 @@ def queue_page(department, filters, user, after_id=None, size=25):
         named += [("after_key", getattr(last, column.name)), ("after_id", last.id)]
     names, values = tuple(name for name, _ in named), [value for _, value in named]
 
-    def build(*given):
+    def ids(*given):
         by_name = dict(zip(names, given))
         query = Request.select(Request.id).where(reduce(and_, _conditions(filters, by_name)))
         if "after_id" in by_name:
             query = query.where(paging.beyond((column, Request.id), (by_name["after_key"], by_name["after_id"])))
-        # the page's ids found by the index first (a subquery with a LIMIT: neither database folds it into the
-        # join), then their rows with the citizen's and assignee's names: one statement
-        page = query.order_by(column, Request.id).limit(size + 1).cte("page", columns=("id",))
-        return (Request.select(*ROW_COLUMNS, Citizen.full_name, Staff.full_name).with_cte(page)
-                .join_from(Request, page, on=(Request.id == page.c.id))
-                .join_from(Request, Citizen)
-                .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id))
-                .order_by(column, Request.id).tuples())
+        return query.order_by(column, Request.id).limit(size + 1)
 
     if filters.q or None in values:  # (an unknown type or governorate code: no request has it)
-        rows = list(build(*values))
-    else:
-        rows = select_tuples(f"queue_page:{filters.tab}:{filters.sla}:{filters.age}:{filters.sort}:{size}:"
-                             f"{','.join(names)}", build, *values)
+        # a search's SQL is built for each view: the ids' query alone, its rows by the cached query of rows by id
+        found, next_after = paging.cut([row[0] for row in ids(*values).tuples()], size, lambda row_id: row_id)
+        return _items(_rows(found)), next_after
+
+    def page(*given):
+        # the page's ids found by the index first (a subquery with a LIMIT: neither database folds it into the
+        # join), then their rows with the citizen's and assignee's names: one statement
+        found = ids(*given).cte("page", columns=("id",))
+        return _with_names(Request.select(*ROW_COLUMNS, Citizen.full_name, Staff.full_name).with_cte(found)
+                           .join_from(Request, found, on=(Request.id == found.c.id))).order_by(column, Request.id)
+
+    rows = select_tuples(f"queue_page:{filters.tab}:{filters.sla}:{filters.age}:{filters.sort}:{size}:"
+                         f"{','.join(names)}", page, *values)
     found, next_after = paging.cut(rows, size, lambda row: row[0])
     return _items(found), next_after
+
+
+def _with_names(query):
+    """The query of queue rows joined to the citizen and the assignee for their names (as `.tuples()`)."""
+    return (query.join_from(Request, Citizen)
+            .join_from(Request, Staff, JOIN.LEFT_OUTER, on=(Request.assignee == Staff.id)).tuples())
+
+
+def _rows(ids) -> list:
+    """The queue rows (ROW_COLUMNS and the two names) of these requests in the order of `ids`."""
+    if not ids:
+        return []
+    by_id = {row[0]: row for row in select_tuples(f"queue_rows:{len(ids)}", lambda *ids: _with_names(
+        Request.select(*ROW_COLUMNS, Citizen.full_name, Staff.full_name).where(Request.id.in_(ids))), *ids)}
+    return [by_id[i] for i in ids]
 
 
 class QueueItem:
