@@ -258,13 +258,12 @@ def test_a_queue_rows_links_are_what_url_for_gives_under_each_root(app, root):
 
 # --- the PostgreSQL pool: no ping on each checkout (issue 21) -------------------------------------------------------
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_pooled_connection_is_handed_out_without_a_ping(app, client, monkeypatch):
     """peewee's pool ran SELECT 1 on every connection it handed out: a round trip on every request. A connection
     with nothing to read is handed out as it is."""
     from intranet import db
 
-    if db.is_sqlite():
-        pytest.skip("the ping is PostgreSQL's pool's")
     pinged = []
     adapter = db.database.obj._adapter
     original = adapter.is_connection_closed
@@ -274,6 +273,7 @@ def test_a_pooled_connection_is_handed_out_without_a_ping(app, client, monkeypat
     assert pinged == []
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_connection_the_server_ended_is_not_handed_out(app, client):
     """The server ends the pool's idle connections (a restart, an administrator, an idle timeout): the next
     request gets a new connection, not an error."""
@@ -283,8 +283,6 @@ def test_a_connection_the_server_ended_is_not_handed_out(app, client):
 
     from intranet import db
 
-    if db.is_sqlite():
-        pytest.skip("a server's connections")
     assert client.get("/login").status_code == 200
     pool = db.database.obj
     idle = [conn for _, _, conn in pool._connections]
