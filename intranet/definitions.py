@@ -5,7 +5,7 @@ import json
 import tomllib
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import reference
 from intranet.admin import changes, types

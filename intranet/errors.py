@@ -11,7 +11,7 @@ One handler per kind of failure, three shapes of answer:
 import logging
 
 from flask import make_response, render_template, request
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import filetype
 from flask import current_app
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 
 from intranet.validation import strip_bidi
 

@@ -5,12 +5,49 @@ import re
 from babel.numbers import format_decimal
 from flask import current_app, has_request_context, request, session
 from flask.globals import _cv_app
-from flask_babel import Babel, force_locale, get_locale
-from flask_babel import lazy_gettext as _l
-from flask_babel import gettext as _
+from flask_babel import Babel, force_locale, get_locale, get_translations
+from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
 
 babel = Babel()
+
+
+# --- texts: flask-babel's gettext, ngettext and lazy_gettext, with the translations found once a request -----------
+
+def translations():
+    """flask-babel's translations for the locale in force, found once a request and locale: looking them up cost more
+    than looking up a text in them, and a page looks up some fifty (issue 21). A new locale (force_locale) finds its
+    own."""
+    context = _cv_app.get(None)
+    if context is None:  # outside an app context: flask-babel's own answer (no translations)
+        return get_translations()
+    locale, kept = current_locale(), context.g.__dict__
+    held = kept.get("_diwan_translations")
+    if held is None or held[0] is not locale:
+        held = kept["_diwan_translations"] = (locale, get_translations())
+    return held[1]
+
+
+def gettext(string: str, **variables) -> str:
+    """flask_babel.gettext, the same text: each of flask-babel's own asked the request proxy for its domain and
+    translations again (some ten attribute look-ups through werkzeug's proxies, each raising and catching an
+    AttributeError inside); a page shows some fifty texts from Python (labels, messages) (issue 21)."""
+    text = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num, **variables) -> str:
+    """flask_babel.ngettext, the same text (`num` is also %(num)s), with `translations`."""
+    variables.setdefault("num", num)
+    return translations().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """flask_babel.lazy_gettext (the same LazyString), translated by `gettext` when shown."""
+    return LazyString(gettext, string, **variables)
+
+
+_, _l = gettext, lazy_gettext
 
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from babel.dates import format_date, format_time
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import validation
 from intranet.models.requests import INTERVIEW_PLACE_MAX_LENGTH

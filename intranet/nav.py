@@ -6,7 +6,7 @@ link is not the permission: every route asks its own rule on the server.
 """
 from typing import NamedTuple
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import fragments
 from intranet.auth import permissions as may

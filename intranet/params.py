@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 from flask import abort, request
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from werkzeug.routing import IntegerConverter
 
 ID_MAX = 2**31 - 1  # ids are SERIAL (PostgreSQL integer)

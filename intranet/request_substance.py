@@ -168,15 +168,24 @@ def _entered_by(req: Request) -> str:
     return held if held is not None else req.entered_by.full_name
 
 
+def portal_client(request_id=Request.id):
+    """The name of the portal client that sent the request (its first accepted inbox entry's), a subquery: as a
+    column of the request's own row (queues/services.find_request reads it as `portal_client`), or for one id."""
+    return (ApiClient.select(ApiClient.name).join(InboxEntry, on=(InboxEntry.client == ApiClient.id))
+            .where((InboxEntry.request == request_id) & (InboxEntry.status == "accepted"))
+            .order_by(InboxEntry.id).limit(1))
+
+
 def origin(req: Request) -> Origin:
     if req.channel != "electronic":
         return Origin("desk", staff=_entered_by(req) if req.entered_by_id else "")
-    client = select_tuples("request_origin", lambda request_id: (  # on each page of an electronic request
-        ApiClient.select(ApiClient.name).join(InboxEntry, on=(InboxEntry.client == ApiClient.id))
-        .where((InboxEntry.request == request_id) & (InboxEntry.status == "accepted"))
-        .order_by(InboxEntry.id).limit(1).tuples()), req.id)
-    if client:
-        return Origin("portal", client=client[0][0])
+    if "portal_client" in req.__dict__:  # read with the request (find_request)
+        client = req.portal_client
+    else:
+        found = select_tuples("request_origin", lambda request_id: portal_client(request_id).tuples(), req.id)
+        client = found[0][0] if found else None
+    if client is not None:
+        return Origin("portal", client=client)
     if req.entered_by_id:
         return Origin("imported", staff=_entered_by(req))
     return Origin("electronic")

@@ -7,8 +7,6 @@ Language and right-to-left helpers are registered by `i18n.init_app`, next to Ba
 """
 from flask import g
 from flask import templating as flask_templating
-from flask.globals import _cv_app
-from flask_babel import get_translations
 
 from intranet import fragments, interviews, nav
 from intranet import calendar as day_calendar
@@ -23,7 +21,7 @@ from intranet.cards import service as card_service
 from intranet.automation import dry_run as automation_dry_run
 from intranet.automation import figures as automation_figures
 from intranet.automation import rules as automation_rules
-from intranet.i18n import LANGUAGE_LABELS, current_locale, in_other_language
+from intranet.i18n import LANGUAGE_LABELS, in_other_language, translations
 from intranet.intake.import_forms import IMPORT_STATUS_LABELS
 from intranet.intake.portal_client_forms import DELIVERY_STATUS_LABELS, INBOX_STATUS_LABELS, SCOPE_LABELS
 from intranet.letters import register as letter_register
@@ -133,20 +131,6 @@ FILTERS = {"money": payout_labels.format_amount, "css_string": pdf.css_string,
            "datetime_text": request_page.datetime_text, "date_text": request_page.date_text}
 
 
-def _translations():
-    """flask-babel's translations for the locale in force, found once a request and locale: looking them up cost more
-    than looking up a text in them, and a page looks up some fifty (issue 21). A new locale (force_locale) finds its
-    own."""
-    context = _cv_app.get(None)
-    if context is None:  # outside an app context: flask-babel's own answer (no translations)
-        return get_translations()
-    locale, kept = current_locale(), context.g.__dict__
-    held = kept.get("_diwan_translations")
-    if held is None or held[0] is not locale:
-        held = kept["_diwan_translations"] = (locale, get_translations())
-    return held[1]
-
-
 def init_app(app):
     clash = (set(GLOBALS) | set(FILTERS)) & (set(app.jinja_env.globals) | set(app.jinja_env.filters))
     if clash:  # a second meaning for a name a template already uses
@@ -154,10 +138,10 @@ def init_app(app):
     app.jinja_env.globals.update(GLOBALS)
     app.jinja_env.filters.update(FILTERS)
     # the templates' _(), ngettext() as flask-babel installs them (i18n.init_app), with its translations looked up
-    # once a request
+    # once a request (i18n.translations)
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True)

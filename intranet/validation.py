@@ -3,7 +3,7 @@ import unicodedata
 
 import phonenumbers
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from stdnum import luhn
 from wtforms.validators import ValidationError
 

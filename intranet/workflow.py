@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 
 from flask_babel import format_datetime
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import SQL, IntegrityError
 from stdnum import luhn
 

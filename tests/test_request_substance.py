@@ -142,3 +142,24 @@ def test_walk_in_intake_keeps_which_document_each_file_is(auth, client, backend,
     assert answer.status_code == 303, answer.text
     assert Attachment.get(Attachment.original_name == "inv.pdf").document == "invoice"
     assert Attachment.get(Attachment.original_name == "other.pdf").document is None
+
+
+def test_the_panel_names_the_portal_client_that_sent_it_read_with_the_request(app, auth, client):
+    """An electronic request's "Brought in" names the portal client, read as a column of the request's own row
+    (queues/services.find_request, issue 21), not by a statement of its own."""
+    from intranet.db import database
+    from intranet.intake import clients
+    from tests.test_api import headers, payload
+
+    with app.app_context(), database.connection_context():
+        portal = clients.create_client(None, "بوابة الخدمات الحكومية", ["requests:write"])
+    answer = client.post("/api/v1/requests", json=payload("P-ORIGIN"), headers=headers(portal.token))
+    assert answer.status_code == 201, answer.json
+    auth.login("health1")
+    speak(client, "en")
+    page = client.get(f"/requests/{answer.json['tracking_number']}")
+    assert page.status_code == 200
+    assert "Electronic, from portal client بوابة الخدمات الحكومية" in page.text
+    with app.app_context(), database.connection_context():
+        req = Request.get(Request.tracking_number == answer.json["tracking_number"])
+        assert request_substance.origin(req).client == "بوابة الخدمات الحكومية"  # asked for one request alone

@@ -7,7 +7,7 @@ layout a payout batch names is never deleted (the batch is exported with it, and
 instead. Every change is recorded (`changes.record`) in its transaction; a refusal changes nothing."""
 import re
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import IntegrityError
 
 from intranet import paging

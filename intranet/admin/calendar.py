@@ -11,7 +11,7 @@ migrates it to the current version."""
 import datetime as dt
 import uuid
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import calendar
 from intranet.admin import changes, types

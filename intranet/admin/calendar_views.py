@@ -1,7 +1,7 @@
 """The calendar page (issue 20), administrators only: a year's weekend days and public holidays, and per request type
 whether its target counts calendar or working days. A refusal is shown beside its field and nothing is saved."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet import calendar

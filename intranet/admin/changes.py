@@ -7,7 +7,7 @@ dicts (None: it did not exist / no longer exists). Values that JSON has no word 
 text. `history` reads the page of the administration history, newest first, by key."""
 import json
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import JOIN
 
 from intranet import paging

@@ -12,7 +12,7 @@ is recorded (`changes.record`) in its transaction, and this process's cached ref
 import re
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import IntegrityError
 
 from intranet import paging, reference, validation

@@ -3,7 +3,7 @@ subjects listed, added, edited and deleted (what is still used is refused, sayin
 likewise (`bank_layouts.py`: one a batch names is retired, not deleted); reception services and desks are linked
 (their page: `reception/booking_views.py`). A refusal is shown beside its field and nothing is saved."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet.admin import bank_layouts

@@ -4,7 +4,7 @@ create or edit one (names, owning department, money and currency, the target in 
 and reopening a type; moving the open requests of an earlier version to the current one; the definitions file
 downloaded and uploaded. A refusal is said, translated, and nothing is saved."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet import definitions, downloads

@@ -15,7 +15,7 @@ import re
 import peewee as pw
 from peewee import JOIN
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import reference, workflow
 from intranet.admin import changes

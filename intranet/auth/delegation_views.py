@@ -2,7 +2,7 @@
 form for supervisors, the head and administrators; revoking with a reason. Who may is asked of
 `auth/permissions.py` on every route; the rules and the records are `auth/delegations.py`."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user, login_required
 
 from intranet import params

@@ -1,5 +1,5 @@
 """Sign-in and language forms."""
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length

@@ -5,7 +5,7 @@ A supervisor or administrator (MFA_ROLES) gives their one-time code with the pas
 import datetime as dt
 
 from flask import current_app, session
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 
 from intranet.auth import mfa, sessions, throttle
 from intranet.auth.directory import authenticate

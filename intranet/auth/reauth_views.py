@@ -1,7 +1,7 @@
 """The password (and the one-time code of a supervisor or administrator) asked again before approving or exporting
 payouts."""
 from flask import Blueprint, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField

@@ -2,7 +2,7 @@
 sessions, ending them, resetting a person's sign-in codes (intranet/auth/mfa.py), and the security events (lockouts
 after wrong passwords, sessions ended, sign-in codes set up, used and reset)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user, login_required
 
 from intranet import params

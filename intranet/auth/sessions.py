@@ -16,8 +16,8 @@ import hashlib
 import secrets
 
 from flask import current_app, flash, g, request, session
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import gettext as _
+from intranet.i18n import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from peewee import JOIN, SQL, fn
 

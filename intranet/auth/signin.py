@@ -1,5 +1,5 @@
 """Turn a directory answer into a staff row: role and department are copied from the directory at each sign-in."""
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet.auth.directory import authenticate
 from intranet.db import transaction

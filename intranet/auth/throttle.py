@@ -75,7 +75,7 @@ def succeeded(username: str) -> None:
 
 def refusal(wait: int) -> str:
     """The one answer while attempts are held back: the same for every account, existing or not."""
-    from flask_babel import ngettext
+    from intranet.i18n import ngettext
 
     minutes = max(1, -(-wait // 60))
     return ngettext("Too many wrong passwords. Wait %(num)d minute and try again; if you have forgotten your "

@@ -1,8 +1,8 @@
 """Sign-in (the password, then for supervisors and administrators a one-time code: intranet/auth/mfa.py),
 sign-out and the language switch."""
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from intranet.i18n import gettext as _
+from intranet.i18n import ngettext
 from flask_login import current_user, login_required
 
 from intranet.auth import mfa, permissions, sessions, throttle

@@ -2,7 +2,7 @@
 once), the spending ceilings with the money committed this day and month; and the exceptions list (citizens or
 types never decided automatically). Every change is a POST that comes back to the page."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet import params

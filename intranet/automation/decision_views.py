@@ -2,7 +2,7 @@
 review, each linking to its request and explanation; the figures of the range, as numbers and as a chart of the
 money committed against the ceilings. Queries are in figures.py."""
 from flask import Blueprint, render_template, request
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 
 from intranet import params
 from intranet.auth import guard, permissions

@@ -15,7 +15,7 @@ import decimal
 import json
 from collections import Counter
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import fn
 
 from intranet.automation import controls, engine, sources

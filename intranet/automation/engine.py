@@ -19,7 +19,7 @@ import logging
 import random
 
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import workflow
 from intranet.automation import controls, explain, rules

@@ -4,7 +4,7 @@ against the rule's limit, when the registry answered, why a request went to a pe
 import dataclasses
 import datetime as dt
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet.db import select
 from intranet.models.automation import AutoDecision

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import statistics
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import JOIN, fn
 
 from intranet import paging, params

@@ -8,7 +8,7 @@ import io
 import json
 import re
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import EXCLUDED, fn
 
 from intranet.db import transaction

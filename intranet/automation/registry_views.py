@@ -1,7 +1,7 @@
 """Local registries (issue 17): an administrator loads a registry's CSV or XLSX file (national_id and fact columns),
 as `diwan registry load` does, and sees each registry's size and when it was last loaded."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 
 from intranet.auth import guard, permissions
 from intranet.automation import registry_files, sources

@@ -1,7 +1,7 @@
 """The review of sampled automatic decisions (issue 17): a supervisor confirms one, or reverses it with a reason (the
 request goes back, open, to the stage automation decided it at, through workflow.reverse_automatic, with its history
 row in the same transaction). The review is recorded on the decision: who, when, the outcome and the reason."""
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import workflow
 from intranet.auth import permissions

@@ -8,7 +8,7 @@ anything else is text; "is one of" takes values separated by commas."""
 import dataclasses
 import decimal
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet.automation import rules
 

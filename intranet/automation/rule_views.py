@@ -3,7 +3,7 @@ rule in words, its versions (who, when, the note) and a plain form to write a ne
 shows what the edited rule would have decided over the last 30 days (dry_run.py) without saving; "Save" makes a
 new version (rules.save_rule). A refusal is said and nothing is saved."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet.auth import guard, permissions

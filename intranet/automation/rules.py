@@ -7,7 +7,7 @@ import decimal
 import json
 import re
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
 from intranet.auth import permissions

@@ -1,7 +1,7 @@
 """Automatic decisions on the request page (issue 17): a supervisor confirms or reverses a sampled decision (the
 form is in templates/queues/_automation.html)."""
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user, login_required
 
 from intranet.auth import permissions

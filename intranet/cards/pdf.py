@@ -10,7 +10,7 @@ import segno
 from barcode import Code128
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from markupsafe import Markup
 
 from intranet.cards import tokens

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import peewee as pw
 from flask_babel import format_date
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet.auth import permissions
 from intranet.cards import tokens

@@ -2,7 +2,7 @@
 supervisors (`permissions.can_manage_cards`). Each step is one call to `cards.service`; a refusal comes back to the
 citizen page as a translated message and changes nothing."""
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet import downloads

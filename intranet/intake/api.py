@@ -5,7 +5,7 @@ limited; errors are problem details (intranet.intake.problems)."""
 import datetime as dt
 
 from flask import Blueprint, g, jsonify, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 
 from intranet.extensions import csrf
 from intranet.intake import clients, openapi, public, ratelimit, submissions

@@ -1,7 +1,7 @@
 """File imports of electronic requests: upload and preview, confirm, watch the progress, read the report."""
 
 from flask import Blueprint, abort, flash, redirect, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet import downloads, params

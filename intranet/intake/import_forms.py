@@ -1,5 +1,5 @@
 """Import pages: the upload form, the confirm-import form, and the labels shown instead of status codes."""
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 

@@ -20,7 +20,7 @@ import filetype
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from peewee import fn
 
 from intranet import paging, workflow

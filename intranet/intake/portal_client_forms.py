@@ -2,7 +2,7 @@
 import secrets
 from urllib.parse import urlsplit
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice

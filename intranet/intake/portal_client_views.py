@@ -1,6 +1,6 @@
 """Administrators' pages for portal clients: create (token shown once), revoke, and inspect inbox and webhooks."""
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, session, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet import downloads, params

@@ -2,7 +2,7 @@
 imports) and produce the OpenAPI document's JSON Schemas (intranet.intake.openapi)."""
 from typing import Annotated, Any, Literal
 
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, WithJsonSchema,
                       field_validator)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from pydantic import ValidationError
 from werkzeug.datastructures import FileStorage
 

@@ -3,7 +3,7 @@ of a letter or a reply, cleaned and checked once for every way in (the forms, th
 import datetime as dt
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import validation
 from intranet.config import setting

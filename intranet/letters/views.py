@@ -1,7 +1,7 @@
 """Letters to ministries: writing, sending and answering a request's letter (from its panel), the printed letter,
 and the list of letters awaiting a reply past their day."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user, login_required
 
 from intranet import downloads, params, workflow

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale, format_date
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from peewee import JOIN, Case, fn
 
 from intranet.i18n import ltr

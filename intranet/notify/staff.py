@@ -4,11 +4,11 @@ from collections import defaultdict
 
 import phonenumbers
 from flask import current_app, g
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import JOIN, SQL, fn
 
 from intranet import paging
-from intranet.db import is_sqlite, select, transaction, update_where
+from intranet.db import instance, is_sqlite, select, select_tuples, transaction, update_where
 from intranet.models import Citizen, HistoryEntry, Notification, Request, Stage, Staff, utcnow
 from intranet.params import to_id
 
@@ -53,16 +53,33 @@ def delivery_error(text: str) -> str:
 
 
 def timeline_notifications(req) -> dict[int, list]:
-    """The request's messages grouped by the history entry that caused them, in one query for the whole page."""
+    """The request's messages grouped by the history entry that caused them: as queues/services.history_of read
+    them with the history (`req.timeline`), else in one query for the whole page."""
+    if "timeline" in req.__dict__:
+        return req.timeline
     by_entry = defaultdict(list)
-    for item in select("timeline_notifications", lambda request_id: (  # every request page: SQL made once
-            Notification.select(Notification, ResolvedBy.id, ResolvedBy.full_name)
+    for row in select_tuples("timeline_notifications", lambda request_id: (  # SQL made once
+            Notification.select(*TIMELINE_COLUMNS)
             .join_from(Notification, ResolvedBy, JOIN.LEFT_OUTER, on=(Notification.resolved_by == ResolvedBy.id))
             .where((Notification.request == request_id) & Notification.history.is_null(False))
-            .order_by(Notification.id)), req.id):
-        item.masked = masked_recipient(item.recipient, item.channel)
+            .order_by(Notification.id).tuples()), req.id):
+        item = timeline_item(row)
         by_entry[item.history_id].append(item)
     return by_entry
+
+
+# a message as a request's history shows it: its row, and who called the citizen after it failed
+TIMELINE_COLUMNS = (*Notification._meta.sorted_fields, ResolvedBy.id, ResolvedBy.full_name)
+
+
+def timeline_item(values) -> Notification:
+    """A message from TIMELINE_COLUMNS' values, with its recipient masked for the page."""
+    item = instance(Notification, values[:-2])
+    if values[-2] is not None:
+        item.resolved_by = instance(Staff, values[-2:], ("id", "full_name"))
+        item._dirty.clear()
+    item.masked = masked_recipient(item.recipient, item.channel)
+    return item
 
 
 # --- citizens to call --------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 and record what was said."""
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import format_datetime
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import gettext as _
+from intranet.i18n import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, TextAreaField

@@ -5,8 +5,8 @@ from datetime import date
 
 from babel.dates import format_date
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import gettext as _
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import reference
 from intranet.config import setting

@@ -1,5 +1,5 @@
 """The message template editor's forms: the wording (checked by wording.problems) and the reset confirmation."""
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import InputRequired

@@ -1,7 +1,7 @@
 """Administrators' editor of the citizens' (and staff's) message wording: the overview, the edit page with its
 live preview (length, encoding and SMS segments), save and reset."""
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet.auth import guard, permissions

@@ -20,7 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from peewee import JOIN
 

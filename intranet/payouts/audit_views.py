@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, current_app
 from flask_babel import format_number
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import params
 from intranet.auth import guard, permissions

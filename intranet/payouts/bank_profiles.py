@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import validation
 from intranet.models import BankLayout

@@ -4,8 +4,8 @@ Thin: `returns` reads and applies the file, reconciles and puts failed payouts b
 read the forms and ask for the password again before payouts go back for batching.
 """
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import gettext as _
+from intranet.i18n import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired

@@ -6,7 +6,7 @@ the password again before an export, and log every download with who and when.
 import logging
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet import downloads, params

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import IntegrityError, Value, fn
 
 from intranet import reference

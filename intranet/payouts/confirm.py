@@ -3,7 +3,7 @@ screen (approve, reject) and the failed payouts page (put back for batching)."""
 from decimal import Decimal
 
 from flask import flash, redirect, render_template, request
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet.auth import permissions, reauth

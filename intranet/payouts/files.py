@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from babel.numbers import get_currency_precision, is_currency
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from lxml import etree
 from lxml.builder import ElementMaker
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import xlsxwriter
 from babel.numbers import get_currency_precision
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import force_locale
+
+from intranet.i18n import gettext, ngettext
 
 from intranet.payouts.files import Header, Totals, _tally, fitted
 

@@ -5,7 +5,7 @@ from functools import lru_cache
 
 import flask_babel
 from babel.numbers import format_decimal, get_currency_precision
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 AMOUNTS_KEPT = 20_000  # formatted amounts kept in each process (about 150 bytes each)
 

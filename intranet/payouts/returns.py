@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
+from intranet.i18n import gettext as _
+from intranet.i18n import lazy_gettext as _l
+from intranet.i18n import ngettext
 
 from intranet import db, paging
 from intranet.auth import permissions

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import db, reference
 from intranet.auth import permissions

@@ -3,7 +3,7 @@ approve or reject many at once (the service decides who may; a fresh password is
 from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet import params, workflow

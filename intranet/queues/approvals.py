@@ -1,6 +1,6 @@
 """The head's list: open requests at the stages that require the person's role (the head of the institution's
 approval of health-care grants, seed 004), across departments, most urgent first, paged by key (never OFFSET)."""
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import JOIN
 
 from intranet import paging

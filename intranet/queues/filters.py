@@ -2,7 +2,7 @@
 import datetime as dt
 from dataclasses import dataclass, fields
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import params
 from intranet.models import AT_RISK_DAYS, Request, utcnow  # noqa: F401 (AT_RISK_DAYS: the one rule's, re-exported)

@@ -1,5 +1,5 @@
 """Forms on queue pages and requests: the action form, reassignment."""
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField, IntegerField, SelectField, SelectMultipleField, TextAreaField

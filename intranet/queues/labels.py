@@ -1,5 +1,5 @@
 """Translated labels for actions, statuses and channels: templates show these, never the raw codes."""
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet.i18n import locale_code
 

@@ -1,7 +1,7 @@
 """The transfer of a misrouted request to another department, from the form beside its actions
 (templates/queues/_transfer.html); the change is `workflow.transfer`."""
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user, login_required
 
 from intranet import errors, params, workflow

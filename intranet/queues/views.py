@@ -1,7 +1,7 @@
 """Department queue pages, take-next and reassignment, the request page, actions, attachment downloads."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from intranet.i18n import gettext as _
+from intranet.i18n import ngettext
 from flask_login import current_user, login_required
 
 from intranet import downloads, errors, files, params, request_substance, workflow

@@ -5,7 +5,7 @@ The same bearer tokens, rate limit and problem details as the intake API (intran
 import datetime as dt
 
 from flask import Blueprint, g, jsonify, request
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 
 from intranet.extensions import csrf
 from intranet.intake import api

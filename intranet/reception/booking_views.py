@@ -2,7 +2,7 @@
 SMS code read back by the citizen, cancelling; check-in at the kiosk with the national ID; the urgent call of a
 ticket ahead of the queue; and the administrators' page of bookable services and the desks they belong to."""
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user, login_required
 
 from intranet import params

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import gettext as _
+from intranet.i18n import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
 from intranet import paging

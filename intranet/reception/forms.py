@@ -1,5 +1,5 @@
 """Reception desk forms: find a citizen, register one, enter a request on their behalf."""
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice

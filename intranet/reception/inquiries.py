@@ -1,7 +1,7 @@
 """An inquiry's subject wherever an inquiry is entered: the subjects offered (each routes to its department,
 models/inquiries.py) and the one rule a subject given is checked by (`checked_subject`: the desk's quick inquiry,
 the walk-in form, the API and file imports)."""
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 
 from intranet.models.inquiries import INQUIRY_TYPE, InquirySubject
 

@@ -1,6 +1,6 @@
 """The receipt of a request, to print at the desk (80 mm roll or A5) or to send as a PDF."""
 from flask import Blueprint, abort
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 
 from intranet import downloads, errors, params
 from intranet.auth import guard, permissions

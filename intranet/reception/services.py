@@ -1,7 +1,7 @@
 """Reception domain functions: find and register citizens."""
 import json
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from intranet.db import transaction

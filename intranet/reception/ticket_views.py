@@ -1,7 +1,7 @@
 """Visitor queue pages: the kiosk at the door, the printed ticket, the desk that calls numbers, and the
 waiting-room display."""
 from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet.auth import guard, permissions

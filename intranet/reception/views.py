@@ -1,6 +1,6 @@
 """Reception desk pages: find or register the citizen, then record a walk-in request for them."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from flask_login import current_user
 
 from intranet import params, workflow

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import force_locale, format_date
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 from peewee import fn
 
 from intranet import paging

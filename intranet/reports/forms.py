@@ -1,5 +1,5 @@
 """The archive's form to produce a document on demand, and the labels shown instead of kind codes."""
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from intranet.i18n import gettext as _
+from intranet.i18n import ngettext
 from markupsafe import Markup
 
 from intranet import chain

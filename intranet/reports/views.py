@@ -4,7 +4,7 @@ two seconds until the file is ready (the fragment comes back without its trigger
 import datetime as dt
 
 from flask import Blueprint, abort, redirect, render_template, url_for
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 
 from intranet import downloads, params
 from intranet.auth import guard, permissions

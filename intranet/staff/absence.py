@@ -7,7 +7,7 @@ their own absence, a supervisor of their department (or of every department) and
 """
 import datetime as dt
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from peewee import SQL, fn
 
 from intranet.auth import permissions

@@ -19,7 +19,7 @@ everyone's work). Each run is a `DirectorySync` row: when, who asked, what chang
 import json
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import paging, workflow
 from intranet.auth import delegations, directory, sessions

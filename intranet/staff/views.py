@@ -2,8 +2,8 @@
 absences (marked by themselves, their supervisor or an administrator), handing their open items over in one action,
 and the directory sync's last run with the administrators' "sync now"."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from intranet.i18n import gettext as _
+from intranet.i18n import ngettext
 from flask_login import current_user, login_required
 
 from intranet import params, workflow

@@ -7,7 +7,7 @@ time, median and 90th percentile of the days taken: seed 004's "all answered wit
 import datetime as dt
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 
 from intranet import reference
 from intranet.models.requests import OPEN_SLA_STATES

@@ -4,7 +4,7 @@ Thin: `dashboard.build` gathers the figures, `charts` draws them; the page links
 filtered to exactly those items.
 """
 from flask import Blueprint, abort, request
-from flask_babel import gettext as _
+from intranet.i18n import gettext as _
 
 from intranet import params
 from intranet.auth import guard, permissions

@@ -1,7 +1,7 @@
 """The range of days a statistics page covers, read from the URL (`from`, `to`, `department`), and its quick choices."""
 import datetime as dt
 
-from flask_babel import lazy_gettext as _l
+from intranet.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice

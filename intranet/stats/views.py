@@ -1,6 +1,8 @@
 """Statistics by governorate and by request type over any range of days, every table as CSV and XLSX."""
 from flask import Blueprint, render_template, request
-from flask_babel import format_date, gettext as _
+from flask_babel import format_date
+
+from intranet.i18n import gettext as _
 
 from intranet.auth import guard, permissions
 from intranet.i18n import locale_code, localized
