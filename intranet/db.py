@@ -391,9 +391,10 @@ def _plan(key, build, values):
 
 
 def _checking() -> bool:
-    from flask import current_app, has_app_context
+    from intranet import context
 
-    return has_app_context() and current_app.testing
+    app = context.app()
+    return app is not None and app.testing
 
 
 _thread_turn = threading.Lock()

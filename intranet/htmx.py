@@ -1,10 +1,13 @@
 """Page or fragment: one helper decides from the htmx headers."""
-from flask import render_template, request
+from flask import render_template
+
+from intranet import context
 
 
 def wants_fragment() -> bool:
     """A fragment for htmx swaps; the full page for direct loads and history restores."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
+    asked = context.request()  # (not werkzeug's proxy: intranet/context.py)
+    return bool(asked.htmx) and not asked.htmx.history_restore_request
 
 
 def render(page: str, fragment: str | None = None, status: int = 200, **context):

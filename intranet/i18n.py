@@ -3,11 +3,13 @@ and Arabic folding for search."""
 import re
 
 from babel.numbers import format_decimal
-from flask import current_app, has_request_context, request, session
+from flask import current_app, session
 from flask.globals import _cv_app
 from flask_babel import Babel, force_locale, get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
+
+from intranet import context
 
 babel = Babel()
 
@@ -161,12 +163,13 @@ def file_size(size) -> Markup:
 
 
 def select_locale() -> str:
-    if has_request_context() and request.path.startswith("/api/"):  # machines say which language they want; English by default
-        return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
+    asked, config = context.request(), context.app().config  # (not werkzeug's proxies: intranet/context.py)
+    if asked is not None and asked.path.startswith("/api/"):  # machines say which language they want; English by default
+        return asked.accept_languages.best_match(config["LANGUAGES"]) or "en"
     chosen = session.get("lang")
-    if chosen in current_app.config["LANGUAGES"]:
+    if chosen in config["LANGUAGES"]:
         return chosen
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return config["BABEL_DEFAULT_LOCALE"]
 
 
 def select_timezone() -> str:

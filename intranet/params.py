@@ -11,6 +11,7 @@ import datetime as dt
 import re
 
 from flask import abort, request
+from intranet import context
 from intranet.i18n import gettext as _
 from werkzeug.routing import IntegerConverter
 
@@ -124,7 +125,8 @@ def init_app(app):
 
     @app.before_request
     def refuse_nul():
-        form = request.mimetype in FORM_TYPES and not request.path.startswith("/api/")  # the API reads its own body
-        if "\x00" in request.path or _has_nul(request.args) or (form and _has_nul(request.form)):
+        asked = context.request()  # (not werkzeug's proxy: intranet/context.py)
+        form = asked.mimetype in FORM_TYPES and not asked.path.startswith("/api/")  # the API reads its own body
+        if "\x00" in asked.path or _has_nul(asked.args) or (form and _has_nul(asked.form)):
             abort(400, _("The address or the form contains a character that cannot be used. "
                          "Remove it and try again."))

@@ -9,8 +9,9 @@ rows were read under, the rows of that database are dropped. An edit made on hos
 its next request on, not a minute later."""
 import time
 
-from flask import current_app, g
+from flask import current_app
 
+from intranet import context
 from intranet.db import database
 
 SECONDS = 60
@@ -24,7 +25,7 @@ _stamps: dict = {}  # database -> the stamp of the reference data its rows here 
 
 def _check_stamp(url: str) -> None:
     """Once per app context: drop this process's rows of the database if another process changed the data."""
-    if g.get("reference_stamp_checked") == url:
+    if context.g().__dict__.get("reference_stamp_checked") == url:
         return
     take_stamp(tuple(database.execute_sql(STAMP).fetchone()))
 
@@ -32,7 +33,7 @@ def _check_stamp(url: str) -> None:
 def take_stamp(stamp: tuple) -> None:
     """The stamp (STAMP_COLUMNS' values) as read in this app context: this process's rows of the database are
     dropped if it differs from the one they were read under, and it is not read again in this context."""
-    url = g.reference_stamp_checked = current_app.config["DATABASE_URL"]
+    url = context.g().reference_stamp_checked = context.app().config["DATABASE_URL"]
     if _stamps.get(url) != stamp:
         for slot in list(_rows):
             if slot[0] == url:
@@ -42,7 +43,7 @@ def take_stamp(stamp: tuple) -> None:
 
 def cached(kind: str, key, fetch):
     """fetch(key), or what it returned less than a minute ago for the same database (and nobody changed since)."""
-    slot = (current_app.config["DATABASE_URL"], kind, key)
+    slot = (context.app().config["DATABASE_URL"], kind, key)
     _check_stamp(slot[0])
     now = time.monotonic()
     hit = _rows.get(slot)

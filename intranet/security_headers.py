@@ -19,6 +19,8 @@ import secrets
 from flask import current_app, g
 from flask_login import current_user
 
+from intranet import context
+
 # the features a back-office page never uses; names Chromium knows (an unknown one is a console warning)
 DISABLED_FEATURES = ("accelerometer", "autoplay", "camera", "display-capture", "geolocation",
                      "gyroscope", "hid", "magnetometer", "microphone", "midi", "payment", "serial", "usb")
@@ -60,7 +62,7 @@ def init_app(app):
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers["Content-Security-Policy"] = content_security_policy(g.get("csp_nonce"))
+        headers["Content-Security-Policy"] = content_security_policy(context.g().get("csp_nonce"))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, for browsers that predate it
         headers.setdefault("Referrer-Policy", "same-origin")

@@ -9,9 +9,10 @@ date) are asked (`_delegations`, one indexed query, only after the own rule said
 import functools
 import operator
 
-from flask import g, has_request_context, request
+from flask import has_request_context, request
 from peewee import SQL, fn
 
+from intranet import context
 from intranet.models import OPEN_STATUSES, Citizen, HistoryEntry, Request, Staff, Stage
 from intranet.models.delegations import Delegation
 from intranet.models.payouts import Payout
@@ -31,10 +32,11 @@ def _delegations(user) -> list:
     request: read each time."""
     if getattr(user, "id", None) is None:
         return []
-    signed_in = g.get("_login_user") if has_request_context() else None
+    answering = context.request()
+    signed_in = context.g().__dict__.get("_login_user") if answering is not None else None
     if signed_in is None or signed_in is not getattr(user, "_get_current_object", lambda: user)():
         return Delegation.active_for(user.id, local_today())
-    known = request.environ.setdefault(_DELEGATIONS_READ, {})
+    known = answering.environ.setdefault(_DELEGATIONS_READ, {})
     day = known.get("today") or known.setdefault("today", local_today())  # the request's day, worked out once
     if (user.id, day) not in known:
         known[(user.id, day)] = Delegation.active_for(user.id, day)

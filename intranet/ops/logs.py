@@ -21,8 +21,9 @@ import sys
 import time
 import uuid
 
-from flask import g, request
 from pythonjsonlogger.json import JsonFormatter
+
+from intranet import context
 
 FORMATS = ("json", "text", "none")
 HEADER = "X-Request-Id"
@@ -79,40 +80,44 @@ def configure(log_format: str, level: str) -> None:
     root.setLevel(level.upper())
 
 
-def _incoming(app) -> str | None:
-    sent = request.headers.get(HEADER, "")
+def _incoming(app, asked) -> str | None:
+    sent = asked.headers.get(HEADER, "")
     return sent if app.config["TRUSTED_PROXIES"] and _WELL_FORMED.match(sent) else None
 
 
 def elapsed() -> float | None:
     """Seconds since this answer began (None outside one this module saw begin)."""
-    started = g.get("request_started")
+    here = context.g()
+    started = None if here is None else here.get("request_started")
     return None if started is None else time.perf_counter() - started
 
 
 def init_app(app) -> None:
     configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
 
+    # (the hooks read the real `g` and request, not werkzeug's proxies: intranet/context.py)
     def begin():
-        g.request_started = time.perf_counter()
-        g.request_id = _incoming(app) or uuid.uuid4().hex
-        g.request_id_token = request_id.set(g.request_id)
+        here = context.g()
+        here.request_started = time.perf_counter()
+        here.request_id = _incoming(app, context.request()) or uuid.uuid4().hex
+        here.request_id_token = request_id.set(here.request_id)
 
     def finish(response):
-        rid = g.get("request_id")
+        here, asked = context.g(), context.request()
+        rid = here.get("request_id")
         if rid is None:
             return response
         response.headers[HEADER] = rid
-        user = g.get("_login_user")  # only when the answer read the person: logging never loads them
+        user = here.get("_login_user")  # only when the answer read the person: logging never loads them
         access_log.info("request", extra={
-            "method": request.method, "route": request.url_rule.rule if request.url_rule else None,
-            "path": request.path, "status": response.status_code, "duration_ms": round(elapsed() * 1000, 2),
+            "method": asked.method, "route": asked.url_rule.rule if asked.url_rule else None,
+            "path": asked.path, "status": response.status_code, "duration_ms": round(elapsed() * 1000, 2),
             "user_id": user.id if user is not None and user.is_authenticated else None,
-            "remote_addr": request.remote_addr})
+            "remote_addr": asked.remote_addr})
         return response
 
     def end(_error=None):
-        token = g.pop("request_id_token", None)
+        token = context.g().pop("request_id_token", None)
         if token is not None:
             request_id.reset(token)
 

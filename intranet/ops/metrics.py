@@ -26,7 +26,7 @@ from flask import Blueprint, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
-from intranet import triggers
+from intranet import context, triggers
 from intranet.models import Department, Notification, PayoutBatch, ReportRequest, WebhookDelivery, utcnow
 from intranet.ops import logs
 from intranet.stats import open_work
@@ -42,8 +42,9 @@ LATENCY = Histogram("diwan_http_request_duration_seconds", "Time to answer a req
 def observe(response):
     seconds = logs.elapsed()
     if seconds is not None:
-        route = request.url_rule.rule if request.url_rule else "(unmatched)"
-        LATENCY.labels(route, request.method, str(response.status_code)).observe(seconds)
+        asked = context.request()  # (not werkzeug's proxy: intranet/context.py)
+        route = asked.url_rule.rule if asked.url_rule else "(unmatched)"
+        LATENCY.labels(route, asked.method, str(response.status_code)).observe(seconds)
     return response
 
 

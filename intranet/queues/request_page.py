@@ -7,9 +7,9 @@ likewise (`date_text`, in place of `dateformat`).
 """
 from functools import lru_cache
 
-from flask import current_app
 from flask_babel import format_date, format_datetime
 
+from intranet import context
 from intranet.i18n import current_locale
 
 MOMENTS_KEPT = 20_000  # formatted moments and days kept in each process (about 150 bytes each)
@@ -24,7 +24,7 @@ def _formatted(kind, value, format, locale, timezone):
 def _once(kind, value, format):
     if value is None:  # flask-babel's "now" or "today": never kept
         return _BABEL[kind](value, format)
-    return _formatted(kind, value, format, str(current_locale()), current_app.config["TIMEZONE"])
+    return _formatted(kind, value, format, str(current_locale()), context.app().config["TIMEZONE"])
 
 
 def datetime_text(value, format="medium"):

@@ -55,17 +55,17 @@ def _assign_form(department):
 @bp.route("/queues/<department_code>")
 def queue(department_code):
     """The department's open requests in tabs, filtered and searched, 25 at a time by key."""
-    department = _queue_or_abort(department_code)
-    if permissions.has_queue_badge(current_user) and current_user.department_id == department.id \
+    department, user = _queue_or_abort(department_code), signed_in()
+    if permissions.has_queue_badge(user) and user.department_id == department.id \
             and not wants_fragment():
-        staff_notices.mark_queue_seen(current_user)  # the new-items badge counts from this visit
+        staff_notices.mark_queue_seen(user)  # the new-items badge counts from this visit
     filters = QueueFilters.from_args(request.args)
-    rows, next_after = services.queue_page(department, filters, current_user, params.arg_id("after"),
+    rows, next_after = services.queue_page(department, filters, user, params.arg_id("after"),
                                            size=current_app.config["QUEUE_PAGE_SIZE"])
     return render("queues/queue.html", "queues/_queue_results.html", department=department, rows=rows,
-                  next_after=next_after, filters=filters, counts=services.tab_counts(department, current_user),
+                  next_after=next_after, filters=filters, counts=services.tab_counts(department, user),
                   filter_choices=services.filter_choices_of(department, locale_code()),
-                  assign_form=_assign_form(department) if permissions.can_reassign(current_user) else None,
+                  assign_form=_assign_form(department) if permissions.can_reassign(user) else None,
                   clerk=Staff.get_or_none(Staff.id == params.to_id(filters.clerk)) if filters.clerk else None)
 
 
@@ -120,9 +120,15 @@ def assign(department_code):
     return redirect(back, 303)
 
 
+def signed_in():
+    """The person signed in, not flask-login's proxy of them: the rules and queries of a page read their id, role
+    and department some dozens of times (intranet/context.py)."""
+    return current_user._get_current_object()
+
+
 def _load_visible(tracking_number):
     req = services.find_request(tracking_number) or abort(404)
-    if not permissions.can_view(current_user, req):
+    if not permissions.can_view(signed_in(), req):
         abort(403)
     return req
 
@@ -143,11 +149,11 @@ def _with_changes(history, request_type, locale):
 
 
 def _panel(req, form=None, error=None, status=200, queue=None, correction=None):
-    locale = locale_code()
+    locale, user = locale_code(), signed_in()
     history = _with_changes(services.history_of(req), req.definition, locale)
     last_return, since_return = services.since_last_return(history)
     queue_department = Department.get_or_none(Department.code == queue) if queue else None
-    actions = workflow.allowed_actions(req, current_user)
+    actions = workflow.allowed_actions(req, user)
     documents, other_attachments = request_substance.documents(
         req, [item for entry in history for item in entry.files], locale)
     return render("queues/request.html", "queues/_request_panel.html", status=status, req=req, history=history,
@@ -158,7 +164,7 @@ def _panel(req, form=None, error=None, status=200, queue=None, correction=None):
                   form=form, error=error, last_return=last_return,
                   since_return=since_return, queue_department=queue_department,
                   notifications=staff_notices.timeline_notifications(req),
-                  counts=services.tab_counts(queue_department, current_user) if queue_department else None)
+                  counts=services.tab_counts(queue_department, user) if queue_department else None)
 
 
 @bp.route("/requests/<tracking_number>")
