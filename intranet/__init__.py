@@ -1,11 +1,25 @@
 """Diwan: the citizen-affairs intranet. create_app() wires configuration, extensions and blueprints."""
+from inspect import iscoroutinefunction
+
 from flask import Flask
 
 from intranet import config as config_module
 
 
+class Diwan(Flask):
+    """Flask, with the answer to "is this hook a coroutine function?" kept: Flask asks inspect again for each view
+    and hook of every request (some twenty a page, issue 21). The app has no async views or hooks, but one added
+    later is still run as Flask runs it."""
+
+    def ensure_sync(self, func):
+        known = self.__dict__.setdefault("_sync_functions", {})
+        if func not in known:
+            known[func] = self.async_to_sync(func) if iscoroutinefunction(func) else func
+        return known[func]
+
+
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app = Diwan(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_mapping(config_module.load(config))
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

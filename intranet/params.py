@@ -10,7 +10,7 @@ path, an argument or a form field is refused with a 400 and a translated message
 import datetime as dt
 import re
 
-from flask import abort, request
+from flask import abort
 from intranet import context
 from intranet.i18n import gettext as _
 from werkzeug.routing import IntegerConverter
@@ -76,28 +76,35 @@ def to_ids(values, limit: int = LIST_MAX) -> list[int]:
 # --- the same, read from the request's URL arguments (or any multidict given as `source`) --------------------------
 
 def _source(source):
-    return request.args if source is None else source
+    return context.request().args if source is None else source
+
+
+def _given(name: str, source):
+    """The first value given for `name`, or None. (Asked first whether it is there: werkzeug's MultiDict.get makes
+    and catches an HTTP exception for every argument not given, and a queue page asks for a dozen: issue 21.)"""
+    values = _source(source)
+    return values.get(name) if name in values else None
 
 
 def arg_int(name: str, default=None, *, minimum: int = 1, maximum: int = ID_MAX, source=None):
-    return to_int(_source(source).get(name), default, minimum=minimum, maximum=maximum)
+    return to_int(_given(name, source), default, minimum=minimum, maximum=maximum)
 
 
 def arg_id(name: str, source=None) -> int | None:
     """An id from the URL (a page key such as `after` or `before`, a filter's row id), or None."""
-    return to_id(_source(source).get(name))
+    return to_id(_given(name, source))
 
 
 def arg_text(name: str, default: str = "", max_length: int = TEXT_MAX, source=None) -> str:
-    return to_text(_source(source).get(name), default, max_length)
+    return to_text(_given(name, source), default, max_length)
 
 
 def arg_choice(name: str, choices, default=None, source=None):
-    return to_choice(_source(source).get(name), choices, default)
+    return to_choice(_given(name, source), choices, default)
 
 
 def arg_date(name: str, default=None, source=None) -> dt.date | None:
-    return to_date(_source(source).get(name), default)
+    return to_date(_given(name, source), default)
 
 
 def arg_ids(name: str, source=None, limit: int = LIST_MAX) -> list[int]:

@@ -62,13 +62,17 @@ def init_app(app):
     @app.after_request
     def security_headers(response):
         headers = response.headers
+        # the names already set, read once: werkzeug's Headers makes and catches an HTTP exception for each name
+        # it is asked about and does not hold (setdefault, `in`), five an answer (issue 21)
+        present = {name.lower() for name, _value in headers.items()}
         headers["Content-Security-Policy"] = content_security_policy(context.g().get("csp_nonce"))
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, for browsers that predate it
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        for name, value in (("X-Content-Type-Options", "nosniff"),
+                            ("X-Frame-Options", "DENY"),  # frame-ancestors, for browsers that predate it
+                            ("Referrer-Policy", "same-origin"), ("Permissions-Policy", PERMISSIONS_POLICY)):
+            if name.lower() not in present:
+                headers[name] = value
         if app.config["HSTS"]:
             headers["Strict-Transport-Security"] = f"max-age={app.config['HSTS_MAX_AGE']}; includeSubDomains"
-        if response.mimetype == "text/html" and "Cache-Control" not in headers and _signed_in():
+        if response.mimetype == "text/html" and "cache-control" not in present and _signed_in():
             headers["Cache-Control"] = "no-store"
         return response

@@ -5,8 +5,11 @@ them in front of the templates, so a newcomer looking for "where does STATUS_LAB
 no two features can register the same name with different meanings (a test checks the names stay unique).
 Language and right-to-left helpers are registered by `i18n.init_app`, next to Babel.
 """
+from types import BuiltinFunctionType, FunctionType, MethodType
+
 from flask import g
 from flask import templating as flask_templating
+from jinja2.runtime import Context
 
 from intranet import fragments, interviews, nav
 from intranet import calendar as day_calendar
@@ -131,10 +134,31 @@ FILTERS = {"money": payout_labels.format_amount, "css_string": pdf.css_string,
            "datetime_text": request_page.datetime_text, "date_text": request_page.date_text}
 
 
+class _Context(Context):
+    """Jinja's context, calling a function or method that takes no context or environment (no pass_context mark;
+    a built-in never has one) without asking it, and what its __call__ would be, for the mark twice over: a page's
+    templates make some hundred calls (issue 21). Anything else (a macro, a callable object) is called as Jinja
+    calls it."""
+
+    def call(__self, __obj, *args, **kwargs):  # noqa: N805 (Jinja's own signature)
+        kind = type(__obj)
+        if kind is BuiltinFunctionType or (kind is FunctionType and "jinja_pass_arg" not in __obj.__dict__) or (
+                kind is MethodType and "jinja_pass_arg" not in getattr(__obj.__func__, "__dict__", {})):
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            try:
+                return __obj(*args, **kwargs)
+            except StopIteration:
+                return __self.environment.undefined(
+                    "value was undefined because a callable raised a StopIteration exception")
+        return super().call(__obj, *args, **kwargs)
+
+
 def init_app(app):
     clash = (set(GLOBALS) | set(FILTERS)) & (set(app.jinja_env.globals) | set(app.jinja_env.filters))
     if clash:  # a second meaning for a name a template already uses
         raise RuntimeError(f"template names registered twice: {sorted(clash)}")
+    app.jinja_env.context_class = _Context
     app.jinja_env.globals.update(GLOBALS)
     app.jinja_env.filters.update(FILTERS)
     # the templates' _(), ngettext() as flask-babel installs them (i18n.init_app), with its translations looked up

@@ -298,3 +298,39 @@ def test_a_connection_the_server_ended_is_not_handed_out(app, client):
     for _ in range(len(idle) + 1):
         assert client.get("/login").status_code == 200
     assert not any(conn in [c for _, _, c in pool._connections] for conn in idle)
+
+
+def test_templates_call_functions_as_jinja_does(app, ctx):
+    """The templates' context calls a plain function, a built-in and a bound method directly
+    (templating._Context); whatever Jinja hands the context or the environment still gets it, a callable object
+    marked on its __call__ included, and a StopIteration is still an undefined value."""
+    from jinja2 import pass_context, pass_environment
+
+    @pass_context
+    def template_name(context):
+        return context.name
+
+    @pass_environment
+    def environment_class(environment):
+        return type(environment).__name__
+
+    class Marked:
+        @pass_context
+        def __call__(self, context, suffix):
+            return context.name + suffix
+
+    class Plain:
+        def method(self, value):
+            return value * 2
+
+    def stops():
+        raise StopIteration
+
+    shown = app.jinja_env.from_string(
+        "{{ template_name() }}|{{ environment_class() }}|{{ marked('!') }}|{{ plain(3) }}|{{ words.get('a') }}|"
+        "{{ item.method(4) }}|{{ stops() is undefined }}|{{ len('abc') }}",
+        globals={"template_name": template_name, "environment_class": environment_class, "marked": Marked(),
+                 "plain": lambda value: value + 1, "words": {"a": "b"}, "item": Plain(), "stops": stops,
+                 "len": len})
+    shown.name = "called.html"
+    assert shown.render() == "called.html|Environment|called.html!|4|b|8|True|3"
