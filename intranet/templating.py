@@ -71,6 +71,7 @@ GLOBALS = {
     "STATUS_LABELS": queue_labels.STATUS_LABELS, "CHANNEL_LABELS": queue_labels.CHANNEL_LABELS,
     "SLA_LABELS": queue_labels.SLA_LABELS, "ACTION_KEYS": queue_labels.ACTION_KEYS,
     "document_name": queue_labels.document_name,
+    "sla_text": queue_labels.sla_text, "sla_badge": queue_labels.sla_badge,  # where a request stands, in words
     "TABS": filters.TABS, "AGES": filters.AGES, "SORTS": filters.SORTS, "sla_state": filters.sla_state,
     "empty_filters": filters.QueueFilters,
     "queue_rows": queue_rows.html,  # queue rows as HTML, each rendered once for what it shows (issue 21)

@@ -1,7 +1,9 @@
 """Translated labels for actions, statuses and channels: templates show these, never the raw codes."""
-from intranet.i18n import lazy_gettext as _l
+from markupsafe import Markup
 
-from intranet.i18n import locale_code
+from intranet.i18n import gettext as _
+from intranet.i18n import lazy_gettext as _l
+from intranet.i18n import locale_code, ngettext
 
 ACTION_LABELS = {
     "submit": _l("Submitted"), "accept": _l("Accept"), "return": _l("Return for correction"),
@@ -28,6 +30,26 @@ STATUS_LABELS = {
 CHANNEL_LABELS = {"walk_in": _l("Walk-in"), "electronic": _l("Electronic")}
 # the open states of the one time rule (models/requests.OPEN_SLA_STATES, Request.sla_where), in its order
 SLA_LABELS = {"on_track": _l("On track"), "at_risk": _l("At risk"), "overdue": _l("Overdue"), "paused": _l("Clock paused")}
+
+
+def sla_text(sla) -> str:
+    """Where a request stands, in words (never by colour alone, never a negative count): the one rule's `Sla`
+    (intranet.models.requests.sla_at). Templates call it, and `sla_badge`, as globals: as macros, each page (each
+    queue row, each request panel) imported their template again (issue 21)."""
+    if sla.state == "paused":
+        return _("clock paused")
+    if sla.state == "in_time":
+        return _("answered in time")
+    if sla.state == "late":
+        return ngettext("answered %(num)d day late", "answered %(num)d days late", sla.days)
+    if sla.state == "overdue":
+        return ngettext("%(num)d day overdue", "%(num)d days overdue", sla.days)
+    return ngettext("%(num)d day left", "%(num)d days left", sla.days)
+
+
+def sla_badge(sla) -> Markup:
+    """`sla_text` in the badge the queue and the request page show (its state's class colours it)."""
+    return Markup('<span class="sla sla-{}">{}</span>').format(sla.state, sla_text(sla))
 
 
 # single keys on the request panel (documented in the shortcuts dialog)
