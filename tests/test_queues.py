@@ -52,6 +52,30 @@ def test_tabs_and_counts(people):
     assert page("health", people["h1"])[0] == old.tracking_number  # most urgent first
 
 
+@pytest.mark.parametrize("args", [{}, {"tab": "mine"}, {"tab": "overdue"}, {"tab": "returned"},
+                                  {"sla": "on_track", "sort": "received"}, {"q": "no such name"},
+                                  {"channel": "electronic"}])
+def test_the_page_with_its_counts_is_the_page_and_the_counts(people, args):
+    """queue_page(counts=True), as the queue view asks (on PostgreSQL one statement: the counts joined to every
+    row; asked alone for a page with no row, and for a search), gives the rows and the key of the next page that
+    queue_page gives, and the counts tab_counts gives: for every tab, a filter, a search and an empty page."""
+    from intranet.models import Department
+    health = Department.get(Department.code == "health")
+    fresh, old, mine = (make_request("health_care", actor=people["desk"]) for _ in range(3))
+    _age(old, 50)
+    workflow.claim(people["h1"], mine, 1)
+    filters = QueueFilters.from_args(args)
+    for size in (1, 25):
+        rows, after, counts = services.queue_page(health, filters, people["h1"], size=size, counts=True)
+        alone, alone_after = services.queue_page(health, filters, people["h1"], size=size)
+        assert [row.tracking_number for row in rows] == [row.tracking_number for row in alone]
+        assert [(row.status, row.assignee_id, row.due_at) for row in rows] == \
+            [(row.status, row.assignee_id, row.due_at) for row in alone]
+        assert after == alone_after
+        assert counts == services.tab_counts(health, people["h1"]) == \
+            {"all": 3, "unassigned": 2, "mine": 1, "returned": 0, "overdue": 1}
+
+
 def test_filters(people):
     walk_in = make_request("health_care", actor=people["desk"])
     electronic = make_request("health_care", actor=people["desk"], channel="electronic")

@@ -92,11 +92,15 @@ def _conditions(filters, values: dict):
     return conditions + [c for c in optional if c is not None]
 
 
-def queue_page(department, filters, user, after_id=None, size=25):
-    """One page of rows and the key of the next page (None on the last): key-set pagination, never OFFSET.
+def queue_page(department, filters, user, after_id=None, size=25, counts=False):
+    """One page of rows and the key of the next page (None on the last): key-set pagination, never OFFSET; with
+    `counts`, the tab counts as well (`tab_counts`).
 
     Each page view runs this query: its SQL text is made once for each shape of filters (db.select), from the values
-    that change between views; a search's conditions change with its words, so a search builds it each time."""
+    that change between views; a search's conditions change with its words, so a search builds it each time. On
+    PostgreSQL the tab counts come in the same statement (a CTE joined to every row; asked alone when the page has no
+    row): each statement is a round trip, and on the two cores each round trip cost the web server more CPU than the
+    statement's own work (issue 21). SQLite answers in the process: there they are their own statement."""
     now = utcnow()
     column = SORT_COLUMNS[filters.sort]
     last = Request.select(column, Request.id).where(Request.id == after_id).first() if to_id(after_id) else None
@@ -125,19 +129,32 @@ def queue_page(department, filters, user, after_id=None, size=25):
     if filters.q or None in values:  # (an unknown type or governorate code: no request has it)
         # a search's SQL is built for each view: the ids' query alone, its rows by the cached query of rows by id
         found, next_after = paging.cut([row[0] for row in ids(*values).tuples()], size, lambda row_id: row_id)
-        return _items(_rows(found)), next_after
+        items = _items(_rows(found))
+        return (items, next_after, tab_counts(department, user)) if counts else (items, next_after)
+    merged = counts and not is_sqlite()
 
     def page(*given):
         # the page's ids found by the index first (a subquery with a LIMIT: neither database folds it into the
         # join), then their rows with the citizen's and assignee's names: one statement
         found = ids(*given).cte("page", columns=("id",))
-        return _with_names(Request.select(*ROW_COLUMNS, Citizen.full_name, Staff.full_name).with_cte(found)
-                           .join_from(Request, found, on=(Request.id == found.c.id))).order_by(column, Request.id)
+        if not merged:
+            return _with_names(Request.select(*ROW_COLUMNS, Citizen.full_name, Staff.full_name).with_cte(found)
+                               .join_from(Request, found, on=(Request.id == found.c.id))).order_by(column, Request.id)
+        by_name = dict(zip(names, given))
+        counted = _counts_query(department.id, by_name["user"], by_name["now"]).cte("counts", columns=COUNTED)
+        return _with_names(Request.select(*ROW_COLUMNS, Citizen.full_name, Staff.full_name,
+                                          *(getattr(counted.c, tab) for tab in COUNTED))
+                           .with_cte(found, counted).join_from(Request, found, on=(Request.id == found.c.id))
+                           .join_from(Request, counted, JOIN.CROSS)).order_by(column, Request.id)
 
     rows = select_tuples(f"queue_page:{filters.tab}:{filters.sla}:{filters.age}:{filters.sort}:{size}:"
-                         f"{','.join(names)}", page, *values)
+                         f"{','.join(names)}" + (f":counts:{int(department.id)}" if merged else ""), page, *values)
     found, next_after = paging.cut(rows, size, lambda row: row[0])
-    return _items(found), next_after
+    if not counts:
+        return _items(found), next_after
+    if not merged or not rows:  # (no row to carry them: asked alone)
+        return _items(found), next_after, tab_counts(department, user)
+    return _items([row[:-len(COUNTED)] for row in found]), next_after, _counted(rows[0][-len(COUNTED):])
 
 
 def _with_names(query):
@@ -194,26 +211,34 @@ def _items(rows) -> list:
 
 
 def tab_counts(department, user) -> dict:
-    """How many open requests each tab holds, in one pass over the department's open-work index.
-
-    Each tab is a COUNT(...) FILTER (WHERE its condition), and the department is written into the statement (a
-    statement for each department, its SQL made once): given as a parameter, PostgreSQL planned the statement
-    again on every page (0.1 ms), its plan for the one department always looking cheaper than the generic plan
-    for the average department, though both are the same scan of the index (issue 21)."""
-    now = utcnow()
+    """How many open requests each tab holds, in one pass over the department's open-work index (`_counts_query`)."""
     department_id = int(department.id)
+    (row,) = select_tuples(f"tab_counts:{department_id}", lambda user_id, now: (
+        _counts_query(department_id, user_id, now).tuples()), user.id, utcnow())
+    return _counted(row)
 
-    def build(user_id, now):
-        tabs = [fn.COUNT(Request.id).filter(tab_condition(tab, SimpleNamespace(id=user_id), now)).alias(tab)
-                for tab in TABS if tab != "all"]
-        query = Request.select(fn.COUNT(Request.id).alias("all"), *tabs)
-        if is_sqlite():
-            # SQLite's planner would pick the narrower received-date index and read the table for each row
-            query = query.from_(SQL('"request" AS "t1" INDEXED BY "request_open_by_due"'))
-        return query.where((Request.department == SQL(str(department_id))) & Request.open_work()).tuples()
 
-    (row,) = select_tuples(f"tab_counts:{department_id}", build, user.id, now)
-    return {tab: int(count or 0) for tab, count in zip(["all", *(tab for tab in TABS if tab != "all")], row)}
+COUNTED = ("all", *(tab for tab in TABS if tab != "all"))  # the tabs counted, in the order of `_counts_query`
+
+
+def _counts_query(department_id: int, user_id, now):
+    """The tab counts of a department's open requests, for the person `user_id` at `now`: one COUNT(...) FILTER
+    (WHERE its condition) a tab (`tab_condition`), in the order of COUNTED.
+
+    The department is written into the statement (a statement for each department, its SQL made once): given as a
+    parameter, PostgreSQL planned the statement again on every page (0.1 ms), its plan for the one department always
+    looking cheaper than the generic plan for the average department, though both are the same scan of the index
+    (issue 21)."""
+    query = Request.select(*[(fn.COUNT(Request.id) if tab == "all" else fn.COUNT(Request.id).filter(
+        tab_condition(tab, SimpleNamespace(id=user_id), now))).alias(tab) for tab in COUNTED])
+    if is_sqlite():
+        # SQLite's planner would pick the narrower received-date index and read the table for each row
+        query = query.from_(SQL('"request" AS "t1" INDEXED BY "request_open_by_due"'))
+    return query.where((Request.department == SQL(str(int(department_id)))) & Request.open_work())
+
+
+def _counted(values) -> dict:
+    return {tab: int(count or 0) for tab, count in zip(COUNTED, values)}
 
 
 def _entered_by_name():

@@ -60,10 +60,10 @@ def queue(department_code):
             and not wants_fragment():
         staff_notices.mark_queue_seen(user)  # the new-items badge counts from this visit
     filters = QueueFilters.from_args(request.args)
-    rows, next_after = services.queue_page(department, filters, user, params.arg_id("after"),
-                                           size=current_app.config["QUEUE_PAGE_SIZE"])
+    rows, next_after, counts = services.queue_page(department, filters, user, params.arg_id("after"),
+                                                   size=current_app.config["QUEUE_PAGE_SIZE"], counts=True)
     return render("queues/queue.html", "queues/_queue_results.html", department=department, rows=rows,
-                  next_after=next_after, filters=filters, counts=services.tab_counts(department, user),
+                  next_after=next_after, filters=filters, counts=counts,
                   filter_choices=services.filter_choices_of(department, locale_code()),
                   assign_form=_assign_form(department) if permissions.can_reassign(user) else None,
                   clerk=Staff.get_or_none(Staff.id == params.to_id(filters.clerk)) if filters.clerk else None)

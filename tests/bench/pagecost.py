@@ -14,7 +14,20 @@ the rounds:
 Reported: pages/s and the ratio to the bare page (target: 0.4 or better for the queue and the request page), and
 the server's CPU time per page (gunicorn's own processes; on PostgreSQL the cluster's as well), which depends less
 on what else runs on the machine than pages/s do.
+
+Then, with --pagecost-instructions, what no neighbour changes: the instructions a page costs the web server
+(`instructions`). Each page is served by its own gunicorn (one worker, one thread) under valgrind's callgrind, with
+counting switched on after 60 warming requests and off after INSTRUCTION_PAGES more, one at a time (the request page
+rotating over 20 requests); the same count comes back run after run (to 0.2 %), where pages/s moved by a fifth
+within an hour on this machine. It is the web server's side alone: PostgreSQL's work is not in it.
 """
+import glob
+import http.client
+import os
+import signal
+import subprocess
+import time
+
 from tests.bench import bare_app
 
 TARGET_RATIO = 0.4
@@ -111,6 +124,108 @@ def verdicts(result, at: str) -> list[str]:
     return [f"- {at}: {page} page {cost['pages'][page]['rps']:.1f} pages/s against the bare page's "
             f"{bare['rps']:.1f}, ratio {cost['pages'][page]['ratio']:.2f} (target ≥ {TARGET_RATIO}): "
             f"{mark(cost['pages'][page]['ratio'] >= TARGET_RATIO)}" for page in ("queue", "request")]
+
+
+# --- instructions: the web server's work per page, counted ------------------------------------------------------
+
+INSTRUCTION_PAGES = 100  # pages counted for each figure, after 60 warming ones
+
+
+def instructions(env: dict, workdir, paths: dict, cookie: str, python: str, root, log) -> dict:
+    """`paths`: page -> (WSGI app, [paths to rotate over]); `python`: the venv's interpreter (its gunicorn beside
+    it), `root`: the checkout served. Instructions per page for each, and the bare page's count divided by each
+    page's (the ratio pages/s would show if nothing but the web server's work counted)."""
+    from tests.bench.pg import free_port
+
+    counts = {}
+    for page in PAGES:
+        app, rotation = paths[page]
+        counts[page] = _count(env, workdir, (python, root), app, rotation, cookie, free_port(), page)
+        log(f"  page cost, instructions: {page} {counts[page] / 1e6:.2f} M a page")
+    return {page: {"instructions": counts[page], "ratio": counts["bare"] / counts[page]} for page in PAGES}
+
+
+def _count(env, workdir, served, app, rotation, cookie, port, page) -> float:
+    out = workdir / f"callgrind-{page}"
+    out.mkdir(exist_ok=True)
+    for old in glob.glob(str(out / "*")):
+        os.remove(old)
+    log_file = open(workdir / f"gunicorn-callgrind-{page}.log", "w")
+    python, root = served
+    gunicorn = os.path.join(os.path.dirname(python), "gunicorn")
+    server = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes",
+         f"--callgrind-out-file={out}/callgrind.%p", python, gunicorn, "--no-control-socket",
+         "-k", "gthread", "-w", "1", "--threads", "1", "--timeout", "600", "-b", f"127.0.0.1:{port}", app],
+        env=env, cwd=root, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def get(number):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        try:
+            connection.request("GET", rotation[number % len(rotation)], headers={"Cookie": cookie,
+                                                                                  "Connection": "close"})
+            answer = connection.getresponse()
+            answer.read()
+        finally:
+            connection.close()
+        if answer.status != 200:
+            raise RuntimeError(f"{page}: {rotation[number % len(rotation)]} answered {answer.status} under callgrind")
+
+    def control(*args):
+        subprocess.run(["callgrind_control", *args, str(worker)], capture_output=True, check=True)
+
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                get(0)
+                break
+            except (ConnectionError, OSError):
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"gunicorn under callgrind did not answer {page}") from None
+                time.sleep(0.5)
+        for number in range(60):
+            get(number)
+        children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+        if len(children) != 1:
+            raise RuntimeError(f"gunicorn under callgrind has {len(children)} workers, not one")
+        worker = int(children[0])
+        control("-z")
+        control("-i", "on")
+        for number in range(INSTRUCTION_PAGES):
+            get(number)
+        control("-i", "off")
+        control("-d")
+        total = 0
+        for dump in glob.glob(str(out / f"callgrind.{worker}*")):
+            with open(dump) as lines:
+                total = max([total] + [int(line.split()[1]) for line in lines
+                                       if line.startswith(("summary:", "totals:"))])
+        if not total:
+            raise RuntimeError(f"callgrind counted nothing for {page}")
+        return total / INSTRUCTION_PAGES
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log_file.close()
+
+
+def instruction_table(results) -> list[str]:
+    rows = [r for r in results if r.get("pagecost_instructions")]
+    if not rows:
+        return []
+    out = ["", f"## Page cost in instructions (issue 21; gunicorn 1 worker x 1 thread under callgrind, {INSTRUCTION_PAGES} "
+               "pages each after 60 warming ones; the web server's work alone)", "",
+           "| backend | requests | page | instructions a page | bare page's / this page's |", "|---|---:|---|---:|---:|"]
+    for r in rows:
+        for page in PAGES:
+            figures = r["pagecost_instructions"][page]
+            out.append(f"| {r['backend']} | {r['size']:,} | {page} | {figures['instructions'] / 1e6:.2f} M | "
+                       f"{figures['ratio']:.2f} |")
+    return out
 
 
 # --- in-process: CPU per page without gunicorn, wrk or a neighbour's load ----------------------------------------

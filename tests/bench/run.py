@@ -646,6 +646,13 @@ def bench_one(backend: str, size: int, directory, opts, results: list) -> None:
 
         if "pagecost" in opts.only:  # issue 21: the queue and request pages against a bare page, side by side
             outcome["pagecost"] = bench_pagecost(env, workdir, server, session, cookie, numbers, postmaster, opts)
+            if opts.pagecost_instructions:  # the same three pages, their instructions counted (callgrind)
+                log(f"page cost: instructions, {pagecost.INSTRUCTION_PAGES} pages each under callgrind")
+                outcome["pagecost_instructions"] = pagecost.instructions(
+                    env, workdir, {"bare": ("tests.bench.bare_app:app", [pagecost.bare_app.PATH]),
+                                   "queue": ("wsgi:app", [QUEUE_PATH]),
+                                   "request": ("wsgi:app", [f"/requests/{n}" for n in numbers[:20]])},
+                    cookie, str(VENV_BIN / "python"), ROOT, log)
 
         if "lookup" in opts.only:  # issue 16: the header search and the citizen page, as the Health clerk
             for measurement, label, paths, headers in lookup.plan(numbers, NAMES, prepared["citizen_id"]):
@@ -771,6 +778,7 @@ def tables(results, opts) -> str:
             out.append(f"| {backend} | {small['size']:,} / {large['size']:,} | {small['rps']:.1f} | "
                        f"{large['rps']:.1f} | {ratio:.2f}x |")
     out += pagecost.table(results, opts)
+    out += pagecost.instruction_table(results)
     takes = [r for r in results if r["take"]]
     if takes:
         out += ["", "## Take next (50 distinct clerks POSTing at once, each in a loop)", "",
@@ -1042,6 +1050,9 @@ def main(argv=None):
                              "all below 10M requests, the last 45 from 10M on, see tests/bench/scale.py)")
     parser.add_argument("--renewal-count", type=int, default=None,
                         help="periodic benefits due for the renewal job (default 100000; 5000 with --quick)")
+    parser.add_argument("--pagecost-instructions", action="store_true",
+                        help="with pagecost: also count each page's instructions under valgrind's callgrind "
+                             "(one worker, one thread; tests/bench/pagecost.py instructions)")
     parser.add_argument("--pagecost-rounds", type=int, default=2,
                         help="page cost (issue 21): rounds of the bare, queue and request pages in turn, "
                              "--duration seconds each")
