@@ -20,10 +20,10 @@ def translations():
     """flask-babel's translations for the locale in force, found once a request and locale: looking them up cost more
     than looking up a text in them, and a page looks up some fifty (issue 21). A new locale (force_locale) finds its
     own."""
-    context = _cv_app.get(None)
-    if context is None:  # outside an app context: flask-babel's own answer (no translations)
+    app_context = _cv_app.get(None)
+    if app_context is None:  # outside an app context: flask-babel's own answer (no translations)
         return get_translations()
-    locale, kept = current_locale(), context.g.__dict__
+    locale, kept = current_locale(), app_context.g.__dict__
     held = kept.get("_diwan_translations")
     if held is None or held[0] is not locale:
         held = kept["_diwan_translations"] = (locale, get_translations())
