@@ -4,7 +4,6 @@ import re
 
 from babel.numbers import format_decimal
 from flask import current_app, session
-from flask.globals import _cv_app
 from flask_babel import Babel, force_locale, get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
@@ -20,10 +19,10 @@ def translations():
     """flask-babel's translations for the locale in force, found once a request and locale: looking them up cost more
     than looking up a text in them, and a page looks up some fifty (issue 21). A new locale (force_locale) finds its
     own."""
-    app_context = _cv_app.get(None)
-    if app_context is None:  # outside an app context: flask-babel's own answer (no translations)
+    here = context.g()
+    if here is None:  # outside an app context: flask-babel's own answer (no translations)
         return get_translations()
-    locale, kept = current_locale(), app_context.g.__dict__
+    locale, kept = current_locale(), here.__dict__
     held = kept.get("_diwan_translations")
     if held is None or held[0] is not locale:
         held = kept["_diwan_translations"] = (locale, get_translations())
@@ -181,8 +180,8 @@ def current_locale():
     once chosen, on the app context's `g` (flask-babel 4; force_locale sets it there too). A page asks some
     hundred times (each text, name and kept piece): get_locale's own way there cost a queue page 0.2 ms (issue 21).
     Before it is chosen, or anywhere else, get_locale() itself."""
-    context = _cv_app.get(None)
-    state = context.g.__dict__.get("_flask_babel") if context is not None else None
+    here = context.g()
+    state = here.__dict__.get("_flask_babel") if here is not None else None
     return getattr(state, "babel_locale", None) or get_locale()
 
 
