@@ -8,7 +8,7 @@ from intranet.i18n import lazy_gettext as _l
 from peewee import JOIN, SQL, fn
 
 from intranet import paging
-from intranet.db import instance, is_sqlite, select, select_tuples, transaction, update_where
+from intranet.db import instance, is_sqlite, select, transaction, update_where
 from intranet.models import Citizen, HistoryEntry, Notification, Request, Stage, Staff, utcnow
 from intranet.params import to_id
 
@@ -53,19 +53,9 @@ def delivery_error(text: str) -> str:
 
 
 def timeline_notifications(req) -> dict[int, list]:
-    """The request's messages grouped by the history entry that caused them: as queues/services.history_of read
-    them with the history (`req.timeline`), else in one query for the whole page."""
-    if "timeline" in req.__dict__:
-        return req.timeline
-    by_entry = defaultdict(list)
-    for row in select_tuples("timeline_notifications", lambda request_id: (  # SQL made once
-            Notification.select(*TIMELINE_COLUMNS)
-            .join_from(Notification, ResolvedBy, JOIN.LEFT_OUTER, on=(Notification.resolved_by == ResolvedBy.id))
-            .where((Notification.request == request_id) & Notification.history.is_null(False))
-            .order_by(Notification.id).tuples()), req.id):
-        item = timeline_item(row)
-        by_entry[item.history_id].append(item)
-    return by_entry
+    """The request's messages grouped by the history entry that caused them, as queues/services.history_of read them
+    with the history, in its statement (`req.timeline`; read the history first)."""
+    return req.timeline
 
 
 # a message as a request's history shows it: its row, and who called the citizen after it failed
