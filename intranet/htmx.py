@@ -20,5 +20,8 @@ def render(page: str, fragment: str | None = None, status: int = 200, **context)
 def init_app(app):
     @app.after_request
     def vary_on_htmx(response):
-        response.vary.add("HX-Request")
+        if response.headers.getlist("Vary"):
+            response.vary.add("HX-Request")
+        else:  # (response.vary, or `in`, asks for the header: werkzeug makes and catches an exception for one not set)
+            response.headers["Vary"] = "HX-Request"
         return response

@@ -11,8 +11,10 @@ import datetime as dt
 import re
 
 from flask import abort
+from htmx_flask.requests import HtmxAwareRequest
 from intranet import context
 from intranet.i18n import gettext as _
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
 ID_MAX = 2**31 - 1  # ids are SERIAL (PostgreSQL integer)
@@ -80,10 +82,8 @@ def _source(source):
 
 
 def _given(name: str, source):
-    """The first value given for `name`, or None. (Asked first whether it is there: werkzeug's MultiDict.get makes
-    and catches an HTTP exception for every argument not given, and a queue page asks for a dozen: issue 21.)"""
-    values = _source(source)
-    return values.get(name) if name in values else None
+    """The first value given for `name`, or None."""
+    return _source(source).get(name)
 
 
 def arg_int(name: str, default=None, *, minimum: int = 1, maximum: int = ID_MAX, source=None):
@@ -112,6 +112,22 @@ def arg_ids(name: str, source=None, limit: int = LIST_MAX) -> list[int]:
     return to_ids(_source(source).getlist(name), limit)
 
 
+class Arguments(ImmutableMultiDict):
+    """A request's URL arguments and form fields, as werkzeug's, but `get` asks first whether the key is there:
+    werkzeug's makes and catches an HTTP exception (BadRequestKeyError) for every key not given, a few
+    microseconds each, and a page asks for many that are not (a queue page's dozen filters, the pager's key:
+    issue 21). Everything else, `[key]`'s 400 for a missing field included, is werkzeug's."""
+
+    def get(self, key, default=None, type=None):
+        return super().get(key, default, type) if key in self else default
+
+
+class Request(HtmxAwareRequest):
+    """htmx-flask's request (`request.htmx`), its arguments and form fields `Arguments`."""
+
+    parameter_storage_class = Arguments
+
+
 class IdConverter(IntegerConverter):
     """<int:...> in a route: ASCII digits up to ID_MAX; anything larger does not match (a 404)."""
 
@@ -127,8 +143,10 @@ def _has_nul(values) -> bool:
 
 
 def init_app(app):
-    """Install the bounded id converter (before any blueprint adds its routes) and refuse NUL characters."""
+    """Install the bounded id converter (before any blueprint adds its routes), read arguments as `Arguments` and
+    refuse NUL characters."""
     app.url_map.converters["int"] = IdConverter
+    app.request_class = Request  # (after htmx-flask's init_app, which installs its own)
 
     @app.before_request
     def refuse_nul():

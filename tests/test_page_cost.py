@@ -337,3 +337,49 @@ def test_templates_call_functions_as_jinja_does(app, ctx):
                  "len": len})
     shown.name = "called.html"
     assert shown.render() == "called.html|Environment|called.html!|4|b|8|True|3"
+
+
+def test_an_argument_not_given_is_not_made_into_an_exception(auth, client, data, monkeypatch):
+    """werkzeug's MultiDict.get makes and catches a BadRequestKeyError (an HTTP exception) for every key not given;
+    the queue page's pager asks for its key on every first page (params.Arguments asks whether it is there)."""
+    from werkzeug.exceptions import BadRequestKeyError
+
+    made, original = [], BadRequestKeyError.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(args)
+        original(self, *args, **kwargs)
+
+    auth.login("health1")
+    with data():
+        make_request()
+    assert client.get("/queues/health").status_code == 200
+    monkeypatch.setattr(BadRequestKeyError, "__init__", counting)
+    page = client.get("/queues/health?type=health_care")
+    assert page.status_code == 200 and b"queue-table" in page.data
+    assert not [args for args in made if args[:1] == ("after",)], made
+
+
+def test_a_form_field_not_given_is_still_a_bad_request(app):
+    """Only `get` changed: indexing a missing field or argument is still werkzeug's 400."""
+    from werkzeug.exceptions import BadRequestKeyError
+
+    with app.test_request_context("/?a=1&a=2", method="POST", data={"b": "x"}):
+        from flask import request
+
+        assert request.args.get("a") == "1" and request.args.getlist("a") == ["1", "2"]
+        assert request.args.get("a", type=int) == 1 and request.args.get("z", 7) == 7
+        assert request.form.get("b") == "x" and request.form.get("z") is None
+        with pytest.raises(BadRequestKeyError):
+            request.form["z"]
+        assert request.htmx is not None  # htmx-flask's request, still
+
+
+@pytest.mark.parametrize("already", [None, "Accept-Language"])
+def test_every_answer_varies_on_htmx_whatever_it_varied_on_before(app, already):
+    from flask import Response
+
+    hook = next(f for f in app.after_request_funcs[None] if f.__name__ == "vary_on_htmx")
+    response = Response("x", headers={"Vary": already} if already else None)
+    varied = hook(response).headers.getlist("Vary")
+    assert varied == (["Accept-Language, HX-Request"] if already else ["HX-Request"])
