@@ -9,7 +9,9 @@ from types import BuiltinFunctionType, FunctionType, MethodType
 
 from flask import g
 from flask import templating as flask_templating
+from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from intranet import fragments, interviews, nav
 from intranet import calendar as day_calendar
@@ -155,6 +157,18 @@ class _Context(Context):
         return super().call(__obj, *args, **kwargs)
 
 
+@pass_context
+def template_gettext(context, string: str, **variables) -> str:
+    """The templates' _() and gettext(): what Jinja's i18n extension installs (newstyle: the text is Markup in an
+    escaping template, then always formatted with `variables`, escaped), in one call instead of three. Its `_` asked
+    the context for `gettext`, which asked the context to call the function given to install_gettext_callables, and
+    then formatted even a text with nothing to fill: some 20 a request page, a twentieth of its time (issue 21)."""
+    text = translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables if variables or "%" in text else text
+
+
 def init_app(app):
     clash = (set(GLOBALS) | set(FILTERS)) & (set(app.jinja_env.globals) | set(app.jinja_env.filters))
     if clash:  # a second meaning for a name a template already uses
@@ -170,3 +184,4 @@ def init_app(app):
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True)
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)  # the same, in one call

@@ -383,3 +383,36 @@ def test_every_answer_varies_on_htmx_whatever_it_varied_on_before(app, already):
     response = Response("x", headers={"Vary": already} if already else None)
     varied = hook(response).headers.getlist("Vary")
     assert varied == (["Accept-Language, HX-Request"] if already else ["HX-Request"])
+
+
+@pytest.mark.parametrize("locale", ["ar", "en"])
+def test_templates_translate_as_jinjas_i18n_extension_does(app, locale):
+    """templating.template_gettext (the templates' _() and gettext()) gives what the i18n extension's newstyle
+    gettext gives: the translation, Markup in an escaping template and formatted with its variables escaped, a
+    literal %% made one %, a {% trans %} block the same; a plain text in a template that does not escape."""
+    from flask_babel import force_locale
+    from jinja2 import Environment
+
+    from intranet import templating
+    from intranet.i18n import translations
+
+    sources = ['{{ _("Queue") }}', '{{ _("Done: %(action)s.", action="<b>x</b>") }}', '{{ gettext("Queue") }}',
+               '{{ _("100%% of %(n)s", n=3) }}', '{% trans n=2 %}Pages {{ n }}{% endtrans %}',
+               '{{ _("Only the requests %(name)s holds.", name="A & B") }}',
+               '{{ _("<em>%(n)s</em> & co", n="<i>") }}', '{{ _("all 100%% done") }}']
+    shown = {}
+    for escaping in (True, False):
+        reference = Environment(autoescape=escaping, extensions=["jinja2.ext.i18n"])
+        reference.install_gettext_callables(gettext=lambda s: translations().ugettext(s),  # as templating did
+                                            ngettext=lambda s, p, n: translations().ungettext(s, p, n), newstyle=True)
+        ours = app.jinja_env.overlay(autoescape=escaping)
+        assert ours.globals["_"] is ours.globals["gettext"] is templating.template_gettext
+        with app.test_request_context("/"), force_locale(locale):
+            for source in sources:
+                expected = reference.from_string(source).render()
+                assert ours.from_string(source).render() == expected, source
+                shown[(escaping, source)] = expected
+    assert shown[(True, sources[1])] != shown[(False, sources[1])]  # escaped in one, not in the other
+    assert "&lt;b&gt;" in shown[(True, sources[1])] and "100% " in shown[(True, sources[3])]
+    if locale == "ar":
+        assert shown[(True, sources[0])] != "Queue"  # translated
