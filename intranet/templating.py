@@ -9,7 +9,7 @@ from types import BuiltinFunctionType, FunctionType, MethodType
 
 from flask import g
 from flask import templating as flask_templating
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
@@ -137,34 +137,45 @@ FILTERS = {"money": payout_labels.format_amount, "css_string": pdf.css_string,
            "datetime_text": request_page.datetime_text, "date_text": request_page.date_text}
 
 
+_EVAL_CONTEXT = pass_eval_context(lambda: None).jinja_pass_arg  # Jinja's mark for "hand me the evaluation context"
+
+
 class _Context(Context):
     """Jinja's context, calling a function or method that takes no context or environment (no pass_context mark;
-    a built-in never has one) without asking it, and what its __call__ would be, for the mark twice over: a page's
-    templates make some hundred calls (issue 21). Anything else (a macro, a callable object) is called as Jinja
-    calls it."""
+    a built-in never has one) without asking it, and what its __call__ would be, for the mark twice over, and a
+    function that takes the evaluation context (pass_eval_context: the templates' _()) with it: a page's templates
+    make some hundred calls (issue 21). Anything else (a macro, a callable object, a function that takes the
+    context, which Jinja derives anew for each call inside a loop) is called as Jinja calls it."""
 
     def call(__self, __obj, *args, **kwargs):  # noqa: N805 (Jinja's own signature)
         kind = type(__obj)
-        if kind is BuiltinFunctionType or (kind is FunctionType and "jinja_pass_arg" not in __obj.__dict__) or (
-                kind is MethodType and "jinja_pass_arg" not in getattr(__obj.__func__, "__dict__", {})):
-            kwargs.pop("_block_vars", None)
-            kwargs.pop("_loop_vars", None)
-            try:
-                return __obj(*args, **kwargs)
-            except StopIteration:
-                return __self.environment.undefined(
-                    "value was undefined because a callable raised a StopIteration exception")
-        return super().call(__obj, *args, **kwargs)
+        if kind is FunctionType:
+            mark = __obj.__dict__.get("jinja_pass_arg")
+            if mark is _EVAL_CONTEXT:
+                args = (__self.eval_ctx, *args)
+            elif mark is not None:
+                return super().call(__obj, *args, **kwargs)
+        elif not (kind is BuiltinFunctionType or (
+                kind is MethodType and "jinja_pass_arg" not in getattr(__obj.__func__, "__dict__", {}))):
+            return super().call(__obj, *args, **kwargs)
+        kwargs.pop("_block_vars", None)
+        kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception")
 
 
-@pass_context
-def template_gettext(context, string: str, **variables) -> str:
+@pass_eval_context
+def template_gettext(eval_context, string: str, **variables) -> str:
     """The templates' _() and gettext(): what Jinja's i18n extension installs (newstyle: the text is Markup in an
     escaping template, then always formatted with `variables`, escaped), in one call instead of three. Its `_` asked
-    the context for `gettext`, which asked the context to call the function given to install_gettext_callables, and
-    then formatted even a text with nothing to fill: some 20 a request page, a twentieth of its time (issue 21)."""
+    the context for `gettext`, which asked the context to call the function given to install_gettext_callables
+    (inside a loop, each of the two with a context derived for the call), and then formatted even a text with
+    nothing to fill: some 20 a request page, a twentieth of its time (issue 21)."""
     text = translations().ugettext(string)
-    if context.eval_ctx.autoescape:
+    if eval_context.autoescape:
         text = Markup(text)
     return text % variables if variables or "%" in text else text
 

@@ -307,11 +307,15 @@ def test_templates_call_functions_as_jinja_does(app, ctx):
     """The templates' context calls a plain function, a built-in and a bound method directly
     (templating._Context); whatever Jinja hands the context or the environment still gets it, a callable object
     marked on its __call__ included, and a StopIteration is still an undefined value."""
-    from jinja2 import pass_context, pass_environment
+    from jinja2 import pass_context, pass_environment, pass_eval_context
 
     @pass_context
     def template_name(context):
         return context.name
+
+    @pass_eval_context
+    def escaping(eval_context, suffix=""):
+        return f"{eval_context.autoescape}{suffix}"
 
     @pass_environment
     def environment_class(environment):
@@ -331,12 +335,14 @@ def test_templates_call_functions_as_jinja_does(app, ctx):
 
     shown = app.jinja_env.from_string(
         "{{ template_name() }}|{{ environment_class() }}|{{ marked('!') }}|{{ plain(3) }}|{{ words.get('a') }}|"
-        "{{ item.method(4) }}|{{ stops() is undefined }}|{{ len('abc') }}",
+        "{{ item.method(4) }}|{{ stops() is undefined }}|{{ len('abc') }}|{{ escaping() }}|"
+        "{% for n in [1, 2] %}{{ escaping(n) }}{{ template_name() }}{% endfor %}",
         globals={"template_name": template_name, "environment_class": environment_class, "marked": Marked(),
+                 "escaping": escaping,
                  "plain": lambda value: value + 1, "words": {"a": "b"}, "item": Plain(), "stops": stops,
                  "len": len})
     shown.name = "called.html"
-    assert shown.render() == "called.html|Environment|called.html!|4|b|8|True|3"
+    assert shown.render() == "called.html|Environment|called.html!|4|b|8|True|3|True|True1called.htmlTrue2called.html"
 
 
 def test_an_argument_not_given_is_not_made_into_an_exception(auth, client, data, monkeypatch):
