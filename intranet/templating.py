@@ -187,8 +187,8 @@ def init_app(app):
     app.jinja_env.context_class = _Context
     app.jinja_env.globals.update(GLOBALS)
     app.jinja_env.filters.update(FILTERS)
-    # the templates' _(), ngettext() as flask-babel installs them (i18n.init_app), with its translations looked up
-    # once a request (i18n.translations)
+    # the templates' ngettext() and the rest as flask-babel installs them (i18n.init_app), with its translations
+    # looked up once a request (i18n.translations); _() and gettext() then in one call (template_gettext)
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: translations().ugettext(s),
         ngettext=lambda s, p, n: translations().ungettext(s, p, n),
